@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = _("Accounts and institutions")
+
+    def ready(self):
+        from .roles import sync_role_groups
+
+        # Groups and their model permissions follow the role table on every migrate.
+        post_migrate.connect(sync_role_groups, sender=self)

@@ -1,0 +1,113 @@
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class InstitutionKind(models.TextChoices):
+    LEAD_HOSPITAL = "lead_hospital", _("Lead hospital of the medical community")
+    CENTRAL_HEALTH_CENTRE = "central_health_centre", _("Central health centre")
+    TOWNSHIP_HEALTH_CENTRE = "township_health_centre", _("Township health centre")
+    VILLAGE_CLINIC = "village_clinic", _("Village clinic")
+    SHARED_PHARMACY = "shared_pharmacy", _("Shared pharmacy / decoction centre")
+    DELIVERY_STATION = "delivery_station", _("Delivery station")
+
+
+# Which kind of institution may hang below which: the county tree's shape, as data.
+ALLOWED_PARENT_KINDS = {
+    InstitutionKind.LEAD_HOSPITAL: {None},
+    InstitutionKind.CENTRAL_HEALTH_CENTRE: {InstitutionKind.LEAD_HOSPITAL},
+    InstitutionKind.TOWNSHIP_HEALTH_CENTRE: {InstitutionKind.LEAD_HOSPITAL, InstitutionKind.CENTRAL_HEALTH_CENTRE},
+    InstitutionKind.VILLAGE_CLINIC: {InstitutionKind.CENTRAL_HEALTH_CENTRE, InstitutionKind.TOWNSHIP_HEALTH_CENTRE},
+    InstitutionKind.SHARED_PHARMACY: {InstitutionKind.LEAD_HOSPITAL},
+    InstitutionKind.DELIVERY_STATION: {InstitutionKind.LEAD_HOSPITAL, InstitutionKind.SHARED_PHARMACY},
+}
+
+institution_code_validator = RegexValidator(r"^[A-Z0-9]{2,12}$", _("Use 2 to 12 capital letters or digits, e.g. H001."))
+
+
+class InstitutionQuerySet(models.QuerySet):
+    def subtree_ids(self, root_id: int) -> set[int]:
+        """Ids of `root_id` and every institution below it (one query; a county has hundreds)."""
+        children: dict[int | None, list[int]] = {}
+        for pk, parent_id in Institution.objects.values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+        found, stack = set(), [root_id]
+        while stack:
+            pk = stack.pop()
+            if pk not in found:
+                found.add(pk)
+                stack.extend(children.get(pk, ()))
+        return found
+
+
+class Institution(models.Model):
+    code = models.CharField(_("code"), max_length=12, unique=True, validators=[institution_code_validator])
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=32, choices=InstitutionKind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    township = models.CharField(
+        _("township"),
+        max_length=50,
+        blank=True,
+        help_text=_("Shown on the public tracking page instead of an address."),
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = InstitutionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.name}（{self.code}）"
+
+    def clean(self):
+        allowed = ALLOWED_PARENT_KINDS.get(self.kind, set())
+        parent_kind = self.parent.kind if self.parent_id else None
+        if parent_kind not in allowed:
+            if parent_kind is None:
+                raise ValidationError({"parent": _("This kind of institution needs a parent institution.")})
+            raise ValidationError(
+                {
+                    "parent": _("A %(kind)s cannot belong to a %(parent)s.")
+                    % {"kind": self.get_kind_display(), "parent": self.parent.get_kind_display()}
+                }
+            )
+        if self.pk and self.parent_id and self.parent_id in Institution.objects.subtree_ids(self.pk):
+            raise ValidationError({"parent": _("An institution cannot belong to itself or to one below it.")})
+
+
+class User(AbstractUser):
+    """A staff member. Roles are the user's groups (see accounts.roles.Role)."""
+
+    name = models.CharField(_("full name"), max_length=50, blank=True)
+    institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("institution"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.name or self.username
+
+    @property
+    def role_codes(self) -> frozenset[str]:
+        if not hasattr(self, "_role_codes"):
+            self._role_codes = frozenset(self.groups.values_list("name", flat=True)) if self.pk else frozenset()
+        return self._role_codes

@@ -1,0 +1,84 @@
+"""Who may do what, written once. Pages, the API and the admin all ask these functions.
+
+CAPABILITIES maps each action to the roles that may perform it. Object scope is separate:
+a user sees only their own institution's subtree (superusers see everything).
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from .models import Institution
+from .roles import Role
+
+STAFF_ROLES = frozenset(Role.values)
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "prescribe": frozenset({Role.CLINICIAN}),
+    "view_patients": frozenset({Role.CLINICIAN, Role.PHARMACIST, Role.ADMINISTRATOR}),
+    "manage_patients": frozenset({Role.CLINICIAN, Role.ADMINISTRATOR}),
+    "final_audit": frozenset({Role.PHARMACIST}),
+    "dispense": frozenset({Role.DISPENSER}),
+    "recheck": frozenset({Role.PHARMACIST}),
+    "decoct": frozenset({Role.DECOCTION_OPERATOR}),
+    "deliver": frozenset({Role.COURIER}),
+    "view_catalogue": STAFF_ROLES,
+    "manage_catalogue": frozenset({Role.ADMINISTRATOR}),
+    "view_stock": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR, Role.ADMINISTRATOR}),
+    "manage_stock": frozenset({Role.DISPENSER, Role.ADMINISTRATOR}),
+    "view_dashboards": frozenset({Role.ADMINISTRATOR}),
+    "manage_users": frozenset({Role.ADMINISTRATOR}),
+}
+
+# Roles that make a user staff of the admin site (catalogue, users, institutions).
+ADMIN_SITE_ROLES = frozenset({Role.ADMINISTRATOR})
+
+
+def has_capability(user, capability: str) -> bool:
+    if capability not in CAPABILITIES:
+        raise KeyError(f"Unknown capability {capability!r}")
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return bool(CAPABILITIES[capability] & user.role_codes)
+
+
+def ensure_capability(user, capability: str) -> None:
+    """Raise PermissionDenied unless `user` holds `capability`."""
+    if not has_capability(user, capability):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def capabilities_of(user) -> frozenset[str]:
+    return frozenset(cap for cap in CAPABILITIES if has_capability(user, cap))
+
+
+def institution_ids_visible_to(user) -> set[int] | None:
+    """Ids of the institutions whose data `user` may see; None means all of them."""
+    if not user or not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return None
+    if not user.institution_id:
+        return set()
+    if not hasattr(user, "_visible_institution_ids"):
+        user._visible_institution_ids = Institution.objects.subtree_ids(user.institution_id)
+    return user._visible_institution_ids
+
+
+def institutions_visible_to(user) -> QuerySet:
+    ids = institution_ids_visible_to(user)
+    queryset = Institution.objects.all()
+    return queryset if ids is None else queryset.filter(pk__in=ids)
+
+
+def scope_to_institutions(queryset: QuerySet, user, field: str = "institution") -> QuerySet:
+    """Limit `queryset` to rows whose `field` institution the user may see."""
+    ids = institution_ids_visible_to(user)
+    return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
+def can_see_institution(user, institution_id: int | None) -> bool:
+    ids = institution_ids_visible_to(user)
+    return ids is None or institution_id in ids

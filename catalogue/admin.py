@@ -1,0 +1,176 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import has_capability, scope_to_institutions
+
+from .models import Herb, HerbAlias, IncompatibilityRule, PregnancyCaution, StockBatch, StockMovement, ToxicListEntry
+from .services import herb_save
+
+
+class HerbAliasInline(admin.TabularInline):
+    model = HerbAlias
+    extra = 0
+    fields = ("alias", "source", "notes")
+
+
+@admin.register(Herb)
+class HerbAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "pinyin",
+        "initials",
+        "base_herb",
+        "dose_range",
+        "toxicity",
+        "special_decoction",
+        "pregnancy",
+        "price_per_g",
+        "active",
+        "confidence",
+        "verified_by_pharmacist",
+        "short_source",
+    )
+    list_filter = (
+        "active",
+        "confidence",
+        "verified_by_pharmacist",
+        "toxicity",
+        "special_decoction",
+        "pregnancy",
+        "in_pharmacopoeia",
+        "external_only",
+        "category",
+    )
+    search_fields = ("name", "pinyin_compact", "initials", "base_herb", "aliases__alias")
+    list_per_page = 100
+    list_max_show_all = 2000
+    readonly_fields = ("pinyin_compact", "verified_by", "verified_at", "updated_at")
+    inlines = [HerbAliasInline]
+    actions = ["mark_verified"]
+    fieldsets = (
+        (None, {"fields": ("name", "pinyin", "pinyin_compact", "initials", "base_herb", "category")}),
+        (
+            _("Use"),
+            {
+                "fields": (
+                    "dose_min_g",
+                    "dose_max_g",
+                    "toxicity",
+                    "special_decoction",
+                    "pregnancy",
+                    "external_only",
+                    "incompatible_with",
+                    "in_pharmacopoeia",
+                )
+            },
+        ),
+        (_("Pharmacy"), {"fields": ("price_per_g", "active")}),
+        (
+            _("Provenance"),
+            {
+                "fields": (
+                    "source",
+                    "confidence",
+                    "notes",
+                    "verified_by_pharmacist",
+                    "verified_by",
+                    "verified_at",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=_("dose (g)"))
+    def dose_range(self, obj):
+        if obj.dose_min_g is None:
+            return "—"
+        return f"{obj.dose_min_g.normalize():f}～{obj.dose_max_g.normalize():f}"
+
+    @admin.display(description=_("source"))
+    def short_source(self, obj):
+        return obj.source if len(obj.source) <= 40 else obj.source[:40] + "…"
+
+    def save_model(self, request, obj, form, change):
+        herb_save(herb=obj, actor=request.user)
+
+    @admin.action(description=_("Mark selected herbs as verified by a pharmacist"))
+    def mark_verified(self, request, queryset):
+        count = queryset.filter(verified_by_pharmacist=False).update(
+            verified_by_pharmacist=True, verified_by=request.user, verified_at=timezone.now()
+        )
+        self.message_user(request, _("%(count)d herbs marked verified.") % {"count": count}, messages.SUCCESS)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and has_capability(request.user, "manage_catalogue")
+
+
+@admin.register(HerbAlias)
+class HerbAliasAdmin(admin.ModelAdmin):
+    list_display = ("alias", "herb", "source")
+    search_fields = ("alias", "herb__name")
+    autocomplete_fields = ("herb",)
+    readonly_fields = ("pinyin_compact", "initials")
+
+    def save_model(self, request, obj, form, change):
+        from .pinyin import compact, guess_pinyin, initials_of
+
+        pinyin = guess_pinyin(obj.alias)
+        obj.pinyin_compact, obj.initials = compact(pinyin), initials_of(pinyin)
+        super().save_model(request, obj, form, change)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Reference lists change only by re-importing the shipped files."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IncompatibilityRule)
+class IncompatibilityRuleAdmin(ReadOnlyAdmin):
+    list_display = ("kind", "names_a", "names_b")
+    list_filter = ("kind",)
+
+
+@admin.register(ToxicListEntry)
+class ToxicListEntryAdmin(ReadOnlyAdmin):
+    list_display = ("name", "herb", "notes")
+    search_fields = ("name", "herb__name")
+
+
+@admin.register(PregnancyCaution)
+class PregnancyCautionAdmin(ReadOnlyAdmin):
+    list_display = ("herb", "level", "from_pharmacopoeia", "confidence")
+    list_filter = ("level", "from_pharmacopoeia", "confidence")
+    search_fields = ("herb__name",)
+
+
+@admin.register(StockBatch)
+class StockBatchAdmin(ReadOnlyAdmin):
+    list_display = ("herb", "batch_no", "expiry_date", "quantity_g", "pharmacy")
+    list_filter = ("pharmacy", "expiry_date")
+    search_fields = ("herb__name", "herb__initials", "batch_no")
+
+    def get_queryset(self, request):
+        return scope_to_institutions(
+            super().get_queryset(request).select_related("herb", "pharmacy"), request.user, "pharmacy"
+        )
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "batch", "kind", "delta_g", "balance_g", "reference", "actor")
+    list_filter = ("kind",)
+    search_fields = ("batch__herb__name", "batch__batch_no", "reference")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("batch__herb", "actor")
+        return scope_to_institutions(qs, request.user, "batch__pharmacy")

@@ -1,0 +1,47 @@
+from rest_framework import serializers
+
+from ..models import Herb, StockBatch
+
+
+class HerbSerializer(serializers.ModelSerializer):
+    toxicity_label = serializers.CharField(source="get_toxicity_display", read_only=True)
+    special_decoction_label = serializers.CharField(source="get_special_decoction_display", read_only=True)
+    pregnancy_label = serializers.CharField(source="get_pregnancy_display", read_only=True)
+    matched_alias = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Herb
+        fields = [
+            "id",
+            "name",
+            "pinyin",
+            "initials",
+            "base_herb",
+            "category",
+            "dose_min_g",
+            "dose_max_g",
+            "toxicity",
+            "toxicity_label",
+            "special_decoction",
+            "special_decoction_label",
+            "pregnancy",
+            "pregnancy_label",
+            "external_only",
+            "price_per_g",
+            "active",
+            "confidence",
+            "verified_by_pharmacist",
+            "matched_alias",
+        ]
+
+    def get_matched_alias(self, obj) -> str:
+        return self.context.get("matched_aliases", {}).get(obj.pk, "")
+
+
+class StockBatchSerializer(serializers.ModelSerializer):
+    herb_name = serializers.CharField(source="herb.name", read_only=True)
+    pharmacy_code = serializers.CharField(source="pharmacy.code", read_only=True)
+
+    class Meta:
+        model = StockBatch
+        fields = ["id", "herb", "herb_name", "pharmacy", "pharmacy_code", "batch_no", "expiry_date", "quantity_g"]

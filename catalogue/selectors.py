@@ -1,0 +1,111 @@
+"""Reads of the catalogue and stock."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet, Sum
+
+from accounts.permissions import scope_to_institutions
+
+from .models import Herb, HerbAlias, StockBatch
+from .pinyin import has_cjk, search_key
+
+
+@dataclass(frozen=True)
+class HerbMatch:
+    herb: Herb
+    rank: int
+    matched_alias: str = ""
+
+
+def _rank(text: str, pinyin: str, initials: str, q: str) -> int | None:
+    """Lower is better: exact name 0, exact initials or full pinyin 1, name prefix 2,
+    initials or pinyin prefix 3, name contains 4, pinyin contains 5."""
+    if text == q:
+        return 0
+    if q in (initials, pinyin):
+        return 1
+    if text.startswith(q):
+        return 2
+    if initials.startswith(q) or pinyin.startswith(q):
+        return 3
+    if q in text:
+        return 4
+    if len(q) >= 3 and q in pinyin:
+        return 5
+    return None
+
+
+def herb_search(query: str, *, include_inactive: bool = False, limit: int | None = None) -> list[HerbMatch]:
+    """Herbs matching `query` by Chinese name, full pinyin or pinyin initials, or by an alias,
+    ranked exact-first ('gc' → 甘草, 'zgc' → 炙甘草, 'gancao' → 甘草, '元胡' → 延胡索)."""
+    raw = query.strip()
+    if not raw:
+        return []
+    if has_cjk(raw):
+        q = raw
+        herb_filter = Q(name__contains=q)
+        alias_filter = Q(alias__contains=q)
+    else:
+        q = search_key(raw)
+        if not q:
+            return []
+        herb_filter = Q(initials__startswith=q) | Q(pinyin_compact__startswith=q)
+        alias_filter = Q(initials__startswith=q) | Q(pinyin_compact__startswith=q)
+        if len(q) >= 3:
+            herb_filter |= Q(pinyin_compact__contains=q)
+            alias_filter |= Q(pinyin_compact__contains=q)
+    herbs = Herb.objects.filter(herb_filter)
+    aliases = HerbAlias.objects.filter(alias_filter).select_related("herb")
+    if not include_inactive:
+        herbs = herbs.filter(active=True)
+        aliases = aliases.filter(herb__active=True)
+
+    best: dict[int, HerbMatch] = {}
+    for herb in herbs:
+        rank = _rank(herb.name, herb.pinyin_compact, herb.initials, q)
+        if rank is not None:
+            best[herb.pk] = HerbMatch(herb, rank)
+    for alias in aliases:
+        rank = _rank(alias.alias, alias.pinyin_compact, alias.initials, q)
+        if rank is None:
+            continue
+        current = best.get(alias.herb_id)
+        # Keep the herb's best match; an alias ranks just behind a direct match of equal quality.
+        if current is None or (rank, True) < (current.rank, bool(current.matched_alias)):
+            best[alias.herb_id] = HerbMatch(alias.herb, rank, matched_alias=alias.alias)
+    ordered = sorted(
+        best.values(),
+        key=lambda m: (
+            m.rank,
+            bool(m.matched_alias),
+            len(m.herb.name),
+            m.herb.name != m.herb.base_herb,
+            m.herb.pinyin_compact,
+        ),
+    )
+    return ordered[:limit] if limit else ordered
+
+
+def herb_resolve(name: str) -> Herb | None:
+    """The catalogue herb a prescription name stands for: the herb itself or an alias."""
+    name = name.strip()
+    herb = Herb.objects.filter(name=name).first()
+    if herb is None:
+        alias = HerbAlias.objects.filter(alias=name).select_related("herb").first()
+        herb = alias.herb if alias else None
+    return herb
+
+
+def stock_batches_visible_to(user) -> QuerySet:
+    return scope_to_institutions(StockBatch.objects.select_related("herb", "pharmacy"), user, "pharmacy")
+
+
+def stock_available_g(*, pharmacy_id: int, herb_id: int, today=None) -> float:
+    """Grams of unexpired stock of a herb at a pharmacy."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    total = StockBatch.objects.filter(pharmacy_id=pharmacy_id, herb_id=herb_id, expiry_date__gte=today).aggregate(
+        total=Sum("quantity_g")
+    )["total"]
+    return total or 0

@@ -1,0 +1,49 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Patient
+
+
+class PatientForm(forms.ModelForm):
+    """Field shapes only; prescriptions.services checks the rules and reports errors per field."""
+
+    allergies = forms.CharField(
+        label=_("Herb allergies"), required=False, help_text=_("Herb names separated by 、 or spaces, e.g. 白芍、甘草")
+    )
+    sex = forms.ChoiceField(
+        label=_("Sex"),
+        choices=[("", _("(from the ID number)"))] + list(Patient._meta.get_field("sex").choices),
+        required=False,
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    mobile = forms.CharField(label=_("Mobile"), max_length=20)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "name",
+            "id_number",
+            "sex",
+            "date_of_birth",
+            "mobile",
+            "township",
+            "address",
+            "allergies",
+            "allergy_notes",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["allergies"] = "、".join(herb.name for herb in self.instance.allergies.all())
+        self.fields["id_number"].widget.attrs.update({"autocomplete": "off", "inputmode": "text"})
+        self.fields["mobile"].widget.attrs.update({"inputmode": "tel"})
+        self.fields["name"].widget.attrs.update({"autofocus": True})
+
+    def _post_clean(self):
+        # Validation of the model happens in the service, which reports per-field errors.
+        pass

@@ -1,0 +1,201 @@
+"""Demo data for one county: institutions, a user for every role, the whole catalogue with demo
+prices and stock, and 30 patients. Idempotent: a second run changes nothing that exists."""
+
+import hashlib
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Institution, InstitutionKind, User
+from accounts.roles import Role
+from accounts.services import institution_save, user_set_roles
+from catalogue.importer import import_catalogue
+from catalogue.models import Herb, StockBatch
+from catalogue.services import stock_receive
+from prescriptions.models import Patient
+from prescriptions.services import patient_create
+from prescriptions.validators import id_check_char
+
+DEMO_PASSWORD = "tcm-demo-2026"
+
+K = InstitutionKind
+INSTITUTIONS = [
+    # code, name, kind, parent code, township, phone
+    ("H001", "示范县人民医院（医共体牵头医院）", K.LEAD_HOSPITAL, None, "城关镇", "0571-6000 1000"),
+    ("C001", "城东中心卫生院", K.CENTRAL_HEALTH_CENTRE, "H001", "城东镇", "0571-6000 2001"),
+    ("C002", "城西中心卫生院", K.CENTRAL_HEALTH_CENTRE, "H001", "城西镇", "0571-6000 2002"),
+    ("T001", "白塔乡卫生院", K.TOWNSHIP_HEALTH_CENTRE, "C001", "白塔乡", "0571-6000 3001"),
+    ("T002", "青石乡卫生院", K.TOWNSHIP_HEALTH_CENTRE, "C001", "青石乡", "0571-6000 3002"),
+    ("T003", "柳溪乡卫生院", K.TOWNSHIP_HEALTH_CENTRE, "C002", "柳溪乡", "0571-6000 3003"),
+    ("T004", "桃源乡卫生院", K.TOWNSHIP_HEALTH_CENTRE, "C002", "桃源乡", "0571-6000 3004"),
+    ("V001", "白塔村卫生室", K.VILLAGE_CLINIC, "T001", "白塔乡", "0571-6000 4001"),
+    ("V002", "柳溪村卫生室", K.VILLAGE_CLINIC, "T003", "柳溪乡", "0571-6000 4002"),
+    ("P001", "示范县共享中药房（代煎中心）", K.SHARED_PHARMACY, "H001", "城关镇", "0571-6000 5000"),
+    ("D001", "示范县中药配送站", K.DELIVERY_STATION, "H001", "城关镇", "0571-6000 6000"),
+]
+
+USERS = [
+    # username, name, institution code, roles
+    ("admin", "系统管理员", "H001", []),
+    ("countyadmin", "周卫健", "H001", [Role.ADMINISTRATOR]),
+    ("centreadmin", "钱院长", "C001", [Role.ADMINISTRATOR]),
+    ("clinician", "李明华", "T001", [Role.CLINICIAN]),
+    ("clinician2", "王建国", "C002", [Role.CLINICIAN]),
+    ("expert", "陈国医", "H001", [Role.CLINICIAN]),
+    ("pharmacist", "张药师", "H001", [Role.PHARMACIST]),
+    ("pharmacist2", "刘复核", "P001", [Role.PHARMACIST]),
+    ("dispenser", "赵调剂", "P001", [Role.DISPENSER]),
+    ("decoctor", "孙煎药", "P001", [Role.DECOCTION_OPERATOR]),
+    ("courier", "吴配送", "D001", [Role.COURIER]),
+]
+
+# Demo prices (yuan per gram) by category: synthetic, for the demo only.
+PRICE_BANDS = {
+    "补虚药": (0.08, 0.60),
+    "开窍药": (2.00, 30.00),
+    "平肝息风药": (0.10, 2.00),
+    "活血化瘀药": (0.06, 0.80),
+    "安神药": (0.05, 0.50),
+    "止血药": (0.05, 1.20),
+}
+DEFAULT_BAND = (0.03, 0.25)
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = [
+    "秀英",
+    "建华",
+    "桂兰",
+    "志强",
+    "玉梅",
+    "国庆",
+    "丽娟",
+    "海燕",
+    "文斌",
+    "春花",
+    "德明",
+    "小红",
+    "永福",
+    "淑珍",
+    "卫东",
+]
+# Administrative-division prefix used for the demo ID numbers.
+AREA_CODE = "330127"
+
+
+def demo_price(herb: Herb) -> Decimal:
+    low, high = PRICE_BANDS.get(herb.category, DEFAULT_BAND)
+    fraction = int(hashlib.sha256(herb.name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return Decimal(str(round(low + (high - low) * fraction, 4)))
+
+
+def demo_id_number(born: date, serial: int, male: bool) -> str:
+    sex_digit = (serial * 2 + (1 if male else 0)) % 10
+    first17 = f"{AREA_CODE}{born:%Y%m%d}{serial % 100:02d}{sex_digit}"
+    return first17 + id_check_char(first17)
+
+
+class Command(BaseCommand):
+    help = "Load demo institutions, users, catalogue with prices and stock, and patients (idempotent)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            institutions = self.seed_institutions()
+            users = self.seed_users(institutions)
+        summary = import_catalogue()
+        self.stdout.write(f"Catalogue: {summary.herbs_created} herbs created, {summary.aliases} aliases.")
+        with transaction.atomic():
+            priced = self.seed_prices()
+            batches = self.seed_stock(institutions["P001"], users["dispenser"])
+            patients = self.seed_patients(institutions, users)
+        self.stdout.write(
+            f"Demo prices set on {priced} herbs; {batches} stock batches received; {patients} patients added."
+        )
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
+        for username, name, code, roles in USERS:
+            label = "、".join(str(Role(role).label) for role in roles) or "superuser"
+            self.stdout.write(f"  {username:<12} {name}  {institutions[code].name}  [{label}]")
+
+    def seed_institutions(self):
+        institutions = {}
+        for code, name, kind, parent, township, phone in INSTITUTIONS:
+            institution = Institution.objects.filter(code=code).first()
+            if institution is None:
+                institution = institution_save(
+                    institution=Institution(
+                        code=code,
+                        name=name,
+                        kind=kind,
+                        parent=institutions.get(parent),
+                        township=township,
+                        phone=phone,
+                        address=f"浙江省示范县{township}",
+                    )
+                )
+            institutions[code] = institution
+        return institutions
+
+    def seed_users(self, institutions):
+        users = {}
+        for username, name, code, roles in USERS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User(username=username, name=name, institution=institutions[code])
+                user.is_superuser = user.is_staff = username == "admin"
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                user_set_roles(user=user, roles=roles)
+            users[username] = user
+        return users
+
+    def seed_prices(self):
+        herbs = list(Herb.objects.filter(price_per_g__isnull=True))
+        for herb in herbs:
+            herb.price_per_g = demo_price(herb)
+        Herb.objects.bulk_update(herbs, ["price_per_g"])
+        return len(herbs)
+
+    def seed_stock(self, pharmacy, dispenser):
+        stocked = set(StockBatch.objects.filter(pharmacy=pharmacy).values_list("herb_id", flat=True))
+        today = date.today()
+        count = 0
+        for herb in Herb.objects.filter(active=True).exclude(pk__in=stocked).order_by("pk"):
+            rng = random.Random(herb.name)
+            for n in (1, 2):
+                stock_receive(
+                    pharmacy=pharmacy,
+                    herb=herb,
+                    batch_no=f"{today:%Y}{herb.pk:04d}{n}",
+                    expiry_date=today + timedelta(days=180 * n + rng.randint(0, 180)),
+                    quantity_g=Decimal(rng.choice([500, 1000, 2000, 5000])),
+                    actor=dispenser,
+                    note="demo stock",
+                )
+                count += 1
+        return count
+
+    def seed_patients(self, institutions, users):
+        if Patient.objects.exists():
+            return 0
+        rng = random.Random(2026)
+        clinicians = [users["clinician"], users["clinician2"], users["expert"]]
+        allergens = ["白芍", "甘草", "黄芪", "当归", "川芎"]
+        for serial in range(30):
+            male = serial % 2 == 0
+            born = date(1940 + rng.randint(0, 80), rng.randint(1, 12), rng.randint(1, 28))
+            clinician = clinicians[serial % len(clinicians)]
+            township = clinician.institution.township
+            values = {
+                "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                "mobile": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
+                "id_number": demo_id_number(born, serial, male) if serial % 5 else "",
+                "sex": "M" if male else "F",
+                "date_of_birth": born,
+                "township": township,
+                "address": f"浙江省示范县{township}{rng.choice('东南西北')}村{rng.randint(1, 60)}号",
+                "allergies": [allergens[serial % 5]] if serial % 7 == 0 else [],
+            }
+            patient_create(actor=clinician, values=values)
+        return 30
