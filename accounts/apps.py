@@ -10,5 +10,6 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from .roles import sync_role_groups
 
-        # Groups and their model permissions follow the role table on every migrate.
-        post_migrate.connect(sync_role_groups, sender=self)
+        # Groups and their model permissions follow the role table on every migrate. Not limited
+        # to this app's signal: other apps' permissions exist only after their own post_migrate.
+        post_migrate.connect(sync_role_groups, dispatch_uid="accounts.sync_role_groups")

@@ -24,3 +24,4 @@ STORAGES = {
 MEDIA_ROOT = VAR_DIR / "test-media"
 LANGUAGE_CODE = "zh-hans"
 TEST_BASE_DIR = BASE_DIR
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder  # noqa: F405

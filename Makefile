@@ -1,0 +1,53 @@
+# The two quick-start commands are `make demo` and `make test` (see README).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+
+.PHONY: demo test lint bench messages browser-deps clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Set up, migrate, seed, then run a real Celery worker (with beat) and the web server.
+demo: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@echo "Starting the Celery worker and the web server at http://$(HOST)/ (Ctrl-C stops both)"
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/celery -A tcm_platform worker --beat -l info -c 2 -s var/celerybeat-schedule & worker=$$!; \
+	$(PY) manage.py runserver $(HOST)
+
+# The whole test suite; SQLite unless DATABASE_URL is set.
+test: $(VENV)/.dev browser-deps
+	$(VENV)/bin/pytest
+
+# Browser tests drive Debian's Chromium with CJK fonts (Playwright cannot download a browser here).
+browser-deps:
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check
+
+bench: $(VENV)/.dev
+	$(PY) bench/herb_search.py
+
+# After changing user-facing strings: extract them and fill in the Simplified Chinese.
+messages: $(VENV)/.dev
+	$(PY) manage.py makemessages -l zh_Hans --ignore=$(VENV) --ignore=var --no-obsolete
+	$(PY) locale/zh_hans.py
+	$(PY) manage.py compilemessages --ignore=$(VENV)
+
+clean:
+	rm -rf var

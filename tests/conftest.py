@@ -1,0 +1,103 @@
+"""Shared fixtures: a small county and one named persona per role, plus an outsider.
+
+County tree (codes): H001 lead hospital
+    ├─ C001 central health centre ─ T001 township (clinician) ─ V001 village
+    ├─ C002 central health centre ─ T003 township (outsider clinician)
+    ├─ P001 shared pharmacy (dispenser, decoctor, pharmacist2)
+    └─ D001 delivery station (courier)
+"""
+
+import os
+
+import pytest
+
+from accounts.models import InstitutionKind
+from accounts.roles import Role
+from catalogue.importer import import_catalogue
+from catalogue.models import Herb
+
+from .factories import InstitutionFactory, UserFactory
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+@pytest.fixture
+def county(db):
+    K = InstitutionKind
+    lead = InstitutionFactory(code="H001", name="县人民医院", kind=K.LEAD_HOSPITAL, parent=None, township="城关镇")
+    c1 = InstitutionFactory(code="C001", name="城东中心卫生院", kind=K.CENTRAL_HEALTH_CENTRE, parent=lead)
+    c2 = InstitutionFactory(code="C002", name="城西中心卫生院", kind=K.CENTRAL_HEALTH_CENTRE, parent=lead)
+    t1 = InstitutionFactory(
+        code="T001", name="白塔乡卫生院", kind=K.TOWNSHIP_HEALTH_CENTRE, parent=c1, township="白塔乡"
+    )
+    t3 = InstitutionFactory(
+        code="T003", name="柳溪乡卫生院", kind=K.TOWNSHIP_HEALTH_CENTRE, parent=c2, township="柳溪乡"
+    )
+    v1 = InstitutionFactory(code="V001", name="白塔村卫生室", kind=K.VILLAGE_CLINIC, parent=t1, township="白塔乡")
+    pharmacy = InstitutionFactory(code="P001", name="共享中药房", kind=K.SHARED_PHARMACY, parent=lead)
+    station = InstitutionFactory(code="D001", name="配送站", kind=K.DELIVERY_STATION, parent=lead)
+    return {"H001": lead, "C001": c1, "C002": c2, "T001": t1, "T003": t3, "V001": v1, "P001": pharmacy, "D001": station}
+
+
+@pytest.fixture
+def clinician(county):
+    return UserFactory(username="clinician", name="李医生", institution=county["T001"], roles=[Role.CLINICIAN])
+
+
+@pytest.fixture
+def outsider(county):
+    """A clinician of another township: must always be refused the first township's data."""
+    return UserFactory(username="outsider", name="外乡医生", institution=county["T003"], roles=[Role.CLINICIAN])
+
+
+@pytest.fixture
+def pharmacist(county):
+    return UserFactory(username="pharmacist", institution=county["H001"], roles=[Role.PHARMACIST])
+
+
+@pytest.fixture
+def dispenser(county):
+    return UserFactory(username="dispenser", institution=county["P001"], roles=[Role.DISPENSER])
+
+
+@pytest.fixture
+def decoctor(county):
+    return UserFactory(username="decoctor", institution=county["P001"], roles=[Role.DECOCTION_OPERATOR])
+
+
+@pytest.fixture
+def courier(county):
+    return UserFactory(username="courier", institution=county["D001"], roles=[Role.COURIER])
+
+
+@pytest.fixture
+def county_admin(county):
+    return UserFactory(username="countyadmin", institution=county["H001"], roles=[Role.ADMINISTRATOR])
+
+
+@pytest.fixture
+def centre_admin(county):
+    """Administrator of central health centre C001: sees only its subtree."""
+    return UserFactory(username="centreadmin", institution=county["C001"], roles=[Role.ADMINISTRATOR])
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Import the shipped catalogue once per test database (about 2 s), not per test."""
+    with django_db_blocker.unblock():
+        import_catalogue()
+
+
+@pytest.fixture
+def catalogue(db):
+    """The whole shipped catalogue, imported through the real importer. Tests that flush the
+    database (transaction=True) lose it; import again then."""
+    if not Herb.objects.exists():
+        import_catalogue()
+    return Herb.objects
+
+
+@pytest.fixture
+def api(client):
+    """The Django test client; log a persona in with api.force_login(user)."""
+    return client
