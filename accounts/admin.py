@@ -3,11 +3,22 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from .models import Institution, User
-from .permissions import scope_to_institutions
+from .permissions import institutions_visible_to, scope_to_institutions
+from .roles import Role
+from .services import user_set_roles
+
+
+class ScopedInstitutionChoices:
+    """An administrator may only pick institutions in their own subtree."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("institution", "parent"):
+            kwargs["queryset"] = institutions_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(ScopedInstitutionChoices, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "parent", "township", "phone", "is_active")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name", "township")
@@ -18,7 +29,7 @@ class InstitutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ScopedInstitutionChoices, BaseUserAdmin):
     list_display = ("username", "name", "institution", "roles", "is_active", "last_login")
     list_filter = ("groups", "is_active", "institution__kind")
     search_fields = ("username", "name", "phone", "institution__name", "institution__code")
@@ -32,6 +43,17 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "name", "institution", "password1", "password2")}),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Only a superuser may make superusers; staff status follows the roles (user_set_roles).
+        if request.user.is_superuser:
+            return ("is_staff", "last_login", "date_joined")
+        return ("is_staff", "is_superuser", "last_login", "date_joined")
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        user = form.instance
+        user_set_roles(user=user, roles=[group.name for group in user.groups.all() if group.name in Role.values])
 
     def get_queryset(self, request):
         return scope_to_institutions(

@@ -12,7 +12,7 @@ class Sex(models.TextChoices):
 class Patient(models.Model):
     """A patient registered at one institution. Pregnancy is recorded per consult, not here."""
 
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     mobile = models.CharField(_("mobile"), max_length=11, db_index=True)

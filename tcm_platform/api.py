@@ -14,21 +14,22 @@ class Pagination(pagination.PageNumberPagination):
 
 
 def flatten_errors(detail, prefix=""):
-    """Turn DRF's nested error detail into {"items.0.grams": ["..."]}."""
+    """Turn DRF's nested error detail into {"items[3].grams": ["..."]}."""
     flat = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            path = key if not prefix else f"{prefix}.{key}"
             if key == "non_field_errors":
                 path = prefix or "non_field_errors"
+            else:
+                path = f"{prefix}.{key}" if prefix else key
             flat.update(flatten_errors(value, path))
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        for index, item in enumerate(detail):
+            if item:
+                flat.update(flatten_errors(item, f"{prefix}[{index}]"))
     elif isinstance(detail, list):
-        if all(not isinstance(item, (dict, list)) for item in detail):
-            if detail:
-                flat.setdefault(prefix or "non_field_errors", []).extend(str(item) for item in detail)
-        else:
-            for index, item in enumerate(detail):
-                flat.update(flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)))
+        if detail:
+            flat.setdefault(prefix or "non_field_errors", []).extend(str(item) for item in detail)
     else:
         flat.setdefault(prefix or "non_field_errors", []).append(str(detail))
     return flat

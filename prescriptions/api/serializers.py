@@ -10,7 +10,9 @@ class PatientSerializer(serializers.ModelSerializer):
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     mobile = serializers.CharField(max_length=20)
     id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
-    allergies = serializers.ListField(child=serializers.CharField(max_length=20), required=False, max_length=50)
+    allergies = serializers.ListField(
+        child=serializers.CharField(max_length=20), required=False, max_length=50, write_only=True
+    )
     institution_code = serializers.CharField(source="institution.code", read_only=True)
 
     class Meta:

@@ -1,0 +1,133 @@
+"""Conventions every /api/v1/ endpoint keeps: pagination, JSON errors, token auth, a schema."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from catalogue.services import stock_receive
+from tcm_platform.urls import api_v1
+
+from .factories import PatientFactory, UserFactory
+
+# Every route without a path parameter is a list endpoint; new ones are covered automatically.
+LIST_ROUTES = [f"/api/v1/{pattern.pattern}" for pattern in api_v1 if "<" not in str(pattern.pattern)]
+
+
+@pytest.fixture
+def root(county, catalogue):
+    """A superuser, with at least one patient and one stock batch for the lists to show."""
+    user = UserFactory(username="root", is_superuser=True, institution=None)
+    PatientFactory(institution=county["T001"]).allergies.set([catalogue.get(name="甘草")])
+    stock_receive(
+        pharmacy=county["P001"],
+        herb=catalogue.get(name="甘草"),
+        batch_no="GC-1",
+        expiry_date=date(2099, 1, 1),
+        quantity_g=Decimal("100"),
+        actor=user,
+    )
+    return user
+
+
+def test_the_api_has_list_endpoints_to_check():
+    assert {"/api/v1/herbs/", "/api/v1/patients/", "/api/v1/stock/"} <= set(LIST_ROUTES)
+
+
+@pytest.mark.parametrize("url", LIST_ROUTES)
+def test_every_list_endpoint_is_paginated(api, root, url):
+    api.force_login(root)
+
+    response = api.get(url, {"page_size": 1})
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == {"count", "next", "previous", "results"}
+    assert isinstance(body["results"], list)
+    assert len(body["results"]) == min(1, body["count"])
+
+
+def assert_error_shape(response, status):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["errors"], dict)
+    return body
+
+
+def test_invalid_input_is_reported_as_detail_and_errors_by_field(api, clinician, catalogue):
+    api.force_login(clinician)
+
+    response = api.post("/api/v1/patients/", {"name": "王小明", "mobile": "abc"}, content_type="application/json")
+
+    body = assert_error_shape(response, 400)
+    assert set(body["errors"]) >= {"mobile"}
+    assert all(isinstance(messages, list) and messages for messages in body["errors"].values())
+
+
+def test_serializer_type_errors_use_the_same_shape(api, clinician, catalogue):
+    api.force_login(clinician)
+
+    response = api.post(
+        "/api/v1/patients/",
+        {"name": "王小明", "mobile": "13912345678", "allergies": "甘草"},
+        content_type="application/json",
+    )
+
+    assert "allergies" in assert_error_shape(response, 400)["errors"]
+
+
+def test_missing_object_is_a_json_404(api, clinician, catalogue):
+    api.force_login(clinician)
+
+    assert_error_shape(api.get("/api/v1/herbs/999999999/"), 404)
+
+
+def test_refused_capability_is_a_json_403(api, courier):
+    api.force_login(courier)
+
+    assert_error_shape(api.get("/api/v1/patients/"), 403)
+
+
+def test_unsupported_method_is_a_json_405(api, clinician, catalogue):
+    api.force_login(clinician)
+
+    assert_error_shape(api.delete("/api/v1/patients/1/"), 405)
+
+
+def test_anonymous_request_is_a_json_refusal(api, db):
+    response = api.get("/api/v1/patients/")
+
+    assert response.status_code in (401, 403)
+    assert "detail" in response.json()
+
+
+def test_token_authentication_lets_a_client_call_the_api_without_a_session(client, clinician, catalogue):
+    token = Token.objects.create(user=clinician)
+
+    response = client.get("/api/v1/herbs/", {"q": "gc"}, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["results"][0]["name"] == "甘草"
+
+
+def test_unknown_token_is_refused(client, clinician, catalogue):
+    Token.objects.create(user=clinician)
+
+    response = client.get("/api/v1/herbs/", HTTP_AUTHORIZATION="Token " + "0" * 40)
+
+    assert response.status_code in (401, 403)
+    assert "detail" in response.json()
+
+
+def test_schema_is_an_openapi_document_listing_the_endpoints(api, clinician):
+    api.force_login(clinician)
+
+    response = api.get("/api/schema/", {"format": "json"})
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert {"/api/v1/herbs/", "/api/v1/patients/", "/api/v1/stock/"} <= set(schema["paths"])

@@ -1,0 +1,106 @@
+"""Herb search by Chinese name, pinyin, initials and alias, through the API and the selector."""
+
+import pytest
+
+from catalogue.models import Herb
+from catalogue.selectors import herb_search
+
+URL = "/api/v1/herbs/"
+
+
+@pytest.fixture
+def clinician_api(api, clinician, catalogue):
+    api.force_login(clinician)
+    return api
+
+
+def search(client, q, **params):
+    response = client.get(URL, {"q": q, **params})
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def names(results):
+    return [row["name"] for row in results]
+
+
+@pytest.mark.parametrize(
+    ("q", "first"),
+    [("gc", "甘草"), ("zgc", "炙甘草"), ("gancao", "甘草"), ("yhs", "延胡索"), ("GC", "甘草"), ("Gan Cao", "甘草")],
+)
+def test_pinyin_and_initials_put_the_exact_herb_first_regardless_of_case_and_spaces(clinician_api, q, first):
+    assert names(search(clinician_api, q))[0] == first
+
+
+def test_chinese_name_puts_the_exact_herb_first_then_its_processed_form(clinician_api):
+    assert names(search(clinician_api, "甘草"))[:2] == ["甘草", "炙甘草"]
+
+
+def test_alias_finds_the_catalogue_herb_and_says_which_alias_matched(clinician_api):
+    first = search(clinician_api, "元胡")[0]
+
+    assert first["name"] == "延胡索"
+    assert first["matched_alias"] == "元胡"
+
+
+def test_direct_match_reports_no_alias(clinician_api):
+    assert search(clinician_api, "甘草")[0]["matched_alias"] == ""
+
+
+def test_inactive_herbs_are_left_out_unless_asked_for(clinician_api):
+    assert "藜芦" not in names(search(clinician_api, "藜芦"))
+    assert "藜芦" not in names(search(clinician_api, "ll"))
+
+    found = search(clinician_api, "藜芦", include_inactive="1")
+
+    assert names(found)[0] == "藜芦"
+    assert found[0]["active"] is False
+
+
+def test_empty_query_lists_active_herbs_paginated(clinician_api):
+    response = clinician_api.get(URL)
+
+    body = response.json()
+    assert set(body) == {"count", "next", "previous", "results"}
+    assert body["count"] == Herb.objects.filter(active=True).count()
+    assert body["next"] is not None
+    assert body["previous"] is None
+    assert len(body["results"]) == 20
+    assert all(row["active"] for row in body["results"])
+
+
+def test_page_size_is_capped_at_one_hundred(clinician_api):
+    body = clinician_api.get(URL, {"page_size": 500}).json()
+
+    assert body["count"] > 100
+    assert len(body["results"]) == 100
+
+
+def test_anonymous_visitor_gets_a_json_refusal(api, catalogue):
+    response = api.get(URL, {"q": "gc"})
+
+    assert response.status_code in (401, 403)
+    assert "detail" in response.json()
+
+
+def test_courier_may_search_the_catalogue(api, courier, catalogue):
+    api.force_login(courier)
+
+    assert names(search(api, "gc"))[0] == "甘草"
+
+
+def test_selector_ranks_initials_pinyin_and_alias_matches(catalogue):
+    assert herb_search("zgc")[0].herb.name == "炙甘草"
+    assert herb_search("gancao")[0].herb.name == "甘草"
+    alias_match = herb_search("元胡")[0]
+    assert (alias_match.herb.name, alias_match.matched_alias) == ("延胡索", "元胡")
+
+
+def test_selector_returns_nothing_for_a_blank_query_or_an_inactive_herb(catalogue):
+    assert herb_search("   ") == []
+    assert herb_search("藜芦") == []
+    assert [m.herb.name for m in herb_search("藜芦", include_inactive=True)] == ["藜芦"]
+
+
+def test_selector_limit_cuts_the_ranked_list(catalogue):
+    assert [m.herb.name for m in herb_search("甘草", limit=1)] == ["甘草"]
