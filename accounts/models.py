@@ -58,6 +58,15 @@ class Institution(models.Model):
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    audited_by = models.ForeignKey(
+        "self",
+        verbose_name=_("prescriptions audited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty: the nearest institution at or above this one that has pharmacists."),
+    )
 
     objects = InstitutionQuerySet.as_manager()
 

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet, Sum
 from accounts.permissions import scope_to_institutions
 
 from .models import Herb, HerbAlias, StockBatch
-from .pinyin import has_cjk, search_key
+from .pinyin import compact, guess_pinyin, has_cjk, search_key
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,19 @@ def herb_search(query: str, *, include_inactive: bool = False, limit: int | None
         ),
     )
     return ordered[:limit] if limit else ordered
+
+
+def herb_suggest(name: str, limit: int = 3) -> list[str]:
+    """Active herbs a mistyped name probably means: the same sound first (甘艹 → 甘草), then
+    herbs whose pinyin starts the same way."""
+    sound = compact(guess_pinyin(name.strip()))
+    if not sound:
+        return []
+    names = list(Herb.objects.filter(active=True, pinyin_compact=sound).values_list("name", flat=True))
+    for match in herb_search(sound):
+        if match.herb.name not in names:
+            names.append(match.herb.name)
+    return names[:limit]
 
 
 def herb_resolve(name: str) -> Herb | None:

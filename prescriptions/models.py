@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .workflow import Decoction, DeliveryMode, Stage
+
 
 class Sex(models.TextChoices):
     MALE = "M", _("Male")
@@ -57,3 +59,189 @@ class Patient(models.Model):
     def age_on(self, day) -> int:
         born = self.date_of_birth
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class ConsultMode(models.TextChoices):
+    IN_PERSON = "in_person", _("In person")
+    VISITING_EXPERT = "visiting_expert", _("Visiting expert")
+    REMOTE = "remote", _("Remote with a village doctor")
+
+
+class Pregnancy(models.TextChoices):
+    UNKNOWN = "unknown", _("Unknown")
+    NO = "no", _("Not pregnant")
+    YES = "yes", _("Pregnant")
+
+
+class Consult(models.Model):
+    """One consultation (问诊): what the clinician found and concluded."""
+
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="consults")
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("clinician"), on_delete=models.PROTECT, related_name="consults"
+    )
+    institution = models.ForeignKey(
+        "accounts.Institution", verbose_name=_("institution"), on_delete=models.PROTECT, related_name="consults"
+    )
+    mode = models.CharField(
+        _("consult mode"), max_length=20, choices=ConsultMode.choices, default=ConsultMode.IN_PERSON
+    )
+    chief_complaint = models.CharField(_("chief complaint"), max_length=200, blank=True)
+    present_illness = models.TextField(_("present illness"), blank=True)
+    tongue = models.CharField(_("tongue"), max_length=100, blank=True)
+    pulse = models.CharField(_("pulse"), max_length=100, blank=True)
+    tcm_disease = models.CharField(_("TCM disease"), max_length=100)
+    tcm_syndrome = models.CharField(_("TCM syndrome"), max_length=100, blank=True)
+    western_icd10 = models.CharField(_("ICD-10 code"), max_length=10, blank=True)
+    western_diagnosis = models.CharField(_("western diagnosis"), max_length=100, blank=True)
+    pregnancy = models.CharField(_("pregnancy"), max_length=10, choices=Pregnancy.choices, default=Pregnancy.UNKNOWN)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=5, decimal_places=1, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consult")
+        verbose_name_plural = _("consults")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.patient} {self.tcm_disease}"
+
+
+class PrescriptionSequence(models.Model):
+    """The last number given per institution and day (prescription numbers never repeat)."""
+
+    institution = models.ForeignKey("accounts.Institution", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["institution", "day"], name="prescription_sequence_unique")]
+
+    def __str__(self):
+        return f"{self.institution_id} {self.day} {self.last}"
+
+
+class RiskLevel(models.TextChoices):
+    UNKNOWN = "", _("Not audited yet")
+    NONE = "none", _("No findings")
+    LOW = "low", _("Low")
+    HIGH = "high", _("High")
+
+
+class Prescription(models.Model):
+    """An herbal prescription (one version of it). Its status changes only through
+    prescriptions.services.prescription_transition, which writes the trace event."""
+
+    number = models.CharField(_("prescription number"), max_length=30, db_index=True)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    previous = models.OneToOneField(
+        "self",
+        verbose_name=_("previous version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="revision",
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Stage.choices, default=Stage.SUBMITTED, db_index=True)
+    patient = models.ForeignKey(
+        Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="prescriptions"
+    )
+    consult = models.ForeignKey(
+        Consult, verbose_name=_("consult"), on_delete=models.PROTECT, related_name="prescriptions"
+    )
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("prescriber"), on_delete=models.PROTECT, related_name="prescriptions"
+    )
+    institution = models.ForeignKey(
+        "accounts.Institution", verbose_name=_("institution"), on_delete=models.PROTECT, related_name="prescriptions"
+    )
+    doses = models.PositiveSmallIntegerField(_("doses"))
+    usage = models.CharField(_("usage"), max_length=200)
+    decoction = models.CharField(_("decoction"), max_length=10, choices=Decoction.choices, default=Decoction.CENTER)
+    delivery = models.CharField(
+        _("delivery"), max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.ADDRESS
+    )
+    delivery_address = models.CharField(_("delivery address"), max_length=200, blank=True)
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    urgent = models.BooleanField(_("urgent decoction"), default=False)
+    formula_source = models.CharField(_("started from"), max_length=100, blank=True)
+    double_signature = models.JSONField(_("double signature"), default=dict, blank=True)
+    risk_level = models.CharField(_("risk"), max_length=10, choices=RiskLevel.choices, blank=True, default="")
+    herb_total = models.DecimalField(_("herbs (yuan)"), max_digits=10, decimal_places=2, default=0)
+    decoction_fee = models.DecimalField(_("decoction fee (yuan)"), max_digits=8, decimal_places=2, default=0)
+    delivery_fee = models.DecimalField(_("delivery fee (yuan)"), max_digits=8, decimal_places=2, default=0)
+    total = models.DecimalField(_("total (yuan)"), max_digits=10, decimal_places=2, default=0)
+    tracking_token = models.CharField(_("tracking token"), max_length=64, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("prescription")
+        verbose_name_plural = _("prescriptions")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["number", "version"], name="prescription_number_version_unique"),
+            models.UniqueConstraint(
+                fields=["prescriber", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="prescription_idempotency_unique",
+            ),
+            models.CheckConstraint(condition=Q(doses__gte=1) & Q(doses__lte=60), name="prescription_doses_range"),
+        ]
+
+    def __str__(self):
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return self.number if self.version == 1 else f"{self.number}-v{self.version}"
+
+
+class PrescriptionItem(models.Model):
+    prescription = models.ForeignKey(Prescription, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField(_("position"))
+    herb = models.ForeignKey("catalogue.Herb", verbose_name=_("herb"), on_delete=models.PROTECT, related_name="+")
+    written_name = models.CharField(_("name as written"), max_length=20)
+    grams = models.DecimalField(_("grams per dose"), max_digits=7, decimal_places=2)
+    instruction = models.CharField(_("instruction"), max_length=20, blank=True)
+    unit_price = models.DecimalField(_("price per gram (yuan)"), max_digits=8, decimal_places=4, default=0)
+
+    class Meta:
+        verbose_name = _("prescription item")
+        verbose_name_plural = _("prescription items")
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["prescription", "position"], name="item_position_unique")]
+
+    def __str__(self):
+        return f"{self.written_name} {self.grams}g"
+
+
+class TraceEvent(models.Model):
+    """One stage a prescription entered: who, when, with what. Append-only; each event carries the
+    hash of the previous event of the same prescription and of its own content."""
+
+    prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="events")
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_name = models.CharField(_("by (name)"), max_length=50)
+    at = models.DateTimeField(_("at"), db_index=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("trace event")
+        verbose_name_plural = _("trace events")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["prescription", "at"])]
+
+    def __str__(self):
+        return f"{self.prescription} {self.stage} {self.at:%Y-%m-%d %H:%M}"

@@ -2,7 +2,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.permissions import has_capability, scope_to_institutions
 
-from .models import Patient
+from .models import Patient, Prescription
 
 
 def patients_visible_to(user) -> QuerySet:
@@ -21,3 +21,39 @@ def patient_search(user, query: str = "") -> QuerySet:
             Q(name__contains=query) | Q(mobile__startswith=query) | Q(id_number__startswith=query.upper())
         )
     return patients.prefetch_related("allergies")
+
+
+def prescriptions_visible_to(user) -> QuerySet:
+    """Prescriptions of the institutions in the user's subtree (clinicians, pharmacists and
+    administrators); stage staff reach prescriptions through their own station queues."""
+    if not (has_capability(user, "prescribe") or has_capability(user, "view_patients")):
+        return Prescription.objects.none()
+    return scope_to_institutions(Prescription.objects.select_related("patient", "prescriber", "institution"), user)
+
+
+def prescription_search(user, *, status="", patient_id=None, date_from=None, date_to=None, query="") -> QuerySet:
+    prescriptions = prescriptions_visible_to(user)
+    if status:
+        prescriptions = prescriptions.filter(status=status)
+    if patient_id:
+        prescriptions = prescriptions.filter(patient_id=patient_id)
+    if date_from:
+        prescriptions = prescriptions.filter(created_at__date__gte=date_from)
+    if date_to:
+        prescriptions = prescriptions.filter(created_at__date__lte=date_to)
+    query = query.strip()
+    if query:
+        prescriptions = prescriptions.filter(
+            Q(number__startswith=query) | Q(patient__name__contains=query) | Q(patient__mobile__startswith=query)
+        )
+    return prescriptions
+
+
+def prescription_detail(user, pk: int):
+    """The prescription with its items, consult, events and audit, if the user may see it."""
+    return (
+        prescriptions_visible_to(user)
+        .select_related("consult", "previous")
+        .prefetch_related("items", "events", "patient__allergies")
+        .get(pk=pk)
+    )

@@ -176,6 +176,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "tcm_platform.worker_heartbeat", "schedule": 60.0},
+    "audit-sweep": {"task": "audit.sweep_unaudited", "schedule": 30.0},
 }
 
 # --- Auth ----------------------------------------------------------------------------------------
@@ -260,3 +261,9 @@ LOGGING = {
 
 # Display names for the navigation and the pages.
 PLATFORM_NAME = _("County TCM Prescription Platform")
+
+# --- Fees (yuan) ---------------------------------------------------------------------------------
+from decimal import Decimal  # noqa: E402
+
+TCM_DECOCTION_FEE_PER_DOSE = Decimal(os.environ.get("TCM_DECOCTION_FEE_PER_DOSE", "3.00"))
+TCM_DELIVERY_FEE = Decimal(os.environ.get("TCM_DELIVERY_FEE", "10.00"))

@@ -5,8 +5,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.authtoken.views import obtain_auth_token
 
+from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
+from prescriptions.api import prescription_views
 from prescriptions.api import views as prescriptions_api
 
 from . import views
@@ -20,6 +23,26 @@ api_v1 = [
     path("stock/", catalogue_api.StockBatchListView.as_view(), name="stock-list"),
     path("patients/", prescriptions_api.PatientListCreateView.as_view(), name="patient-list"),
     path("patients/<int:pk>/", prescriptions_api.PatientDetailView.as_view(), name="patient-detail"),
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("prescriptions/", prescription_views.PrescriptionListCreateView.as_view(), name="prescription-list"),
+    path(
+        "prescriptions/precheck/", prescription_views.PrescriptionPrecheckView.as_view(), name="prescription-precheck"
+    ),
+    path("prescriptions/<int:pk>/", prescription_views.PrescriptionDetailView.as_view(), name="prescription-detail"),
+    path(
+        "prescriptions/<int:pk>/cancel/",
+        prescription_views.PrescriptionCancelView.as_view(),
+        name="prescription-cancel",
+    ),
+    path(
+        "prescriptions/<int:pk>/revise/",
+        prescription_views.PrescriptionReviseView.as_view(),
+        name="prescription-revise",
+    ),
+    path("audit/queue/", audit_api.AuditQueueView.as_view(), name="audit-queue"),
+    path("audit/batch-approve/", audit_api.AuditBatchApproveView.as_view(), name="audit-batch-approve"),
+    path("audit/<int:pk>/claim/", audit_api.AuditClaimView.as_view(), name="audit-claim"),
+    path("audit/<int:pk>/decision/", audit_api.AuditDecisionView.as_view(), name="audit-decision"),
 ]
 
 urlpatterns = [

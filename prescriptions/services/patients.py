@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from accounts.permissions import can_see_institution, ensure_capability
 from catalogue.selectors import herb_resolve
 
-from .models import Patient
-from .validators import parse_id_number, validate_mobile
+from ..models import Patient
+from ..validators import parse_id_number, validate_mobile
 
 PATIENT_FIELDS = (
     "name",

@@ -1,0 +1,70 @@
+"""The audit interchange form (used by `manage.py audit_check`, the submit check and the live
+warnings) parsed into engine objects, with clear errors for malformed input."""
+
+from decimal import Decimal, InvalidOperation
+
+from .engine import Item, PatientContext, PrescriptionDraft
+
+
+class DraftError(ValueError):
+    """Malformed input: the message names the path, e.g. items[2].grams."""
+
+
+def _decimal(value, path, *, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool):
+        raise DraftError(f"{path}: expected a number, got {value!r}")
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise DraftError(f"{path}: expected a number, got {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise DraftError(f"{path}: expected a non-negative number, got {value!r}")
+    return number
+
+
+def parse_draft(data, path="") -> tuple[PrescriptionDraft, PatientContext]:
+    """{"patient": {...}, "doses": 7, "items": [{"herb", "grams", "instruction"}]} → engine objects."""
+    prefix = f"{path}." if path else ""
+    if not isinstance(data, dict):
+        raise DraftError(f"{path or 'input'}: expected an object")
+    patient = data.get("patient", {}) or {}
+    if not isinstance(patient, dict):
+        raise DraftError(f"{prefix}patient: expected an object")
+    sex = patient.get("sex", "") or ""
+    if sex not in ("", "M", "F"):
+        raise DraftError(f'{prefix}patient.sex: expected "M" or "F", got {sex!r}')
+    pregnant = patient.get("pregnant", False)
+    if not isinstance(pregnant, bool):
+        raise DraftError(f"{prefix}patient.pregnant: expected true or false")
+    allergies = patient.get("allergies", []) or []
+    if not isinstance(allergies, list) or not all(isinstance(a, str) for a in allergies):
+        raise DraftError(f"{prefix}patient.allergies: expected a list of herb names")
+    context = PatientContext(
+        sex=sex,
+        age_years=_decimal(patient.get("age_years"), f"{prefix}patient.age_years", allow_none=True),
+        pregnant=pregnant,
+        allergies=tuple(allergies),
+        weight_kg=_decimal(patient.get("weight_kg"), f"{prefix}patient.weight_kg", allow_none=True),
+    )
+    doses = data.get("doses", 1)
+    if isinstance(doses, bool) or not isinstance(doses, int) or doses < 1:
+        raise DraftError(f"{prefix}doses: expected a whole number of at least 1, got {doses!r}")
+    items = data.get("items")
+    if not isinstance(items, list) or not items:
+        raise DraftError(f"{prefix}items: expected a non-empty list")
+    parsed = []
+    for index, item in enumerate(items):
+        item_path = f"{prefix}items[{index}]"
+        if not isinstance(item, dict):
+            raise DraftError(f"{item_path}: expected an object")
+        herb = item.get("herb")
+        if not isinstance(herb, str) or not herb.strip():
+            raise DraftError(f"{item_path}.herb: expected a herb name")
+        grams = _decimal(item.get("grams"), f"{item_path}.grams")
+        instruction = item.get("instruction", "") or ""
+        if not isinstance(instruction, str):
+            raise DraftError(f"{item_path}.instruction: expected text")
+        parsed.append(Item(herb=herb.strip(), grams=grams, instruction=instruction))
+    return PrescriptionDraft(doses=doses, items=tuple(parsed)), context

@@ -1,0 +1,38 @@
+"""Thin, idempotent tasks: each loads ids and calls one service."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from prescriptions.models import Prescription
+from prescriptions.workflow import Stage
+
+from .services import audit_run
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="audit.run_pre_audit", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_pre_audit(prescription_id: int):
+    audit_run(prescription_id=prescription_id)
+
+
+@shared_task(name="audit.sweep_unaudited", ignore_result=True)
+def sweep_unaudited(older_than_seconds: int = 30):
+    """Re-enqueue submitted prescriptions that no worker has audited (a lost message, a broker
+    that was down at submit time). Safe to repeat: the audit itself is idempotent."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    waiting = Prescription.objects.filter(status=Stage.SUBMITTED, created_at__lt=cutoff, audit_run__isnull=True)
+    for pk in waiting.values_list("pk", flat=True)[:500]:
+        run_pre_audit.delay(pk)
+
+
+def enqueue_pre_audit(prescription_id: int) -> None:
+    """Called after a submit commits. A broker outage must not fail the clinician's submit: the
+    sweep picks the prescription up once the broker is back."""
+    try:
+        run_pre_audit.delay(prescription_id)
+    except Exception:  # noqa: BLE001 - any broker error; the prescription is safe in the database
+        logger.warning("could not enqueue the audit of prescription %s; the sweep will", prescription_id, exc_info=True)

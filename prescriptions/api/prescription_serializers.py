@@ -1,0 +1,211 @@
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from ..models import ConsultMode, Pregnancy, Prescription, Sex
+from ..workflow import Decoction, DeliveryMode
+
+
+class ItemInSerializer(serializers.Serializer):
+    herb = serializers.CharField(max_length=20)
+    grams = serializers.DecimalField(max_digits=9, decimal_places=3)
+    instruction = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+
+
+class InlinePatientSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False, allow_blank=True)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    mobile = serializers.CharField(max_length=20)
+    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    township = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    allergies = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
+
+
+class ConsultSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=ConsultMode.choices, required=False)
+    chief_complaint = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    present_illness = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    tongue = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    pulse = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tcm_disease = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    tcm_syndrome = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    western_icd10 = serializers.RegexField(
+        r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$", max_length=10, required=False, allow_blank=True
+    )
+    western_diagnosis = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    pregnancy = serializers.ChoiceField(choices=Pregnancy.choices, required=False)
+    weight_kg = serializers.DecimalField(
+        max_digits=5, decimal_places=1, required=False, allow_null=True, min_value=Decimal("0.5"), max_value=Decimal(400)
+    )
+
+
+class DoubleSignatureSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    reasons = serializers.DictField(child=serializers.CharField(max_length=300), required=False, default=dict)
+
+
+class PrescriptionInSerializer(serializers.Serializer):
+    """Shapes and types; the rules are checked by prescriptions.services."""
+
+    patient = serializers.JSONField(help_text="A patient id, or the fields of a new patient")
+    consult = ConsultSerializer(required=False, default=dict)
+    items = ItemInSerializer(many=True, allow_empty=True)
+    doses = serializers.IntegerField()
+    usage = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    decoction = serializers.ChoiceField(choices=Decoction.choices, default=Decoction.CENTER)
+    delivery = serializers.ChoiceField(choices=DeliveryMode.choices, default=DeliveryMode.ADDRESS)
+    delivery_address = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    notes = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+    urgent = serializers.BooleanField(required=False, default=False)
+    formula_source = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+    double_signature = DoubleSignatureSerializer(required=False, allow_null=True)
+    idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    def validate_patient(self, value):
+        if isinstance(value, bool):
+            raise serializers.ValidationError("Give a patient id or the fields of a new patient.")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, dict):
+            serializer = InlinePatientSerializer(data=value)
+            serializer.is_valid(raise_exception=True)
+            return serializer.validated_data
+        raise serializers.ValidationError("Give a patient id or the fields of a new patient.")
+
+
+class PrecheckSerializer(PrescriptionInSerializer):
+    doses = serializers.IntegerField(required=False, default=1)
+
+
+class ItemOutSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    herb = serializers.CharField(source="herb.name")
+    written_name = serializers.CharField()
+    grams = serializers.DecimalField(max_digits=7, decimal_places=2)
+    instruction = serializers.CharField()
+    unit_price = serializers.DecimalField(max_digits=8, decimal_places=4)
+
+
+class EventOutSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    stage_label = serializers.CharField(source="get_stage_display")
+    actor = serializers.CharField(source="actor_name")
+    at = serializers.DateTimeField()
+    data = serializers.JSONField()
+
+
+class PrescriptionListSerializer(serializers.ModelSerializer):
+    patient_name = serializers.CharField(source="patient.name")
+    prescriber_name = serializers.StringRelatedField(source="prescriber")
+    status_label = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = Prescription
+        fields = [
+            "id",
+            "number",
+            "version",
+            "status",
+            "status_label",
+            "risk_level",
+            "patient",
+            "patient_name",
+            "prescriber_name",
+            "doses",
+            "total",
+            "urgent",
+            "created_at",
+        ]
+
+
+class PrescriptionDetailSerializer(PrescriptionListSerializer):
+    items = ItemOutSerializer(many=True)
+    events = EventOutSerializer(many=True)
+    consult = serializers.SerializerMethodField()
+    audit = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+    tracking_url = serializers.SerializerMethodField()
+    previous = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta(PrescriptionListSerializer.Meta):
+        fields = PrescriptionListSerializer.Meta.fields + [
+            "items",
+            "consult",
+            "usage",
+            "decoction",
+            "delivery",
+            "delivery_address",
+            "notes",
+            "formula_source",
+            "double_signature",
+            "herb_total",
+            "decoction_fee",
+            "delivery_fee",
+            "previous",
+            "audit",
+            "decision",
+            "events",
+            "tracking_url",
+        ]
+
+    def get_consult(self, obj) -> dict:
+        c = obj.consult
+        return {
+            f: getattr(c, f)
+            for f in (
+                "mode",
+                "chief_complaint",
+                "present_illness",
+                "tongue",
+                "pulse",
+                "tcm_disease",
+                "tcm_syndrome",
+                "western_icd10",
+                "western_diagnosis",
+                "pregnancy",
+            )
+        } | {"weight_kg": str(c.weight_kg) if c.weight_kg else None}
+
+    def get_audit(self, obj) -> dict | None:
+        # Read through the reverse relation the audit app adds; this app does not import it.
+        run = getattr(obj, "audit_run", None)
+        if run is None:
+            return None
+        return {
+            "risk_level": run.risk_level,
+            "rule_version": run.rule_version,
+            "engine_version": run.engine_version,
+            "findings": run.findings,
+            "audited_at": run.created_at,
+        }
+
+    def get_decision(self, obj) -> dict | None:
+        decision = getattr(obj, "decision", None)
+        if decision is None:
+            return None
+        return {
+            "decision": decision.decision,
+            "pharmacist": str(decision.pharmacist),
+            "reasons": decision.reasons,
+            "overrides": decision.overrides,
+            "comment": decision.comment,
+            "at": decision.created_at,
+        }
+
+    def get_tracking_url(self, obj) -> str | None:
+        return f"{settings.SITE_URL}/t/{obj.tracking_token}/" if obj.tracking_token else None
+
+
+def submit_response(prescription) -> dict:
+    return {
+        "id": prescription.pk,
+        "number": prescription.number,
+        "version": prescription.version,
+        "status": prescription.status,
+        "tracking_url": f"{settings.SITE_URL}/t/{prescription.tracking_token}/"
+        if prescription.tracking_token
+        else None,
+    }

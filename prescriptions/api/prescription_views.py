@@ -1,0 +1,167 @@
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tcm_platform.permissions import CapabilityPermission
+
+from ..exceptions import ConcurrentTransition, InvalidTransition
+from ..models import Prescription
+from ..selectors import patients_visible_to, prescription_detail, prescription_search
+from ..services import prescription_cancel, prescription_precheck, prescription_submit_for
+from ..workflow import Stage
+from .prescription_serializers import (
+    PrecheckSerializer,
+    PrescriptionDetailSerializer,
+    PrescriptionInSerializer,
+    PrescriptionListSerializer,
+    submit_response,
+)
+
+
+def _values(request, serializer):
+    values = dict(serializer.validated_data)
+    values["idempotency_key"] = values.get("idempotency_key") or request.headers.get("Idempotency-Key", "")[:64]
+    return values
+
+
+class PrescriptionListCreateView(generics.ListCreateAPIView):
+    """GET: prescriptions the user may see (filters: status, patient, date_from, date_to, q).
+    POST: submit a prescription (HIS integration). The same Idempotency-Key (header or field)
+    returns the first prescription (200) instead of creating another."""
+
+    permission_classes = [CapabilityPermission.of("view_patients")]
+    serializer_class = PrescriptionListSerializer
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [CapabilityPermission.of("prescribe")()]
+        return super().get_permissions()
+
+    def get_serializer_class(self):
+        return PrescriptionInSerializer if self.request.method == "POST" else PrescriptionListSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter(name, str) for name in ("status", "patient", "date_from", "date_to", "q")]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        status_value = params.get("status", "")
+        if status_value and status_value not in Stage.values:
+            raise ValidationError({"status": ["Unknown status."]})
+        try:
+            patient_id = int(params["patient"]) if params.get("patient") else None
+        except ValueError:
+            raise ValidationError({"patient": ["Give a patient id."]}) from None
+        date_field = serializers.DateField()
+        try:
+            date_from = date_field.to_internal_value(params["date_from"]) if params.get("date_from") else None
+            date_to = date_field.to_internal_value(params["date_to"]) if params.get("date_to") else None
+        except serializers.ValidationError:
+            raise ValidationError({"date_from": ["Use YYYY-MM-DD dates."]}) from None
+        return prescription_search(
+            self.request.user,
+            status=status_value,
+            patient_id=patient_id,
+            date_from=date_from,
+            date_to=date_to,
+            query=params.get("q", "")[:40],
+        )
+
+    @extend_schema(request=PrescriptionInSerializer, responses={201: dict})
+    def post(self, request, *args, **kwargs):
+        serializer = PrescriptionInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = _values(request, serializer)
+        prescription, created = prescription_submit_for(
+            actor=request.user, patient=values.pop("patient"), values=values
+        )
+        return Response(
+            submit_response(prescription), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class PrescriptionDetailView(APIView):
+    permission_classes = [CapabilityPermission.of("view_patients")]
+
+    @extend_schema(responses=PrescriptionDetailSerializer)
+    def get(self, request, pk):
+        try:
+            prescription = prescription_detail(request.user, pk)
+        except Prescription.DoesNotExist:
+            raise NotFound() from None
+        return Response(PrescriptionDetailSerializer(prescription).data)
+
+
+class PrescriptionPrecheckView(APIView):
+    """The audit findings and the price of a draft; nothing is saved."""
+
+    permission_classes = [CapabilityPermission.of("prescribe")]
+
+    @extend_schema(request=PrecheckSerializer, responses=dict)
+    def post(self, request):
+        serializer = PrecheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        patient_ref = values.pop("patient")
+        patient = (
+            patients_visible_to(request.user).filter(pk=patient_ref).first() if isinstance(patient_ref, int) else None
+        )
+        if patient is None:
+            raise ValidationError({"patient": ["Precheck needs a registered patient id."]})
+        result = prescription_precheck(actor=request.user, patient=patient, values=values)
+        price = result["price"]
+        return Response(
+            {
+                "findings": result["findings"],
+                "price": {key: str(price[key]) for key in ("herb_total", "decoction_fee", "delivery_fee", "total")}
+                | {"lines": [str(line) for line in price["lines"]]},
+            }
+        )
+
+
+class PrescriptionCancelView(APIView):
+    permission_classes = [CapabilityPermission.of("prescribe")]
+
+    @extend_schema(request=dict, responses=dict)
+    def post(self, request, pk):
+        try:
+            prescription = prescription_detail(request.user, pk)
+        except Prescription.DoesNotExist:
+            raise NotFound() from None
+        try:
+            prescription_cancel(
+                actor=request.user, prescription=prescription, reason=str(request.data.get("reason", ""))
+            )
+        except (InvalidTransition, ConcurrentTransition) as exc:
+            return Response({"detail": exc.message, "errors": {}}, status=status.HTTP_409_CONFLICT)
+        return Response(submit_response(prescription))
+
+
+class PrescriptionReviseView(APIView):
+    """Revise a rejected prescription into its next version (same body as submit)."""
+
+    permission_classes = [CapabilityPermission.of("prescribe")]
+
+    @extend_schema(request=PrescriptionInSerializer, responses={201: dict})
+    def post(self, request, pk):
+        try:
+            previous = prescription_detail(request.user, pk)
+        except Prescription.DoesNotExist:
+            raise NotFound() from None
+        data = {**request.data, "patient": previous.patient_id}
+        serializer = PrescriptionInSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        values = _values(request, serializer)
+        values.pop("patient")
+        prescription, created = prescription_submit_for(
+            actor=request.user, patient=previous.patient_id, values=values, previous=previous
+        )
+        return Response(
+            submit_response(prescription), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

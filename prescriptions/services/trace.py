@@ -1,0 +1,83 @@
+"""The only writer of Prescription.status and of trace events."""
+
+import hashlib
+import json
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..exceptions import ConcurrentTransition, InvalidTransition
+from ..models import Prescription, TraceEvent
+from ..workflow import SYSTEM, find_move
+
+
+def event_hash(*, prescription_id: int, stage: str, actor_id, at, data: dict, prev_hash: str) -> str:
+    content = json.dumps(
+        {
+            "prescription": prescription_id,
+            "stage": stage,
+            "actor": actor_id,
+            "at": at.isoformat(),
+            "data": data,
+            "prev": prev_hash,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def record_event(*, prescription: Prescription, stage: str, actor=None, data: dict | None = None) -> TraceEvent:
+    """Append a trace event, chained to the prescription's previous event. Call inside the
+    transaction that changes the state it records."""
+    data = data or {}
+    previous = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
+    prev_hash = previous.hash if previous else ""
+    at = timezone.now()
+    if previous and at <= previous.at:  # keep the chain's order strict even with a coarse clock
+        at = previous.at + timezone.timedelta(microseconds=1)
+    actor_id = actor.pk if actor else None
+    return TraceEvent.objects.create(
+        prescription=prescription,
+        stage=stage,
+        actor=actor,
+        actor_name=(str(actor) if actor else "系统")[:50],
+        at=at,
+        data=data,
+        prev_hash=prev_hash,
+        hash=event_hash(
+            prescription_id=prescription.pk, stage=stage, actor_id=actor_id, at=at, data=data, prev_hash=prev_hash
+        ),
+    )
+
+
+@transaction.atomic
+def prescription_transition(
+    *, prescription: Prescription, to: str, actor=None, data: dict | None = None, changes: dict | None = None
+) -> TraceEvent:
+    """Move `prescription` to stage `to` and record it.
+
+    `actor` None means the system (background work). Raises InvalidTransition when the workflow
+    table has no such move for this prescription or the actor's roles, and ConcurrentTransition
+    when someone else moved it first (compare-and-set on the status). `changes` are other
+    Prescription fields set in the same UPDATE (e.g. the risk level found by the audit)."""
+    current = prescription.status
+    move = find_move(current, to, decoction=prescription.decoction, delivery=prescription.delivery)
+    if move is None:
+        raise InvalidTransition(current, to)
+    if actor is None:
+        if SYSTEM not in move.roles:
+            raise InvalidTransition(current, to, "this step needs a person")
+    elif not actor.is_active or not (move.roles & actor.role_codes):
+        raise InvalidTransition(current, to, "your role cannot make this step")
+    updated = Prescription.objects.filter(pk=prescription.pk, status=current).update(
+        status=to, updated_at=timezone.now(), **(changes or {})
+    )
+    if not updated:
+        raise ConcurrentTransition(current, to)
+    prescription.status = to
+    for field, value in (changes or {}).items():
+        setattr(prescription, field, value)
+    return record_event(prescription=prescription, stage=to, actor=actor, data=data)
