@@ -147,6 +147,7 @@ def audit_decide(
     findings needs a written reason per finding and the prescriber's double signature. Exactly one
     decision per prescription version: a concurrent second decision raises AuditConflict."""
     run = _ensure_routed_to(pharmacist, prescription)
+    prescription.refresh_from_db(fields=["status", "double_signature"])
     now = now or timezone.now()
     holder = AuditClaim.objects.filter(prescription=prescription, expires_at__gte=now).exclude(pharmacist=pharmacist)
     if holder.exists():

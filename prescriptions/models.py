@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.models import SpecialDecoction
+
 from .workflow import Decoction, DeliveryMode, Stage
 
 
@@ -204,7 +206,7 @@ class PrescriptionItem(models.Model):
     herb = models.ForeignKey("catalogue.Herb", verbose_name=_("herb"), on_delete=models.PROTECT, related_name="+")
     written_name = models.CharField(_("name as written"), max_length=20)
     grams = models.DecimalField(_("grams per dose"), max_digits=7, decimal_places=2)
-    instruction = models.CharField(_("instruction"), max_length=20, blank=True)
+    instruction = models.CharField(_("instruction"), max_length=20, blank=True, choices=SpecialDecoction.choices)
     unit_price = models.DecimalField(_("price per gram (yuan)"), max_digits=8, decimal_places=4, default=0)
 
     class Meta:

@@ -57,3 +57,10 @@ def prescription_detail(user, pk: int):
         .prefetch_related("items", "events", "patient__allergies")
         .get(pk=pk)
     )
+
+
+def prescription_versions(prescription) -> list:
+    """Every version of the prescription's number, oldest first."""
+    return list(
+        Prescription.objects.filter(number=prescription.number).order_by("version").only("pk", "version", "status")
+    )

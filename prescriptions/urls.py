@@ -2,9 +2,15 @@ from django.urls import path
 
 from . import views
 
-app_name = "patients"
-urlpatterns = [
+patient_patterns = [
     path("", views.patient_list, name="list"),
     path("new/", views.patient_edit, name="new"),
     path("<int:pk>/", views.patient_edit, name="edit"),
+]
+
+prescription_patterns = [
+    path("", views.prescription_list, name="list"),
+    path("new/", views.prescription_editor, name="new"),
+    path("<int:pk>/", views.prescription_page, name="detail"),
+    path("<int:pk>/revise/", views.prescription_editor, name="revise"),
 ]

@@ -1,15 +1,31 @@
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from accounts.permissions import has_capability
+from catalogue.models import SpecialDecoction
 
+from .exceptions import ConcurrentTransition, InvalidTransition
 from .forms import PatientForm
-from .selectors import patient_search, patients_visible_to
-from .services import patient_create, patient_update
+from .models import ConsultMode, Pregnancy, Prescription
+from .selectors import (
+    patient_search,
+    patients_visible_to,
+    prescription_detail,
+    prescription_search,
+    prescription_versions,
+)
+from .services import patient_create, patient_update, prescription_cancel
+from .services.prescriptions import age_years
+from .workflow import Stage, next_stages
 
 
 def _require(request, capability):
@@ -55,3 +71,170 @@ def patient_edit(request, pk=None):
         except ValidationError as error:
             add_service_errors(form, error)
     return render(request, "prescriptions/patient_form.html", {"form": form, "patient": patient})
+
+
+def _date(value):
+    try:
+        return parse_date(value or "")
+    except ValueError:
+        return None
+
+
+@login_required
+def prescription_list(request):
+    _require(request, "view_patients")
+    status = request.GET.get("status", "")
+    status = status if status in Stage.values else ""
+    query = request.GET.get("q", "")[:40]
+    prescriptions = prescription_search(
+        request.user,
+        status=status,
+        query=query,
+        date_from=_date(request.GET.get("date_from")),
+        date_to=_date(request.GET.get("date_to")),
+    )
+    page = Paginator(prescriptions, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "prescriptions/prescription_list.html",
+        {
+            "page": page,
+            "query": query,
+            "status": status,
+            "stages": Stage.choices,
+            "date_from": request.GET.get("date_from", ""),
+            "date_to": request.GET.get("date_to", ""),
+            "can_prescribe": has_capability(request.user, "prescribe"),
+        },
+    )
+
+
+@login_required
+def prescription_page(request, pk):
+    _require(request, "view_patients")
+    try:
+        prescription = prescription_detail(request.user, pk)
+    except Prescription.DoesNotExist:
+        raise Http404 from None
+    if request.method == "POST" and request.POST.get("action") == "cancel":
+        try:
+            prescription_cancel(actor=request.user, prescription=prescription, reason=request.POST.get("reason", ""))
+            messages.success(request, _("Prescription cancelled."))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        except (InvalidTransition, ConcurrentTransition) as error:
+            messages.error(request, error.message)
+        return redirect("prescriptions:detail", pk=pk)
+    can_prescribe = has_capability(request.user, "prescribe")
+    return render(
+        request,
+        "prescriptions/prescription_detail.html",
+        {
+            "prescription": prescription,
+            "run": getattr(prescription, "audit_run", None),
+            "decision": getattr(prescription, "decision", None),
+            "events": prescription.events.all(),
+            "can_cancel": can_prescribe
+            and Stage.CANCELLED
+            in next_stages(prescription.status, decoction=prescription.decoction, delivery=prescription.delivery),
+            "can_revise": can_prescribe
+            and prescription.status == Stage.REJECTED
+            and not hasattr(prescription, "revision"),
+            "versions": prescription_versions(prescription),
+        },
+    )
+
+
+COMMON_USAGES = [
+    "每日1剂，水煎分2次温服",
+    "每日1剂，水煎分3次温服",
+    "每日1剂，水煎分早晚2次饭后温服",
+    "2日1剂，水煎分4次温服",
+]
+COMMON_DISEASES = [
+    "感冒",
+    "咳嗽",
+    "胃脘痛",
+    "泄泻",
+    "便秘",
+    "不寐",
+    "头痛",
+    "眩晕",
+    "心悸",
+    "胸痹",
+    "痹证",
+    "腰痛",
+    "水肿",
+    "淋证",
+    "消渴",
+    "月经不调",
+    "痛经",
+    "带下病",
+    "湿疹",
+    "虚劳",
+]
+COMMON_SYNDROMES = [
+    "风寒束表",
+    "风热犯表",
+    "肝郁气滞",
+    "脾胃虚弱",
+    "肝郁脾虚",
+    "气血两虚",
+    "阴虚火旺",
+    "痰湿内阻",
+    "湿热下注",
+    "瘀血阻络",
+    "肾阳虚",
+    "肾阴虚",
+    "心脾两虚",
+    "肝阳上亢",
+]
+
+
+@login_required
+def prescription_editor(request, pk=None):
+    """The editor page; the page itself submits to the API (prescriptions.services)."""
+    _require(request, "prescribe")
+    previous = None
+    if pk:
+        try:
+            previous = prescription_detail(request.user, pk)
+        except Prescription.DoesNotExist:
+            raise Http404 from None
+        if previous.status != Stage.REJECTED:
+            messages.error(request, _("Only a rejected prescription can be revised."))
+            return redirect("prescriptions:detail", pk=pk)
+        patient = previous.patient
+    else:
+        patient_id = request.GET.get("patient", "")
+        patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id.isdigit() else None
+        if patient is None:
+            messages.info(request, _("Choose the patient first, then “Prescribe”."))
+            return redirect("patients:list")
+    initial = {
+        "items": [
+            {"herb": i.written_name, "grams": str(i.grams.normalize()), "instruction": i.instruction}
+            for i in previous.items.all()
+        ]
+        if previous
+        else [],
+        "revise_url": reverse("api:prescription-revise", args=[previous.pk]) if previous else "",
+    }
+    return render(
+        request,
+        "prescriptions/editor.html",
+        {
+            "patient": patient,
+            "previous": previous,
+            "consult": previous.consult if previous else None,
+            "idempotency_key": uuid.uuid4().hex,
+            "initial": initial,
+            "usages": COMMON_USAGES,
+            "diseases": COMMON_DISEASES,
+            "syndromes": COMMON_SYNDROMES,
+            "instructions": SpecialDecoction.choices[1:],
+            "consult_modes": ConsultMode.choices,
+            "pregnancy_choices": Pregnancy.choices,
+            "age": age_years(patient),
+        },
+    )

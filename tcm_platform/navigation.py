@@ -9,6 +9,9 @@ from accounts.roles import Role
 # (url name, label, capability or None for every signed-in user)
 PAGES = [
     ("home", _("Home"), None),
+    ("prescriptions:new", _("Prescribe"), "prescribe"),
+    ("prescriptions:list", _("Prescriptions"), "view_patients"),
+    ("audit:queue", _("Audit queue"), "final_audit"),
     ("patients:list", _("Patients"), "view_patients"),
     ("catalogue:herbs", _("Herb catalogue"), "view_catalogue"),
     ("catalogue:stock", _("Stock"), "view_stock"),

@@ -11,6 +11,7 @@ from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
 from prescriptions.api import prescription_views
 from prescriptions.api import views as prescriptions_api
+from prescriptions.urls import patient_patterns, prescription_patterns
 
 from . import views
 
@@ -51,7 +52,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("patients/", include("prescriptions.urls")),
+    path("patients/", include((patient_patterns, "patients"))),
+    path("prescriptions/", include((prescription_patterns, "prescriptions"))),
+    path("audit/", include("audit.urls")),
     path("catalogue/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

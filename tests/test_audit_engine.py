@@ -49,8 +49,11 @@ def test_every_expected_block_level_finding_of_the_fixture_is_found(rules):
     missed = []
     for case in CASES:
         found = {(f.code, tuple(f.herbs)) for f in run(case["input"], rules)}
-        missed += [(case["name"], e["code"]) for e in case["expected"]
-                   if e["code"] in BLOCK_CODES and (e["code"], tuple(e["herbs"])) not in found]
+        missed += [
+            (case["name"], e["code"])
+            for e in case["expected"]
+            if e["code"] in BLOCK_CODES and (e["code"], tuple(e["herbs"])) not in found
+        ]
     assert not missed
 
 
@@ -59,8 +62,11 @@ def item(herb, grams, instruction=""):
 
 
 def draft(*items, doses=7, **patient):
-    return {"patient": {"sex": "F", "age_years": 40, "pregnant": False, "allergies": [], **patient},
-            "doses": doses, "items": list(items)}
+    return {
+        "patient": {"sex": "F", "age_years": 40, "pregnant": False, "allergies": [], **patient},
+        "doses": doses,
+        "items": list(items),
+    }
 
 
 def codes(findings):
@@ -115,9 +121,16 @@ def test_a_published_rule_version_is_what_the_engine_uses(catalogue, county_admi
 
 # --- the command-line contract ------------------------------------------------------------------------
 
+
 def audit_check(stdin: str):
-    return subprocess.run([sys.executable, "manage.py", "audit_check", "-"], cwd=ROOT, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "audit_check", "-"],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_audit_check_prints_one_result_for_one_prescription(catalogue, tmp_path, capsys):

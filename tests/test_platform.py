@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from accounts.models import Institution, User
 from catalogue.models import Herb, StockBatch
-from prescriptions.models import Patient
+from audit.selectors import audit_queue_for
+from prescriptions.models import Patient, Prescription
 from tcm_platform.management.commands.seed_demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,15 +116,30 @@ def test_seed_demo_builds_one_county_and_running_it_again_changes_nothing(capsys
     call_command("seed_demo")
     out = capsys.readouterr().out
     assert DEMO_PASSWORD in out
-    counts = (Institution.objects.count(), User.objects.count(), Patient.objects.count(), StockBatch.objects.count())
-    assert counts[0] == 11 and counts[2] == 30
+    counts = (
+        Institution.objects.count(),
+        User.objects.count(),
+        Patient.objects.count(),
+        StockBatch.objects.count(),
+        Prescription.objects.count(),
+    )
+    assert counts[0] == 11 and counts[2] >= 30
     for username in ("clinician", "pharmacist", "dispenser", "decoctor", "courier", "countyadmin", "admin"):
         user = User.objects.get(username=username)
         assert user.check_password(DEMO_PASSWORD)
     assert User.objects.get(username="admin").is_superuser
     assert not Herb.objects.filter(active=True, price_per_g__isnull=True).exists()
     assert not Herb.objects.filter(active=True).exclude(stock_batches__isnull=False).exists()
+    queue = audit_queue_for(User.objects.get(username="pharmacist"))
+    assert queue.filter(risk_level="none").exists() and queue.filter(risk_level="high").exists()
+    assert {"approved", "rejected", "submitted"} <= set(Prescription.objects.values_list("status", flat=True))
 
     call_command("seed_demo")
-    again = (Institution.objects.count(), User.objects.count(), Patient.objects.count(), StockBatch.objects.count())
+    again = (
+        Institution.objects.count(),
+        User.objects.count(),
+        Patient.objects.count(),
+        StockBatch.objects.count(),
+        Prescription.objects.count(),
+    )
     assert again == counts

@@ -38,7 +38,12 @@ class ConsultSerializer(serializers.Serializer):
     western_diagnosis = serializers.CharField(max_length=100, required=False, allow_blank=True)
     pregnancy = serializers.ChoiceField(choices=Pregnancy.choices, required=False)
     weight_kg = serializers.DecimalField(
-        max_digits=5, decimal_places=1, required=False, allow_null=True, min_value=Decimal("0.5"), max_value=Decimal(400)
+        max_digits=5,
+        decimal_places=1,
+        required=False,
+        allow_null=True,
+        min_value=Decimal("0.5"),
+        max_value=Decimal(400),
     )
 
 

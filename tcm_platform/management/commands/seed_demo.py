@@ -12,11 +12,12 @@ from django.db import transaction
 from accounts.models import Institution, InstitutionKind, User
 from accounts.roles import Role
 from accounts.services import institution_save, user_set_roles
+from audit.services import audit_decide, audit_run
 from catalogue.importer import import_catalogue
 from catalogue.models import Herb, StockBatch
 from catalogue.services import stock_receive
-from prescriptions.models import Patient
-from prescriptions.services import patient_create
+from prescriptions.models import Patient, Prescription
+from prescriptions.services import finding_key, patient_create, prescription_precheck, prescription_submit
 from prescriptions.validators import id_check_char
 
 DEMO_PASSWORD = "tcm-demo-2026"
@@ -113,6 +114,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo prices set on {priced} herbs; {batches} stock batches received; {patients} patients added."
         )
+        prescriptions = self.seed_prescriptions(users)
+        self.stdout.write(f"{prescriptions} demo prescriptions submitted (audit queue, approved, rejected, waiting).")
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
         for username, name, code, roles in USERS:
             label = "、".join(str(Role(role).label) for role in roles) or "superuser"
@@ -176,6 +179,89 @@ class Command(BaseCommand):
                 count += 1
         return count
 
+    @transaction.atomic
+    def seed_prescriptions(self, users):
+        """Prescriptions at several points of the audit: waiting in the pharmacist's queue (clean
+        and flagged), approved, rejected, and just submitted (the worker audits those)."""
+        if Prescription.objects.exists():
+            return 0
+        clinician, pharmacist = users["clinician"], users["pharmacist"]
+        today = date.today()
+        patients = [
+            p
+            for p in Patient.objects.filter(institution=clinician.institution).order_by("pk")
+            if 18 <= p.age_on(today) < 65
+        ]
+        women = [p for p in patients if p.sex == "F"]
+        child = Patient.objects.filter(institution=clinician.institution, name="王小宝").first() or patient_create(
+            actor=clinician,
+            values={
+                "name": "王小宝",
+                "sex": "M",
+                "date_of_birth": date.today() - timedelta(days=5 * 365 + 40),
+                "mobile": "13900001111",
+                "township": "白塔乡",
+                "address": "浙江省示范县白塔乡东村3号",
+            },
+        )
+        signed = {"password": DEMO_PASSWORD}
+        cases = [
+            # (patient, disease, syndrome, items, extra, audit?, decision)
+            (patients[0], "虚劳", "脾胃气虚", "党参:9|白术:9|茯苓:12|炙甘草:6", {}, True, None),
+            (patients[1], "咳嗽", "痰湿蕴肺", "法半夏:9|陈皮:9|茯苓:12|炙甘草:3|生姜:3", {}, True, None),
+            (patients[2], "瘿病", "痰气郁结", "海藻:10|昆布:10|浙贝母:9|甘草:6|陈皮:6", {"sign": True}, True, None),
+            (women[0], "痛经", "气滞血瘀", "当归:9|川芎:6|桃仁:9|红花:6|香附:9", {"pregnancy": "yes"}, True, None),
+            (child, "咳嗽", "风寒袭肺", "麻黄:6:decoct_first|苦杏仁:6:add_later|甘草:3", {}, True, None),
+            (patients[3], "感冒", "营卫不和", "桂枝:9|白芍:9|生姜:9|大枣:10|炙甘草:6", {}, True, "approve"),
+            (
+                patients[4],
+                "胸痹",
+                "寒凝心脉",
+                "附子:9:decoct_first|法半夏:9|瓜蒌:12|薤白:9",
+                {"sign": True},
+                True,
+                "reject",
+            ),
+            (patients[5], "不寐", "心脾两虚", "酸枣仁:15|茯苓:12|知母:9|川芎:6|甘草:3", {}, False, None),
+        ]
+        for patient, disease, syndrome, items, extra, audit, decision in cases:
+            rows = []
+            for entry in items.split("|"):
+                herb, grams, *instruction = entry.split(":")
+                rows.append({"herb": herb, "grams": grams, "instruction": instruction[0] if instruction else ""})
+            values = {
+                "consult": {
+                    "tcm_disease": disease,
+                    "tcm_syndrome": syndrome,
+                    "pregnancy": extra.get("pregnancy", "no"),
+                },
+                "items": rows,
+                "doses": 7,
+                "usage": "每日1剂，水煎分2次温服",
+                "delivery": "address",
+                "delivery_address": patient.address or "浙江省示范县白塔乡",
+            }
+            if extra.get("sign"):
+                findings = prescription_precheck(actor=clinician, patient=patient, values=values)["findings"]
+                reasons = {
+                    finding_key(f): "经典方配伍，病情需要，已告知患者" for f in findings if f["severity"] == "block"
+                }
+                values["double_signature"] = {**signed, "reasons": reasons}
+            prescription, _ = prescription_submit(actor=clinician, patient=patient, values=values)
+            if audit:
+                audit_run(prescription_id=prescription.pk)
+            if decision == "approve":
+                audit_decide(pharmacist=pharmacist, prescription=prescription, decision="approve", comment="处方合理")
+            elif decision == "reject":
+                audit_decide(
+                    pharmacist=pharmacist,
+                    prescription=prescription,
+                    decision="reject",
+                    reasons=["配伍禁忌，请调整处方"],
+                    comment="附子与半夏属十八反，请调整",
+                )
+        return len(cases)
+
     def seed_patients(self, institutions, users):
         if Patient.objects.exists():
             return 0
@@ -184,8 +270,9 @@ class Command(BaseCommand):
         allergens = ["白芍", "甘草", "黄芪", "当归", "川芎"]
         for serial in range(30):
             male = serial % 2 == 0
-            born = date(1940 + rng.randint(0, 80), rng.randint(1, 12), rng.randint(1, 28))
-            clinician = clinicians[serial % len(clinicians)]
+            born = date(1945 + rng.randint(0, 60), rng.randint(1, 12), rng.randint(1, 28))
+            # Most demo patients belong to the demo clinician's township.
+            clinician = clinicians[0] if serial < 18 else clinicians[1 + serial % 2]
             township = clinician.institution.township
             values = {
                 "name": rng.choice(SURNAMES) + rng.choice(GIVEN),

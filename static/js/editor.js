@@ -1,0 +1,365 @@
+// The prescription editor: keyboard-first herb rows, live audit warnings, submit to the API.
+// No framework, no inline script (the page's Content-Security-Policy forbids inline code).
+(function () {
+  "use strict";
+
+  const form = document.getElementById("editor");
+  if (!form) return;
+  const tbody = document.querySelector("#rows tbody");
+  const template = document.getElementById("row-template");
+  const initial = JSON.parse(document.getElementById("editor-initial").textContent);
+  const csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const blockReasons = {}; // finding key -> reason typed by the clinician
+  let precheckTimer = null;
+  let precheckSeq = 0;
+  let submitting = false;
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return function (...args) {
+      clearTimeout(timer);
+      timer = setTimeout(() => fn.apply(this, args), ms);
+    };
+  }
+
+  async function api(url, body, method) {
+    const response = await fetch(url, {
+      method: method || "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    let data = {};
+    try { data = await response.json(); } catch (e) { data = {}; }
+    return { status: response.status, data };
+  }
+
+  // ---- rows -------------------------------------------------------------------------------------
+  function rows() { return Array.from(tbody.querySelectorAll("tr.herb-row")); }
+
+  function renumber() {
+    rows().forEach((row, index) => { row.querySelector(".pos").textContent = index + 1; });
+  }
+
+  function addRow(data, focus) {
+    const row = template.content.firstElementChild.cloneNode(true);
+    const herb = row.querySelector(".herb");
+    const grams = row.querySelector(".grams");
+    const instruction = row.querySelector(".instruction");
+    if (data) {
+      herb.value = data.herb || "";
+      row.dataset.name = data.herb || "";
+      grams.value = data.grams || "";
+      instruction.value = data.instruction || "";
+    }
+    wireRow(row);
+    tbody.appendChild(row);
+    renumber();
+    if (focus) herb.focus();
+    return row;
+  }
+
+  function removeRow(row) {
+    const next = row.nextElementSibling || row.previousElementSibling;
+    row.remove();
+    if (!rows().length) addRow(null, true);
+    else if (next) next.querySelector(".herb").focus();
+    renumber();
+    schedulePrecheck();
+  }
+
+  function moveRow(row, up) {
+    const sibling = up ? row.previousElementSibling : row.nextElementSibling;
+    if (!sibling) return;
+    if (up) tbody.insertBefore(row, sibling);
+    else tbody.insertBefore(sibling, row);
+    renumber();
+    row.querySelector(".herb").focus();
+  }
+
+  function pick(row, herb) {
+    const input = row.querySelector(".herb");
+    input.value = herb.name;
+    row.dataset.name = herb.name;
+    row.dataset.price = herb.price_per_g || "0";
+    if (herb.special_decoction && ["decoct_first", "add_later", "wrap", "melt", "decoct_separately", "infuse"].includes(herb.special_decoction)) {
+      row.querySelector(".instruction").value = herb.special_decoction;
+    }
+    hideSuggestions(row);
+    row.querySelector(".grams").focus();
+    schedulePrecheck();
+  }
+
+  function hideSuggestions(row) {
+    const list = row.querySelector(".suggestions");
+    list.hidden = true;
+    list.innerHTML = "";
+  }
+
+  function showSuggestions(row, herbs) {
+    const list = row.querySelector(".suggestions");
+    list.innerHTML = "";
+    herbs.forEach((herb, index) => {
+      const li = document.createElement("li");
+      li.setAttribute("role", "option");
+      li.dataset.index = index;
+      li.textContent = herb.name + (herb.matched_alias ? "（" + herb.matched_alias + "）" : "") + "  " + herb.pinyin;
+      if (index === 0) li.classList.add("active");
+      li.addEventListener("mousedown", (event) => { event.preventDefault(); pick(row, herb); });
+      list.appendChild(li);
+    });
+    row._herbs = herbs;
+    list.hidden = herbs.length === 0;
+  }
+
+  const searchHerbs = debounce(async (row, query) => {
+    if (!query) { hideSuggestions(row); return; }
+    const url = form.dataset.herbsUrl + "?page_size=8&q=" + encodeURIComponent(query);
+    const response = await fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    if (!response.ok) return;
+    const data = await response.json();
+    if (row.querySelector(".herb").value.trim() === query) showSuggestions(row, data.results || []);
+  }, 120);
+
+  function wireRow(row) {
+    const herb = row.querySelector(".herb");
+    const grams = row.querySelector(".grams");
+    herb.addEventListener("input", () => {
+      delete row.dataset.name;
+      searchHerbs(row, herb.value.trim());
+    });
+    herb.addEventListener("blur", () => setTimeout(() => hideSuggestions(row), 150));
+    herb.addEventListener("keydown", (event) => {
+      const list = row.querySelector(".suggestions");
+      const options = Array.from(list.querySelectorAll("li"));
+      const active = list.querySelector("li.active");
+      if ((event.key === "ArrowDown" || event.key === "ArrowUp") && !event.altKey && options.length) {
+        event.preventDefault();
+        let index = active ? Number(active.dataset.index) : -1;
+        index = event.key === "ArrowDown" ? Math.min(index + 1, options.length - 1) : Math.max(index - 1, 0);
+        options.forEach((li) => li.classList.toggle("active", Number(li.dataset.index) === index));
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        if (!list.hidden && row._herbs && row._herbs.length) {
+          pick(row, row._herbs[active ? Number(active.dataset.index) : 0]);
+        } else if (row.dataset.name) {
+          grams.focus();
+        }
+      } else if (event.key === "Escape") {
+        hideSuggestions(row);
+      }
+    });
+    grams.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        const next = row.nextElementSibling;
+        if (next) next.querySelector(".herb").focus();
+        else addRow(null, true);
+      }
+    });
+    row.addEventListener("keydown", (event) => {
+      if (event.altKey && event.key === "ArrowUp") { event.preventDefault(); moveRow(row, true); }
+      if (event.altKey && event.key === "ArrowDown") { event.preventDefault(); moveRow(row, false); }
+      if (event.altKey && (event.key === "Delete" || event.key === "Backspace")) { event.preventDefault(); removeRow(row); }
+    });
+    grams.addEventListener("input", schedulePrecheck);
+    row.querySelector(".instruction").addEventListener("change", schedulePrecheck);
+    row.querySelector(".remove").addEventListener("click", () => removeRow(row));
+    row.querySelector(".up").addEventListener("click", () => moveRow(row, true));
+    row.querySelector(".down").addEventListener("click", () => moveRow(row, false));
+  }
+
+  // ---- payload ----------------------------------------------------------------------------------
+  function value(name) {
+    const field = form.querySelector(`[name="${name}"]`);
+    if (!field) return "";
+    if (field.type === "radio") {
+      const checked = form.querySelector(`[name="${name}"]:checked`);
+      return checked ? checked.value : "";
+    }
+    if (field.type === "checkbox") return field.checked;
+    return field.value.trim();
+  }
+
+  function items(completeOnly) {
+    return rows()
+      .map((row) => ({
+        herb: row.dataset.name || row.querySelector(".herb").value.trim(),
+        grams: row.querySelector(".grams").value.trim(),
+        instruction: row.querySelector(".instruction").value,
+        picked: Boolean(row.dataset.name),
+      }))
+      .filter((item) => (completeOnly ? item.picked && Number(item.grams) > 0 : item.herb || item.grams))
+      .map(({ herb, grams, instruction }) => ({ herb, grams, instruction }));
+  }
+
+  function payload() {
+    const consult = {};
+    form.querySelectorAll("[name^='consult.']").forEach((field) => {
+      const key = field.name.slice("consult.".length);
+      if (field.value.trim() !== "") consult[key] = field.value.trim();
+    });
+    return {
+      patient: Number(form.dataset.patient),
+      consult,
+      items: items(false),
+      doses: Number(value("doses")) || 0,
+      usage: value("usage"),
+      decoction: value("decoction"),
+      delivery: value("delivery"),
+      delivery_address: value("delivery_address"),
+      notes: value("notes"),
+      urgent: value("urgent"),
+      idempotency_key: form.dataset.idempotencyKey,
+    };
+  }
+
+  // ---- live warnings ----------------------------------------------------------------------------
+  function schedulePrecheck() {
+    clearTimeout(precheckTimer);
+    precheckTimer = setTimeout(precheck, 250);
+    updateLinePrices();
+  }
+
+  function updateLinePrices() {
+    const doses = Number(value("doses")) || 0;
+    rows().forEach((row) => {
+      const grams = Number(row.querySelector(".grams").value) || 0;
+      const price = Number(row.dataset.price || 0);
+      row.querySelector(".line-price").textContent = row.dataset.name && grams ? (price * grams * doses).toFixed(2) : "";
+    });
+  }
+
+  async function precheck() {
+    const complete = items(true);
+    const seq = ++precheckSeq;
+    if (!complete.length) { renderFindings([]); return; }
+    const body = { ...payload(), items: complete, doses: Number(value("doses")) || 1 };
+    const { status, data } = await api(form.dataset.precheckUrl, body);
+    if (seq !== precheckSeq) return; // a newer check is on its way
+    if (status === 200) {
+      renderFindings(data.findings);
+      Object.entries(data.price).forEach(([key, amount]) => {
+        const cell = form.querySelector(`[data-price="${key}"]`);
+        if (cell) cell.textContent = amount;
+      });
+    }
+  }
+
+  function findingKey(finding) { return finding.code + ":" + finding.herbs.join("+"); }
+
+  function renderFindings(findings) {
+    const box = document.getElementById("findings");
+    box.innerHTML = "";
+    if (!findings.length) {
+      const p = document.createElement("p");
+      p.className = "ok";
+      p.textContent = box.dataset.clean || "✓";
+      box.appendChild(p);
+    }
+    findings.forEach((finding) => {
+      const div = document.createElement("div");
+      div.className = "finding sev-" + finding.severity;
+      div.dataset.code = finding.code;
+      const strong = document.createElement("strong");
+      strong.textContent = finding.code;
+      const message = document.createElement("span");
+      message.textContent = " " + finding.message;
+      const source = document.createElement("small");
+      source.textContent = " " + finding.source;
+      div.append(strong, message, source);
+      box.appendChild(div);
+    });
+    const blocking = findings.filter((f) => f.severity === "block");
+    const signature = document.getElementById("signature");
+    const reasons = document.getElementById("signature-reasons");
+    signature.hidden = blocking.length === 0;
+    reasons.innerHTML = "";
+    blocking.forEach((finding, index) => {
+      const key = findingKey(finding);
+      const p = document.createElement("p");
+      const label = document.createElement("label");
+      label.htmlFor = "reason-" + index;
+      label.textContent = finding.message;
+      const input = document.createElement("input");
+      input.id = "reason-" + index;
+      input.className = "signature-reason";
+      input.dataset.key = key;
+      input.value = blockReasons[key] || "";
+      input.addEventListener("input", () => { blockReasons[key] = input.value; });
+      p.append(label, input);
+      reasons.appendChild(p);
+    });
+  }
+
+  // ---- submit -----------------------------------------------------------------------------------
+  function clearErrors() {
+    form.querySelectorAll(".error").forEach((el) => { el.textContent = ""; });
+    form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+  }
+
+  function showErrors(errors) {
+    let unplaced = [];
+    Object.entries(errors || {}).forEach(([path, messages]) => {
+      const text = messages.join(" ");
+      const match = path.match(/^items\[(\d+)\]\.(herb|grams|instruction)$/);
+      if (match) {
+        const row = rows().filter((r) => r.querySelector(".herb").value.trim() || r.querySelector(".grams").value.trim())[Number(match[1])];
+        const input = row && row.querySelector("." + match[2]);
+        if (input) {
+          input.classList.add("invalid");
+          const error = input.parentElement.querySelector(".error");
+          if (error) { error.textContent = text; return; }
+        }
+      }
+      const target = form.querySelector(`[data-error-for="${path}"]`)
+        || form.querySelector(`[data-error-for="${path.split(".")[0]}"]`);
+      if (target) target.textContent = (target.textContent ? target.textContent + " " : "") + text;
+      else unplaced.push(text);
+    });
+    document.getElementById("form-error").textContent = unplaced.join(" ");
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (submitting) return;
+    submitting = true;
+    const button = document.getElementById("submit");
+    button.disabled = true;
+    clearErrors();
+    const body = payload();
+    const password = document.getElementById("sign-password").value;
+    if (!document.getElementById("signature").hidden) {
+      const reasons = {};
+      form.querySelectorAll(".signature-reason").forEach((input) => { reasons[input.dataset.key] = input.value.trim(); });
+      body.double_signature = { password, reasons };
+    }
+    try {
+      const { status, data } = await api(form.dataset.submitUrl, body);
+      if (status === 201 || status === 200) {
+        window.location.assign(form.dataset.detailUrl.replace("/0/", "/" + data.id + "/"));
+        return;
+      }
+      showErrors(data.errors && Object.keys(data.errors).length ? data.errors : { "": [data.detail || String(status)] });
+    } catch (error) {
+      document.getElementById("form-error").textContent = String(error);
+    }
+    submitting = false;
+    button.disabled = false;
+  });
+
+  // Keyboard: Enter in an ordinary field must not submit the whole prescription by accident.
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target.tagName === "INPUT" && !event.target.closest(".herb-row")
+        && event.target.type !== "submit") {
+      event.preventDefault();
+    }
+  });
+  form.querySelectorAll("[data-live]").forEach((field) => field.addEventListener("change", schedulePrecheck));
+  form.querySelector("#doses").addEventListener("input", schedulePrecheck);
+  document.getElementById("add-row").addEventListener("click", () => addRow(null, true));
+
+  (initial.items || []).forEach((item) => addRow(item, false));
+  addRow(null, !initial.items || !initial.items.length);
+  if (initial.items && initial.items.length) schedulePrecheck();
+})();

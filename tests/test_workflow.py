@@ -1,0 +1,239 @@
+"""The whole workflow table through prescription_transition: every (from, to) pair of stages for
+every decoction and delivery mode and every persona (and the system), the hash chain of trace
+events, and the compare-and-set on the status."""
+
+import itertools
+
+import pytest
+
+from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
+from prescriptions.models import Prescription, TraceEvent
+from prescriptions.services import prescription_submit, prescription_transition
+from prescriptions.services.trace import event_hash
+from prescriptions.workflow import SYSTEM, TRANSITIONS, Decoction, DeliveryMode, Stage
+
+from .factories import PatientFactory
+
+MODES = list(itertools.product(Decoction.values, DeliveryMode.values))
+PAIRS = list(itertools.product(Stage.values, Stage.values))
+# The path a centre-decocted, delivered prescription takes, with who makes each step.
+CENTRE_PATH = [
+    (Stage.AI_AUDITED, "system"),
+    (Stage.APPROVED, "pharmacist"),
+    (Stage.DISPENSED, "dispenser"),
+    (Stage.RECHECKED, "pharmacist"),
+    (Stage.SOAKING, "decoctor"),
+    (Stage.DECOCTING, "decoctor"),
+    (Stage.PACKAGED, "decoctor"),
+    (Stage.SHIPPED, "courier"),
+    (Stage.DELIVERED, "courier"),
+]
+
+
+def roles_allowed(current: str, to: str, *, decoction: str, delivery: str) -> frozenset:
+    """Read from TRANSITIONS alone: who may move `current` → `to` for this mode (empty: nobody)."""
+    roles = set()
+    for move in TRANSITIONS[current]:
+        if move.to == to and move.decoction in (None, decoction) and move.delivery in (None, delivery):
+            roles |= move.roles
+    return frozenset(roles)
+
+
+def submit(clinician, *, decoction=Decoction.CENTER, delivery=DeliveryMode.ADDRESS) -> Prescription:
+    patient = PatientFactory(institution=clinician.institution)
+    prescription, created = prescription_submit(
+        actor=clinician,
+        patient=patient,
+        values={
+            "consult": {"tcm_disease": "感冒"},
+            "items": [{"herb": "党参", "grams": "10"}, {"herb": "白术", "grams": "10"}],
+            "doses": 7,
+            "usage": "每日1剂，水煎分2次温服",
+            "decoction": decoction,
+            "delivery": delivery,
+            "delivery_address": "白塔乡白塔村1号" if delivery == DeliveryMode.ADDRESS else "",
+        },
+    )
+    assert created and prescription.status == Stage.SUBMITTED
+    return prescription
+
+
+def put_at(prescription: Prescription, stage: str) -> Prescription:
+    """Test setup only: place the prescription at `stage` without going through the workflow."""
+    Prescription.objects.filter(pk=prescription.pk).update(status=stage)
+    prescription.refresh_from_db()
+    return prescription
+
+
+def last_event(prescription) -> TraceEvent | None:
+    return TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
+
+
+@pytest.fixture
+def actors(clinician, pharmacist, dispenser, decoctor, courier, county_admin):
+    """Every persona by name, and the system (None)."""
+    return {
+        "system": None,
+        "clinician": clinician,
+        "pharmacist": pharmacist,
+        "dispenser": dispenser,
+        "decoctor": decoctor,
+        "courier": courier,
+        "county_admin": county_admin,
+    }
+
+
+@pytest.fixture
+def one_per_mode(catalogue, clinician):
+    return {
+        (decoction, delivery): submit(clinician, decoction=decoction, delivery=delivery)
+        for decoction, delivery in MODES
+    }
+
+
+def test_the_table_has_an_entry_for_every_stage_and_moves_only_to_stages():
+    assert set(TRANSITIONS) == set(Stage.values)
+    assert {move.to for moves in TRANSITIONS.values() for move in moves} <= set(Stage.values)
+
+
+@pytest.mark.parametrize("current", Stage.values)
+def test_from_each_stage_a_move_succeeds_exactly_when_the_table_allows_it_for_the_mode_and_the_actor(
+    current, one_per_mode, actors
+):
+    """Every target stage × every decoction/delivery mode × every persona and the system."""
+    wrong = []
+    for to, ((decoction, delivery), prescription) in itertools.product(Stage.values, one_per_mode.items()):
+        roles = roles_allowed(current, to, decoction=decoction, delivery=delivery)
+        for name, actor in actors.items():
+            case = f"{current}->{to} {decoction}/{delivery} by {name}"
+            put_at(prescription, current)
+            before = last_event(prescription)
+            count = TraceEvent.objects.filter(prescription=prescription).count()
+            expected = SYSTEM in roles if actor is None else bool(roles & actor.role_codes)
+            try:
+                event = prescription_transition(prescription=prescription, to=to, actor=actor, data={"case": case})
+            except InvalidTransition:
+                if expected:
+                    wrong.append(f"{case}: refused, but the table allows it")
+                stored = Prescription.objects.get(pk=prescription.pk).status
+                if stored != current or TraceEvent.objects.filter(prescription=prescription).count() != count:
+                    wrong.append(f"{case}: refused, yet the status or the trace changed")
+                continue
+            if not expected:
+                wrong.append(f"{case}: allowed, but the table refuses it")
+                continue
+            if Prescription.objects.get(pk=prescription.pk).status != to:
+                wrong.append(f"{case}: the stored status is not {to}")
+            if (event.stage, event.actor, event.data) != (to, actor, {"case": case}):
+                wrong.append(f"{case}: the event does not record the move")
+            chained = event.prev_hash == before.hash
+            if not chained or TraceEvent.objects.filter(prescription=prescription).count() != count + 1:
+                wrong.append(f"{case}: the event is not the next link of the chain")
+    assert wrong == []
+
+
+def test_the_table_is_exercised_with_allowed_and_refused_moves_for_every_mode():
+    """Guards the oracle above: each mode has allowed moves, including the mode-specific ones."""
+    for decoction, delivery in MODES:
+        allowed = {(a, b) for a, b in PAIRS if roles_allowed(a, b, decoction=decoction, delivery=delivery)}
+        assert (Stage.SUBMITTED, Stage.AI_AUDITED) in allowed
+        assert ((Stage.RECHECKED, Stage.SOAKING) in allowed) == (decoction == Decoction.CENTER)
+        assert ((Stage.RECHECKED, Stage.PACKAGED) in allowed) == (decoction == Decoction.SELF)
+        assert ((Stage.PACKAGED, Stage.SHIPPED) in allowed) == (delivery == DeliveryMode.ADDRESS)
+        assert ((Stage.PACKAGED, Stage.PICKED_UP) in allowed) == (delivery == DeliveryMode.PICKUP)
+        assert not any(a in (Stage.REJECTED, Stage.CANCELLED, Stage.DELIVERED, Stage.PICKED_UP) for a, _ in allowed)
+
+
+def test_every_move_records_an_event_chained_to_the_hash_of_the_previous_one(catalogue, clinician, actors):
+    prescription = submit(clinician)
+    for stage, who in CENTRE_PATH:
+        previous = last_event(prescription)
+        event = prescription_transition(prescription=prescription, to=stage, actor=actors[who])
+        assert event.prev_hash == previous.hash
+
+    events = list(TraceEvent.objects.filter(prescription=prescription).order_by("at", "pk"))
+    assert [e.stage for e in events] == [Stage.SUBMITTED] + [stage for stage, _ in CENTRE_PATH]
+    assert events[0].prev_hash == ""
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
+    assert len({e.hash for e in events}) == len(events)
+    for e in events:
+        assert e.hash == event_hash(
+            prescription_id=prescription.pk,
+            stage=e.stage,
+            actor_id=e.actor_id,
+            at=e.at,
+            data=e.data,
+            prev_hash=e.prev_hash,
+        )
+    assert Prescription.objects.get(pk=prescription.pk).status == Stage.DELIVERED
+
+
+def test_a_move_from_a_stale_status_raises_concurrent_transition_and_writes_no_event(catalogue, clinician):
+    prescription = submit(clinician)
+    stale = Prescription.objects.get(pk=prescription.pk)
+    prescription_transition(prescription=prescription, to=Stage.AI_AUDITED, actor=None)
+    events = TraceEvent.objects.filter(prescription=prescription).count()
+
+    with pytest.raises(ConcurrentTransition):
+        prescription_transition(prescription=stale, to=Stage.CANCELLED, actor=clinician, data={"reason": "患者要求"})
+
+    assert Prescription.objects.get(pk=prescription.pk).status == Stage.AI_AUDITED
+    assert TraceEvent.objects.filter(prescription=prescription).count() == events
+    assert not TraceEvent.objects.filter(prescription=prescription, stage=Stage.CANCELLED).exists()
+
+
+def test_a_self_decocted_prescription_goes_from_rechecked_straight_to_packaged(
+    catalogue, clinician, dispenser, decoctor
+):
+    for actor in (dispenser, decoctor):
+        prescription = put_at(submit(clinician, decoction=Decoction.SELF), Stage.RECHECKED)
+
+        prescription_transition(prescription=prescription, to=Stage.PACKAGED, actor=actor)
+
+        assert Prescription.objects.get(pk=prescription.pk).status == Stage.PACKAGED
+
+
+def test_a_self_decocted_prescription_is_never_soaked(catalogue, clinician, decoctor):
+    prescription = put_at(submit(clinician, decoction=Decoction.SELF), Stage.RECHECKED)
+
+    with pytest.raises(InvalidTransition):
+        prescription_transition(prescription=prescription, to=Stage.SOAKING, actor=decoctor)
+
+    assert Prescription.objects.get(pk=prescription.pk).status == Stage.RECHECKED
+
+
+def test_a_centre_decocted_prescription_cannot_skip_soaking_and_decocting(catalogue, clinician, decoctor, dispenser):
+    prescription = put_at(submit(clinician, decoction=Decoction.CENTER), Stage.RECHECKED)
+
+    for actor in (decoctor, dispenser):
+        with pytest.raises(InvalidTransition):
+            prescription_transition(prescription=prescription, to=Stage.PACKAGED, actor=actor)
+
+    assert Prescription.objects.get(pk=prescription.pk).status == Stage.RECHECKED
+
+
+def test_the_system_cannot_make_a_step_that_needs_a_person(catalogue, clinician):
+    prescription = put_at(submit(clinician), Stage.AI_AUDITED)
+
+    with pytest.raises(InvalidTransition):
+        prescription_transition(prescription=prescription, to=Stage.APPROVED, actor=None)
+
+
+def test_an_inactive_user_cannot_make_a_move_their_role_allows(catalogue, clinician, pharmacist):
+    prescription = put_at(submit(clinician), Stage.AI_AUDITED)
+    pharmacist.is_active = False
+    pharmacist.save(update_fields=["is_active"])
+
+    with pytest.raises(InvalidTransition):
+        prescription_transition(prescription=prescription, to=Stage.APPROVED, actor=pharmacist)
+
+    assert Prescription.objects.get(pk=prescription.pk).status == Stage.AI_AUDITED
+
+
+def test_changes_are_written_in_the_same_update_as_the_status(catalogue, clinician):
+    prescription = submit(clinician)
+
+    prescription_transition(prescription=prescription, to=Stage.AI_AUDITED, actor=None, changes={"risk_level": "low"})
+
+    stored = Prescription.objects.get(pk=prescription.pk)
+    assert (stored.status, stored.risk_level) == (Stage.AI_AUDITED, "low")
