@@ -42,6 +42,7 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) bench/herb_search.py
+	$(PY) bench/audit.py
 
 # After changing user-facing strings: extract them and fill in the Simplified Chinese.
 messages: $(VENV)/.dev

@@ -164,6 +164,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redelivery after a killed worker waits for the visibility timeout; keep it short.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+# One queue per installation; tests and benchmarks use a queue of their own (TCM_CELERY_QUEUE).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TCM_CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True

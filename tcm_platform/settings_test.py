@@ -25,3 +25,7 @@ MEDIA_ROOT = VAR_DIR / "test-media"
 LANGUAGE_CODE = "zh-hans"
 TEST_BASE_DIR = BASE_DIR
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder  # noqa: F405
+
+# A queue of this test run's own, shared with the worker processes the tests start (they inherit
+# the environment), so a demo worker on the same machine never takes the tests' tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("TCM_CELERY_QUEUE", f"tests-{os.getpid()}")

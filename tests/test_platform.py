@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import Institution, User
-from catalogue.models import Herb, StockBatch
 from audit.selectors import audit_queue_for
+from catalogue.models import Herb, StockBatch
 from prescriptions.models import Patient, Prescription
 from tcm_platform.management.commands.seed_demo import DEMO_PASSWORD
 

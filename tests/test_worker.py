@@ -1,88 +1,71 @@
-"""A real Celery worker process, on the configured broker (filesystem by default, Redis in CI),
-takes a task enqueued by this process and writes to the same database."""
+"""Real Celery worker processes, on the configured broker (filesystem by default, Redis in CI),
+take tasks enqueued by this process and write to the same database."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
+from audit.models import AuditRun
+from audit.tasks import sweep_unaudited
+from prescriptions.models import Prescription, TraceEvent
 from tcm_platform.models import WorkerHeartbeat
 from tcm_platform.tasks import worker_heartbeat
 
-ROOT = Path(__file__).resolve().parent.parent
+from .factories import PatientFactory
+from .workers import celery_worker, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def database_url_for_worker() -> str:
-    """The test database, as a DATABASE_URL the worker process can use."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@pytest.fixture
-def worker_queue():
-    """Start `celery worker` on a queue of its own; stop it afterwards."""
-    queue = f"test-{uuid.uuid4().hex[:10]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url_for_worker(),
-        "DJANGO_SETTINGS_MODULE": "tcm_platform.settings_test",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tcm_platform",
-            "worker",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "-c",
-            "1",
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield queue, process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
-def test_a_real_worker_process_runs_an_enqueued_task_and_writes_to_the_database(worker_queue):
-    queue, process = worker_queue
+def test_a_real_worker_process_runs_an_enqueued_task_and_writes_to_the_database():
     token = uuid.uuid4().hex
-    worker_heartbeat.apply_async(args=[token], queue=queue)
+    with celery_worker("heartbeat") as process:
+        worker_heartbeat.delay(token)
+        heartbeat = wait_for(lambda: WorkerHeartbeat.objects.filter(token=token).first(), process=process)
+    assert heartbeat.worker.startswith("heartbeat-"), "the task must have run in the worker process"
 
-    deadline = time.monotonic() + 90
-    heartbeat = None
-    while time.monotonic() < deadline and heartbeat is None:
-        assert process.poll() is None, f"worker exited early:\n{process.stdout.read()}"
-        heartbeat = WorkerHeartbeat.objects.filter(token=token).first()
-        time.sleep(0.25)
 
-    assert heartbeat is not None, "the worker did not run the task within 90 s"
-    assert heartbeat.worker.startswith(queue + "@"), "the task must have run in the worker process"
+def submit(client, clinician, county):
+    patient = PatientFactory(institution=county["T001"])
+    client.force_login(clinician)
+    response = client.post(
+        "/api/v1/prescriptions/",
+        {
+            "patient": patient.pk,
+            "consult": {"tcm_disease": "感冒"},
+            "doses": 3,
+            "usage": "每日1剂，水煎分2次温服",
+            "delivery": "pickup",
+            "items": [{"herb": "桂枝", "grams": 9}, {"herb": "白芍", "grams": 9}, {"herb": "炙甘草", "grams": 6}],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+def test_a_prescription_submitted_through_the_api_is_audited_by_the_running_worker(
+    client, clinician, pharmacist, county, catalogue
+):
+    with celery_worker("audit") as process:
+        pk = submit(client, clinician, county)
+        wait_for(lambda: Prescription.objects.get(pk=pk).status == "ai_audited", process=process)
+    run = AuditRun.objects.get(prescription_id=pk)
+    assert run.routed_to == county["H001"]
+
+
+def test_a_prescription_submitted_while_no_worker_runs_is_audited_once_when_a_worker_starts(
+    client, clinician, pharmacist, county, catalogue
+):
+    pk = submit(client, clinician, county)
+    sweep_unaudited(older_than_seconds=0)  # a second message for the same prescription, as after a lost ack
+    assert Prescription.objects.get(pk=pk).status == "submitted"
+
+    with celery_worker("late") as process:
+        wait_for(lambda: Prescription.objects.get(pk=pk).status == "ai_audited", process=process)
+        # Let the worker take the duplicate message too before counting.
+        worker_heartbeat.delay("after")
+        wait_for(lambda: WorkerHeartbeat.objects.filter(token="after").exists(), process=process)
+
+    assert AuditRun.objects.filter(prescription_id=pk).count() == 1
+    assert TraceEvent.objects.filter(prescription_id=pk, stage="ai_audited").count() == 1
