@@ -28,6 +28,11 @@ ROLE_MODEL_PERMISSIONS = {
         "catalogue.stockbatch": ("view",),
         "catalogue.stockmovement": ("view",),
         "prescriptions.patient": ("view", "change"),
+        "audit.ruleversion": ("view", "change"),
+        "audit.ageband": ("view", "add", "change"),
+        "audit.custompairrule": ("view", "add", "change", "delete"),
+        "audit.auditrun": ("view",),
+        "audit.auditdecision": ("view",),
     },
 }
 

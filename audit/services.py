@@ -216,3 +216,15 @@ def audit_batch_approve(*, pharmacist, prescriptions) -> list[AuditDecision]:
         except (AuditConflict, PermissionDenied, ValidationError) as exc:
             logger.info("batch approve skipped %s: %s", prescription.pk, exc)
     return decided
+
+
+def recent_drafts(*, days: int):
+    """(draft, patient context) of every prescription of the last `days` days, for what-if replays."""
+    since = timezone.now() - timedelta(days=days)
+    prescriptions = (
+        Prescription.objects.filter(created_at__gte=since)
+        .select_related("patient", "consult")
+        .prefetch_related("items", "patient__allergies")
+    )
+    for prescription in prescriptions.iterator(chunk_size=200):
+        yield parse_draft(prescription_draft(prescription))

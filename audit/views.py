@@ -112,7 +112,7 @@ def detail(request, pk):
             "run": run,
             "findings": findings,
             "errors": errors,
-            "age": age_years(prescription.patient),
+            "age": int(age_years(prescription.patient)),
             "history": patient_history(prescription),
             "reject_reasons": COMMON_REJECT_REASONS,
             "claim": claim_holder,

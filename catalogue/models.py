@@ -217,7 +217,7 @@ class StockBatch(models.Model):
 
 class MovementKind(models.TextChoices):
     RECEIVE = "receive", _("Received")
-    DISPENSE = "dispense", _("Dispensed")
+    DISPENSE = "dispense", _("Dispensed out")
     ADJUST = "adjust", _("Stock-take adjustment")
     RETURN = "return", _("Returned")
 

@@ -50,7 +50,12 @@ def patient_list(request):
     return render(
         request,
         "prescriptions/patient_list.html",
-        {"page": page, "query": query, "can_manage": has_capability(request.user, "manage_patients")},
+        {
+            "page": page,
+            "query": query,
+            "can_manage": has_capability(request.user, "manage_patients"),
+            "can_prescribe": has_capability(request.user, "prescribe"),
+        },
     )
 
 
@@ -235,6 +240,6 @@ def prescription_editor(request, pk=None):
             "instructions": SpecialDecoction.choices[1:],
             "consult_modes": ConsultMode.choices,
             "pregnancy_choices": Pregnancy.choices,
-            "age": age_years(patient),
+            "age": int(age_years(patient)),
         },
     )

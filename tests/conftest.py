@@ -101,3 +101,14 @@ def catalogue(db):
 def api(client):
     """The Django test client; log a persona in with api.force_login(user)."""
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rule_snapshots():
+    """Rule snapshots are cached per version number for the life of a process; test databases
+    roll back and reuse numbers, so each test starts with an empty cache."""
+    from audit import rules
+
+    rules._snapshots.clear()
+    yield
+    rules._snapshots.clear()

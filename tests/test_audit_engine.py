@@ -168,3 +168,8 @@ def test_audit_check_exits_2_with_a_clear_message_on_malformed_input(stdin, says
     result = audit_check(stdin)
     assert result.returncode == 2
     assert says in result.stderr and result.stdout == ""
+
+
+def test_every_finding_code_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [code for code in engine.CODES if f"`{code}`" not in readme] == []

@@ -222,23 +222,29 @@ def _clean_header(values: dict) -> dict:
 
 
 def prescription_precheck(*, actor, patient, values: dict) -> dict:
-    """The findings and price for a draft, nothing saved (the editor's live warnings)."""
+    """The findings and price for a draft, nothing saved (the editor's live warnings). Only the
+    rows and the doses matter here; the rest of the form is checked on submit."""
     ensure_capability(actor, "prescribe")
     items = clean_items(values.get("items") or [])
-    header = _clean_header({**values, "consult": {"tcm_disease": "-", **(values.get("consult") or {})}})
+    try:
+        doses = int(values.get("doses") or 1)
+    except (TypeError, ValueError):
+        doses = 1
+    if not 1 <= doses <= MAX_DOSES:
+        raise ValidationError({"doses": [_("Doses must be between 1 and 60.")]})
+    consult = values.get("consult") or {}
+    decoction = values.get("decoction") if values.get("decoction") in Decoction.values else Decoction.CENTER
+    delivery = values.get("delivery") if values.get("delivery") in DeliveryMode.values else DeliveryMode.ADDRESS
     draft = draft_for_audit(
         patient=patient,
-        pregnancy=header["consult"]["pregnancy"],
-        weight_kg=header["consult"].get("weight_kg"),
-        doses=header["doses"],
+        pregnancy=consult.get("pregnancy"),
+        weight_kg=consult.get("weight_kg"),
+        doses=doses,
         items=items,
     )
-    findings = hooks.check_draft(draft)
     return {
-        "findings": findings,
-        "price": price_quote(
-            items=items, doses=header["doses"], decoction=header["decoction"], delivery=header["delivery"]
-        ),
+        "findings": hooks.check_draft(draft),
+        "price": price_quote(items=items, doses=doses, decoction=decoction, delivery=delivery),
     }
 
 
@@ -264,6 +270,8 @@ def prescription_submit(
         raise ValidationError({"patient": [_("This patient is registered at an institution you cannot see.")]})
     if previous is not None and previous.status != Stage.REJECTED:
         raise ValidationError(_("Only a rejected prescription can be revised."))
+    if previous is not None and Prescription.objects.filter(previous=previous).exists():
+        raise ValidationError(_("This prescription has already been revised."))
 
     errors = {}
     try:
@@ -326,6 +334,8 @@ def prescription_submit(
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first() if key else None
         if existing:  # the same submit raced itself
             return existing, False
+        if previous is not None:  # two revisions of the same version raced
+            raise ValidationError(_("This prescription has already been revised.")) from None
         raise
     PrescriptionItem.objects.bulk_create(
         PrescriptionItem(
