@@ -4,7 +4,18 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import has_capability, scope_to_institutions
 
-from .models import Herb, HerbAlias, IncompatibilityRule, PregnancyCaution, StockBatch, StockMovement, ToxicListEntry
+from .formulas import formula_save_agreed
+from .models import (
+    Formula,
+    FormulaKind,
+    Herb,
+    HerbAlias,
+    IncompatibilityRule,
+    PregnancyCaution,
+    StockBatch,
+    StockMovement,
+    ToxicListEntry,
+)
 from .services import herb_save
 
 
@@ -121,8 +132,8 @@ class HerbAliasAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Reference lists change only by re-importing the shipped files."""
+class StockReadOnlyAdmin(admin.ModelAdmin):
+    """Stock changes only through the stock services, each with a movement row."""
 
     def has_add_permission(self, request):
         return False
@@ -134,27 +145,42 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class RuleListAdmin(admin.ModelAdmin):
+    """Reference rule lists: administrators may correct them here; `import_catalogue` resets them
+    to the shipped files. Changes reach the audit when a new rule version is published."""
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and has_capability(request.user, "manage_catalogue")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and has_capability(request.user, "manage_catalogue")
+
+
 @admin.register(IncompatibilityRule)
-class IncompatibilityRuleAdmin(ReadOnlyAdmin):
+class IncompatibilityRuleAdmin(RuleListAdmin):
     list_display = ("kind", "names_a", "names_b")
     list_filter = ("kind",)
+    filter_horizontal = ("group_a", "group_b")
+    search_fields = ("names_a", "names_b")
 
 
 @admin.register(ToxicListEntry)
-class ToxicListEntryAdmin(ReadOnlyAdmin):
+class ToxicListEntryAdmin(RuleListAdmin):
     list_display = ("name", "herb", "notes")
     search_fields = ("name", "herb__name")
+    autocomplete_fields = ("herb",)
 
 
 @admin.register(PregnancyCaution)
-class PregnancyCautionAdmin(ReadOnlyAdmin):
+class PregnancyCautionAdmin(RuleListAdmin):
     list_display = ("herb", "level", "from_pharmacopoeia", "confidence")
     list_filter = ("level", "from_pharmacopoeia", "confidence")
     search_fields = ("herb__name",)
+    autocomplete_fields = ("herb",)
 
 
 @admin.register(StockBatch)
-class StockBatchAdmin(ReadOnlyAdmin):
+class StockBatchAdmin(StockReadOnlyAdmin):
     list_display = ("herb", "batch_no", "expiry_date", "quantity_g", "pharmacy")
     list_filter = ("pharmacy", "expiry_date")
     search_fields = ("herb__name", "herb__initials", "batch_no")
@@ -166,7 +192,7 @@ class StockBatchAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdmin):
+class StockMovementAdmin(StockReadOnlyAdmin):
     list_display = ("created_at", "batch", "kind", "delta_g", "balance_g", "reference", "actor")
     list_filter = ("kind",)
     search_fields = ("batch__herb__name", "batch__batch_no", "reference")
@@ -174,3 +200,43 @@ class StockMovementAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("batch__herb", "actor")
         return scope_to_institutions(qs, request.user, "batch__pharmacy")
+
+
+@admin.register(Formula)
+class FormulaAdmin(admin.ModelAdmin):
+    """Agreed formulas (协定方) are versioned: saving a change publishes a new version."""
+
+    list_display = ("name", "kind", "version", "institution", "owner", "active")
+    list_filter = ("kind", "active", "institution")
+    search_fields = ("name", "pinyin_initials")
+    readonly_fields = ("version", "created_by", "created_at")
+    fields = (
+        "kind",
+        "name",
+        "institution",
+        "items",
+        "usage",
+        "indications",
+        "source",
+        "active",
+        "version",
+        "created_by",
+        "created_at",
+    )
+
+    def save_model(self, request, obj, form, change):
+        if obj.kind == FormulaKind.AGREED and obj.institution_id:
+            saved = formula_save_agreed(
+                actor=request.user,
+                institution=obj.institution,
+                name=obj.name,
+                items=obj.items,
+                usage=obj.usage,
+                indications=obj.indications,
+            )
+            obj.pk = saved.pk  # the admin redirects to the new version
+        else:
+            super().save_model(request, obj, form, change)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(kind=FormulaKind.PERSONAL)

@@ -8,6 +8,7 @@ verifying again.
 """
 
 import csv
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,6 +17,8 @@ from django.db import transaction
 
 from .models import (
     Confidence,
+    Formula,
+    FormulaKind,
     Herb,
     HerbAlias,
     IncompatibilityKind,
@@ -54,6 +57,24 @@ FILES = {
     "incompatibilities": ("reference/herbs/incompatibilities.csv", ["rule", "group_a", "group_b", "source", "notes"]),
     "toxic": ("reference/herbs/toxic.csv", ["name", "notes", "source"]),
     "pregnancy": ("reference/herbs/pregnancy.csv", ["name", "level", "source", "confidence", "notes"]),
+    "formulas": (
+        "reference/formulas/formulas.csv",
+        [
+            "name",
+            "pinyin",
+            "origin",
+            "category",
+            "composition",
+            "special",
+            "usage",
+            "functions",
+            "indications",
+            "cautions",
+            "source",
+            "confidence",
+            "notes",
+        ],
+    ),
 }
 
 # Chinese labels in the files -> stored codes.
@@ -106,6 +127,7 @@ class ImportSummary:
     incompatibility_rules: int = 0
     toxic_entries: int = 0
     pregnancy_cautions: int = 0
+    formulas: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -207,6 +229,51 @@ def split_names(value: str) -> list[str]:
     return [name.strip() for name in value.split("|") if name.strip()]
 
 
+GRAMS = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$")
+COUNTED = re.compile(r"^\d+(?:枚|片|只|条|个|茎)(?:\((\d+(?:\.\d+)?)g\))?$")
+
+
+def parse_formula(row: dict, resolve) -> dict:
+    """A classical formula: `herb:grams|…` (grams, a range, or a count such as 3枚 / 10枚(12g)).
+    Herbs the catalogue does not hold (粳米, 梨皮) and counts without grams are left out and
+    named in the formula's note, for the clinician to add by hand."""
+    if not row["name"] or not row["composition"]:
+        raise RowError("name and composition are required")
+    special = {}
+    for entry in filter(None, row["special"].split("|")):
+        herb, _, label = entry.partition(":")
+        special[herb.strip()] = SPECIAL.get(label.strip(), "")
+    items, left_out = [], []
+    for entry in row["composition"].split("|"):
+        herb, sep, amount = entry.partition(":")
+        herb, amount = herb.strip(), amount.strip()
+        if not sep or not herb or not amount:
+            raise RowError(f"composition item {entry!r} is not herb:amount")
+        grams_match, counted = GRAMS.match(amount), COUNTED.match(amount)
+        if grams_match:
+            low, high = grams_match.groups()
+            grams = Decimal(low) if high is None else (Decimal(low) + Decimal(high)) / 2
+        elif counted:
+            grams = Decimal(counted.group(1)) if counted.group(1) else None
+        else:
+            raise RowError(f"composition item {entry!r}: unknown amount {amount!r}")
+        name = resolve(herb)
+        if name is None or grams is None:
+            left_out.append(f"{herb} {amount}")
+            continue
+        items.append({"herb": name, "grams": f"{grams.normalize():f}", "instruction": special.get(herb, "")})
+    note = f"未列入（请按需手工添加）：{'、'.join(left_out)}" if left_out else ""
+    return {
+        "name": row["name"][:50],
+        "pinyin": row["pinyin"],
+        "items": items,
+        "usage": row["usage"][:200],
+        "indications": row["indications"][:300],
+        "source": f"{row['origin']}；{row['source']}"[:300],
+        "note": note,
+    }
+
+
 def load(data_dir: Path = DATA_DIR) -> dict:
     """Parse and cross-check every file; raise ImportErrorReport listing every bad row."""
     errors: list[str] = []
@@ -295,9 +362,18 @@ def load(data_dir: Path = DATA_DIR) -> dict:
                 "notes": row["notes"],
             }
 
+    formulas = []
+    label = FILES["formulas"][0]
+    for line, row in rows["formulas"]:
+        try:
+            formulas.append(parse_formula(row, resolve))
+        except RowError as exc:
+            errors.append(f"{label}:{line}: {exc}")
+
     if errors:
         raise ImportErrorReport(errors)
     return {
+        "formulas": formulas,
         "herbs": herbs,
         "aliases": aliases,
         "rules": rules,
@@ -373,4 +449,21 @@ def import_catalogue(data_dir: Path = DATA_DIR) -> ImportSummary:
         PregnancyCaution(herb=by_name[name], **values) for name, values in data["pregnancy"].items()
     )
     summary.pregnancy_cautions = len(data["pregnancy"])
+
+    for values in data["formulas"]:
+        Formula.objects.update_or_create(
+            kind=FormulaKind.CLASSICAL,
+            name=values["name"],
+            version=1,
+            institution=None,
+            owner=None,
+            defaults={
+                "pinyin_initials": initials_of(values["pinyin"]),
+                "items": values["items"],
+                "usage": values["usage"],
+                "indications": values["indications"],
+                "source": (values["source"] + ("；" + values["note"] if values["note"] else ""))[:300],
+            },
+        )
+    summary.formulas = len(data["formulas"])
     return summary

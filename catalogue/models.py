@@ -243,3 +243,65 @@ class StockMovement(models.Model):
 
     def __str__(self):
         return f"{self.batch} {self.delta_g:+}"
+
+
+class FormulaKind(models.TextChoices):
+    CLASSICAL = "classical", _("Classical formula")
+    AGREED = "agreed", _("Agreed formula of the institution")
+    PERSONAL = "personal", _("My formula")
+
+
+class Formula(models.Model):
+    """A starting point for a prescription: a classical formula (from the shipped reference), an
+    institution's agreed formula (协定方, versioned: a change makes a new version), or a
+    clinician's own saved formula. `items` is a list of {herb, grams, instruction}."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=FormulaKind.choices)
+    name = models.CharField(_("name"), max_length=50)
+    pinyin_initials = models.CharField(_("pinyin initials"), max_length=20, blank=True, db_index=True)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    institution = models.ForeignKey(
+        "accounts.Institution",
+        verbose_name=_("institution"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="formulas",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="formulas",
+    )
+    items = models.JSONField(_("herbs"))
+    usage = models.CharField(_("usage"), max_length=200, blank=True)
+    indications = models.CharField(_("indications"), max_length=300, blank=True)
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("formula")
+        verbose_name_plural = _("formulas")
+        ordering = ["kind", "pinyin_initials", "name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], condition=Q(kind="classical"), name="classical_unique"),
+            models.UniqueConstraint(
+                fields=["institution", "name", "version"], condition=Q(kind="agreed"), name="agreed_version_unique"
+            ),
+            models.UniqueConstraint(fields=["owner", "name"], condition=Q(kind="personal"), name="personal_unique"),
+        ]
+
+    def __str__(self):
+        return self.name if self.kind != FormulaKind.AGREED else f"{self.name} v{self.version}"

@@ -99,6 +99,19 @@ def herb_suggest(name: str, limit: int = 3) -> list[str]:
     return names[:limit]
 
 
+def herb_resolve_many(names) -> dict[str, Herb]:
+    """{written name: catalogue herb} for every name that is a herb or an alias (two queries)."""
+    names = {name.strip() for name in names if name and name.strip()}
+    fields = ("id", "name", "active", "price_per_g", "special_decoction")
+    found = {herb.name: herb for herb in Herb.objects.filter(name__in=names).only(*fields).order_by()}
+    missing = names - set(found)
+    if missing:
+        aliases = HerbAlias.objects.filter(alias__in=missing).select_related("herb").order_by()
+        for alias in aliases.only("alias", *(f"herb__{field}" for field in fields)):
+            found[alias.alias] = alias.herb
+    return found
+
+
 def herb_resolve(name: str) -> Herb | None:
     """The catalogue herb a prescription name stands for: the herb itself or an alias."""
     name = name.strip()

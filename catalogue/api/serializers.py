@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import Herb, StockBatch
+from ..models import Formula, Herb, StockBatch
 
 
 class HerbSerializer(serializers.ModelSerializer):
@@ -45,3 +45,13 @@ class StockBatchSerializer(serializers.ModelSerializer):
     class Meta:
         model = StockBatch
         fields = ["id", "herb", "herb_name", "pharmacy", "pharmacy_code", "batch_no", "expiry_date", "quantity_g"]
+
+
+class FormulaSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    label = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = Formula
+        fields = ["id", "kind", "kind_label", "name", "label", "version", "items", "usage", "indications", "source"]
+        read_only_fields = ["id", "kind", "kind_label", "label", "version", "indications", "source"]

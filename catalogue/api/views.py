@@ -1,12 +1,15 @@
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from rest_framework import generics, status
+from rest_framework.response import Response
 
 from tcm_platform.permissions import CapabilityPermission
 
+from ..formulas import formula_save_personal, formulas_for
 from ..models import Herb
 from ..selectors import herb_search, stock_batches_visible_to
-from .serializers import HerbSerializer, StockBatchSerializer
+from .serializers import FormulaSerializer, HerbSerializer, StockBatchSerializer
 
 
 class HerbListView(generics.ListAPIView):
@@ -58,3 +61,40 @@ class StockBatchListView(generics.ListAPIView):
 
     def get_queryset(self):
         return stock_batches_visible_to(self.request.user).order_by("herb__initials", "expiry_date", "pk")
+
+
+class FormulaListCreateView(generics.ListCreateAPIView):
+    """Formulas to start a prescription from (`q`: name or initials; `kind`). POST saves one of
+    the clinician's own formulas."""
+
+    serializer_class = FormulaSerializer
+    permission_classes = [CapabilityPermission.of("prescribe")]
+
+    def get_queryset(self):
+        formulas = formulas_for(self.request.user)
+        query = self.request.query_params.get("q", "").strip()[:40]
+        if query:
+            formulas = formulas.filter(Q(name__contains=query) | Q(pinyin_initials__startswith=query.lower()))
+        kind = self.request.query_params.get("kind", "")
+        if kind:
+            formulas = formulas.filter(kind=kind)
+        return formulas
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        formula = formula_save_personal(
+            actor=request.user,
+            name=serializer.validated_data["name"],
+            items=request.data.get("items"),
+            usage=serializer.validated_data.get("usage", ""),
+        )
+        return Response(self.get_serializer(formula).data, status=status.HTTP_201_CREATED)
+
+
+class FormulaDetailView(generics.RetrieveAPIView):
+    serializer_class = FormulaSerializer
+    permission_classes = [CapabilityPermission.of("prescribe")]
+
+    def get_queryset(self):
+        return formulas_for(self.request.user)

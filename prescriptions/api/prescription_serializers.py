@@ -65,7 +65,7 @@ class PrescriptionInSerializer(serializers.Serializer):
     delivery_address = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
     notes = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
     urgent = serializers.BooleanField(required=False, default=False)
-    formula_source = serializers.CharField(max_length=100, allow_blank=True, required=False, default="")
+    formula = serializers.IntegerField(required=False, allow_null=True, help_text="The formula it started from")
     double_signature = DoubleSignatureSerializer(required=False, allow_null=True)
     idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import can_see_institution, ensure_capability
+from catalogue.formulas import formula_label, formulas_for
 from catalogue.models import SpecialDecoction
-from catalogue.selectors import herb_resolve, herb_suggest
+from catalogue.selectors import herb_resolve_many, herb_suggest
 
 from .. import hooks
 from ..models import Consult, Pregnancy, Prescription, PrescriptionItem, PrescriptionSequence
@@ -51,6 +52,13 @@ def age_years(patient, today=None) -> Decimal:
     return (Decimal((today - patient.date_of_birth).days) / Decimal("365.25")).quantize(Decimal("0.01"))
 
 
+def allergy_names(patient) -> list[str]:
+    prefetched = getattr(patient, "_prefetched_objects_cache", {})
+    if "allergies" in prefetched:
+        return [herb.name for herb in prefetched["allergies"]]
+    return list(patient.allergies.values_list("name", flat=True))
+
+
 def draft_for_audit(*, patient, pregnancy: str, weight_kg, doses: int, items: list[dict]) -> dict:
     """A prescription in the audit interchange form (the `manage.py audit_check` JSON)."""
     return {
@@ -58,7 +66,7 @@ def draft_for_audit(*, patient, pregnancy: str, weight_kg, doses: int, items: li
             "sex": patient.sex,
             "age_years": str(age_years(patient)),
             "pregnant": pregnancy == Pregnancy.YES,
-            "allergies": [herb.name for herb in patient.allergies.all()],
+            "allergies": allergy_names(patient),
             "weight_kg": None if weight_kg in (None, "") else str(weight_kg),
         },
         "doses": doses,
@@ -81,10 +89,11 @@ def clean_items(raw_items) -> list[dict]:
     if len(raw_items) > MAX_ITEMS:
         raise ValidationError({"items": [_("A prescription has at most %(n)d herbs.") % {"n": MAX_ITEMS}]})
     cleaned, seen = [], {}
+    resolved = herb_resolve_many(str(raw.get("herb", "")) for raw in raw_items)
     for index, raw in enumerate(raw_items):
         path = f"items[{index}]"
         name = str(raw.get("herb", "")).strip()
-        herb = herb_resolve(name) if name else None
+        herb = resolved.get(name)
         if not name:
             errors.setdefault(f"{path}.herb", []).append(_("Choose a herb."))
         elif herb is None:
@@ -286,6 +295,12 @@ def prescription_submit(
     if errors:
         raise ValidationError(errors)
 
+    formula_source = ""
+    if values.get("formula"):
+        formula = formulas_for(actor).filter(pk=values["formula"]).first()
+        if formula is None:
+            raise ValidationError({"formula": [_("No such formula.")]})
+        formula_source = formula_label(formula)
     consult_values = {k: header["consult"][k] for k in CONSULT_FIELDS if header["consult"].get(k) not in (None, "")}
     draft = draft_for_audit(
         patient=patient,
@@ -318,7 +333,7 @@ def prescription_submit(
         delivery_address=header["delivery_address"],
         notes=str(values.get("notes", ""))[:500],
         urgent=bool(values.get("urgent")),
-        formula_source=str(values.get("formula_source", ""))[:100],
+        formula_source=formula_source,
         double_signature=signature,
         herb_total=quote["herb_total"],
         decoction_fee=quote["decoction_fee"],
@@ -328,7 +343,10 @@ def prescription_submit(
         idempotency_key=key,
     )
     try:
-        with transaction.atomic():
+        if key or previous is not None:  # only these can collide with a concurrent twin
+            with transaction.atomic():
+                prescription.save()
+        else:
             prescription.save()
     except IntegrityError:
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first() if key else None
@@ -358,6 +376,7 @@ def prescription_submit(
     record_event(
         prescription=prescription,
         stage=Stage.SUBMITTED,
+        first=True,
         actor=actor,
         data={"version": prescription.version, "signed": bool(signature)},
     )

@@ -29,11 +29,14 @@ def event_hash(*, prescription_id: int, stage: str, actor_id, at, data: dict, pr
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def record_event(*, prescription: Prescription, stage: str, actor=None, data: dict | None = None) -> TraceEvent:
-    """Append a trace event, chained to the prescription's previous event. Call inside the
-    transaction that changes the state it records."""
+def record_event(
+    *, prescription: Prescription, stage: str, actor=None, data: dict | None = None, first: bool = False
+) -> TraceEvent:
+    """Append a trace event, chained to the prescription's previous event (`first`: the
+    prescription was created in this transaction and has none). Call inside the transaction that
+    changes the state it records."""
     data = data or {}
-    previous = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
+    previous = None if first else TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
     prev_hash = previous.hash if previous else ""
     at = timezone.now()
     if previous and at <= previous.at:  # keep the chain's order strict even with a coarse clock

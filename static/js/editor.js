@@ -169,6 +169,72 @@
     row.querySelector(".down").addEventListener("click", () => moveRow(row, false));
   }
 
+  // ---- formulas ---------------------------------------------------------------------------------
+  const formulaInput = document.getElementById("formula-search");
+  const formulaList = document.getElementById("formula-suggestions");
+  let formulas = [];
+  let pickedFormula = null;
+
+  const searchFormulas = debounce(async (query) => {
+    if (!query) { formulaList.hidden = true; return; }
+    const response = await fetch(form.dataset.formulasUrl + "?page_size=8&q=" + encodeURIComponent(query),
+      { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    formulas = (await response.json()).results || [];
+    formulaList.innerHTML = "";
+    formulas.forEach((formula, index) => {
+      const li = document.createElement("li");
+      li.dataset.index = index;
+      li.textContent = formula.label + "（" + formula.kind_label + "）";
+      if (index === 0) li.classList.add("active");
+      li.addEventListener("mousedown", (event) => { event.preventDefault(); useFormula(formula); });
+      formulaList.appendChild(li);
+    });
+    formulaList.hidden = formulas.length === 0;
+  }, 150);
+
+  function useFormula(formula) {
+    pickedFormula = formula;
+    rows().filter((row) => !row.dataset.name && !row.querySelector(".grams").value).forEach((row) => row.remove());
+    formula.items.forEach((item) => {
+      const row = addRow(item, false);
+      row.dataset.name = item.herb;
+    });
+    addRow(null, false);
+    formulaList.hidden = true;
+    formulaInput.value = "";
+    document.getElementById("formula-picked").textContent = formula.kind_label + "：" + formula.label
+      + (formula.source ? "（" + formula.source.split("；").pop() + "）" : "");
+    if (formula.usage && !value("usage")) form.querySelector("[name=usage]").value = formula.usage;
+    const first = rows()[0];
+    if (first) first.querySelector(".grams").focus();
+    schedulePrecheck();
+  }
+
+  formulaInput.addEventListener("input", () => searchFormulas(formulaInput.value.trim()));
+  formulaInput.addEventListener("keydown", (event) => {
+    const options = Array.from(formulaList.querySelectorAll("li"));
+    const active = formulaList.querySelector("li.active");
+    if ((event.key === "ArrowDown" || event.key === "ArrowUp") && options.length) {
+      event.preventDefault();
+      let index = active ? Number(active.dataset.index) : -1;
+      index = event.key === "ArrowDown" ? Math.min(index + 1, options.length - 1) : Math.max(index - 1, 0);
+      options.forEach((li) => li.classList.toggle("active", Number(li.dataset.index) === index));
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      if (formulas.length && !formulaList.hidden) useFormula(formulas[active ? Number(active.dataset.index) : 0]);
+    }
+  });
+  formulaInput.addEventListener("blur", () => setTimeout(() => { formulaList.hidden = true; }, 150));
+
+  document.getElementById("save-formula").addEventListener("click", async () => {
+    const name = document.getElementById("formula-name").value.trim();
+    const saved = document.getElementById("formula-saved");
+    const { status, data } = await api(form.dataset.formulasUrl, { name, items: items(true), usage: value("usage") });
+    saved.textContent = status === 201 ? "✓ " + data.label
+      : Object.values(data.errors || {}).flat().join(" ") || data.detail || String(status);
+  });
+
   // ---- payload ----------------------------------------------------------------------------------
   function value(name) {
     const field = form.querySelector(`[name="${name}"]`);
@@ -210,6 +276,7 @@
       delivery_address: value("delivery_address"),
       notes: value("notes"),
       urgent: value("urgent"),
+      formula: pickedFormula ? pickedFormula.id : null,
       idempotency_key: form.dataset.idempotencyKey,
     };
   }

@@ -23,6 +23,6 @@ class Command(BaseCommand):
                 f"Catalogue imported: {summary.herbs_created} herbs created, {summary.herbs_updated} updated "
                 f"({summary.herbs_unverified} need verifying again), {summary.aliases} aliases, "
                 f"{summary.incompatibility_rules} incompatibility rules, {summary.toxic_entries} toxic-list entries, "
-                f"{summary.pregnancy_cautions} pregnancy cautions."
+                f"{summary.pregnancy_cautions} pregnancy cautions, {summary.formulas} classical formulas."
             )
         )

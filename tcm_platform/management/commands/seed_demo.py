@@ -14,7 +14,8 @@ from accounts.roles import Role
 from accounts.services import institution_save, user_set_roles
 from audit.services import audit_decide, audit_run
 from catalogue.importer import import_catalogue
-from catalogue.models import Herb, StockBatch
+from catalogue.formulas import formula_save_agreed, formula_save_personal
+from catalogue.models import Formula, FormulaKind, Herb, StockBatch
 from catalogue.services import stock_receive
 from prescriptions.models import Patient, Prescription
 from prescriptions.services import finding_key, patient_create, prescription_precheck, prescription_submit
@@ -114,6 +115,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo prices set on {priced} herbs; {batches} stock batches received; {patients} patients added."
         )
+        formulas = self.seed_formulas(institutions, users)
+        self.stdout.write(f"{formulas} agreed and personal demo formulas.")
         prescriptions = self.seed_prescriptions(users)
         self.stdout.write(f"{prescriptions} demo prescriptions submitted (audit queue, approved, rejected, waiting).")
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
@@ -175,6 +178,48 @@ class Command(BaseCommand):
                     quantity_g=Decimal(rng.choice([500, 1000, 2000, 5000])),
                     actor=dispenser,
                     note="demo stock",
+                )
+                count += 1
+        return count
+
+    @transaction.atomic
+    def seed_formulas(self, institutions, users):
+        """A county agreed formula with two versions, and two of the demo clinician's own formulas."""
+        count = 0
+        if not Formula.objects.filter(kind=FormulaKind.AGREED).exists():
+            admin = users["countyadmin"]
+            base = [{"herb": "黄芪", "grams": "15"}, {"herb": "白术", "grams": "9"}, {"herb": "防风", "grams": "6"}]
+            formula_save_agreed(
+                actor=admin,
+                institution=institutions["H001"],
+                name="玉屏风加味（县协定方）",
+                items=base,
+                usage="每日1剂，水煎分2次温服",
+                indications="表虚自汗，易感风邪",
+            )
+            formula_save_agreed(
+                actor=admin,
+                institution=institutions["H001"],
+                name="玉屏风加味（县协定方）",
+                items=base + [{"herb": "浮小麦", "grams": "15"}],
+                usage="每日1剂，水煎分2次温服",
+                indications="表虚自汗，易感风邪；v2 加浮小麦敛汗",
+            )
+            count += 2
+        clinician = users["clinician"]
+        for name, items in [
+            ("李氏感冒方", [("荆芥", "9"), ("防风", "9"), ("羌活", "6"), ("川芎", "6"), ("白芷", "6"), ("甘草", "3")]),
+            (
+                "李氏胃痛方",
+                [("柴胡", "6"), ("白芍", "12"), ("枳壳", "9"), ("香附", "9"), ("陈皮", "6"), ("炙甘草", "6")],
+            ),
+        ]:
+            if not Formula.objects.filter(kind=FormulaKind.PERSONAL, owner=clinician, name=name).exists():
+                formula_save_personal(
+                    actor=clinician,
+                    name=name,
+                    usage="每日1剂，水煎分2次温服",
+                    items=[{"herb": herb, "grams": grams} for herb, grams in items],
                 )
                 count += 1
         return count
