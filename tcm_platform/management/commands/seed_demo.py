@@ -13,8 +13,8 @@ from accounts.models import Institution, InstitutionKind, User
 from accounts.roles import Role
 from accounts.services import institution_save, user_set_roles
 from audit.services import audit_decide, audit_run
-from catalogue.importer import import_catalogue
 from catalogue.formulas import formula_save_agreed, formula_save_personal
+from catalogue.importer import import_catalogue
 from catalogue.models import Formula, FormulaKind, Herb, StockBatch
 from catalogue.services import stock_receive
 from prescriptions.models import Patient, Prescription
