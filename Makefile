@@ -43,6 +43,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) bench/herb_search.py
 	$(PY) bench/audit.py
+	$(PY) bench/submit.py
 
 # After changing user-facing strings: extract them and fill in the Simplified Chinese.
 messages: $(VENV)/.dev
