@@ -247,3 +247,32 @@ class TraceEvent(models.Model):
 
     def __str__(self):
         return f"{self.prescription} {self.stage} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AttachmentKind(models.TextChoices):
+    TONGUE = "tongue", _("Tongue photo")
+    FACE = "face", _("Face photo")
+    OTHER = "other", _("Other")
+
+
+class ConsultAttachment(models.Model):
+    """A photo taken at the consult, stored as a normalised JPEG without EXIF. Served only through
+    a view that checks who may see the consult, never as a public media file."""
+
+    consult = models.ForeignKey(
+        Consult, verbose_name=_("consult"), on_delete=models.CASCADE, related_name="attachments"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=AttachmentKind.choices)
+    image = models.FileField(_("photo"), upload_to="consults/%Y/%m/")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consult photo")
+        verbose_name_plural = _("consult photos")
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.consult_id} {self.kind}"

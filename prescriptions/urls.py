@@ -13,4 +13,5 @@ prescription_patterns = [
     path("new/", views.prescription_editor, name="new"),
     path("<int:pk>/", views.prescription_page, name="detail"),
     path("<int:pk>/revise/", views.prescription_editor, name="revise"),
+    path("photos/<int:pk>/", views.attachment_file, name="photo"),
 ]

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date
@@ -15,15 +15,16 @@ from catalogue.models import SpecialDecoction
 
 from .exceptions import ConcurrentTransition, InvalidTransition
 from .forms import PatientForm
-from .models import ConsultMode, Pregnancy, Prescription
+from .models import AttachmentKind, ConsultAttachment, ConsultMode, Pregnancy, Prescription
 from .selectors import (
     patient_search,
     patients_visible_to,
     prescription_detail,
     prescription_search,
     prescription_versions,
+    prescriptions_visible_to,
 )
-from .services import patient_create, patient_update, prescription_cancel
+from .services import consult_attach_photo, patient_create, patient_update, prescription_cancel
 from .services.prescriptions import age_years
 from .workflow import Stage, next_stages
 
@@ -121,6 +122,18 @@ def prescription_page(request, pk):
         prescription = prescription_detail(request.user, pk)
     except Prescription.DoesNotExist:
         raise Http404 from None
+    if request.method == "POST" and request.POST.get("action") == "photo":
+        try:
+            consult_attach_photo(
+                actor=request.user,
+                prescription=prescription,
+                kind=request.POST.get("kind", ""),
+                upload=request.FILES.get("image"),
+            )
+            messages.success(request, _("Photo added."))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("prescriptions:detail", pk=pk)
     if request.method == "POST" and request.POST.get("action") == "cancel":
         try:
             prescription_cancel(actor=request.user, prescription=prescription, reason=request.POST.get("reason", ""))
@@ -146,8 +159,24 @@ def prescription_page(request, pk):
             and prescription.status == Stage.REJECTED
             and not hasattr(prescription, "revision"),
             "versions": prescription_versions(prescription),
+            "attachments": prescription.consult.attachments.all(),
+            "attachment_kinds": AttachmentKind.choices,
+            "can_attach": can_prescribe,
         },
     )
+
+
+@login_required
+def attachment_file(request, pk):
+    """A consult photo, only for users who may see its prescription."""
+    _require(request, "view_patients")
+    attachment = get_object_or_404(
+        ConsultAttachment.objects.filter(consult__prescriptions__in=prescriptions_visible_to(request.user)).distinct(),
+        pk=pk,
+    )
+    response = FileResponse(attachment.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 COMMON_USAGES = [

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tcm_platform",
     "accounts",
     "catalogue",
@@ -234,6 +235,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "County TCM prescription platform API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, never a CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security: production (DEBUG=false) gets secure cookies, HTTPS redirect and HSTS ----------

@@ -1,10 +1,9 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from audit.api import views as audit_api
@@ -38,6 +37,9 @@ api_v1 = [
         name="prescription-cancel",
     ),
     path(
+        "prescriptions/<int:pk>/photos/", prescription_views.PrescriptionPhotoView.as_view(), name="prescription-photos"
+    ),
+    path(
         "prescriptions/<int:pk>/revise/",
         prescription_views.PrescriptionReviseView.as_view(),
         name="prescription-revise",
@@ -61,7 +63,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files hold patients' photos: they are served by views that check permissions, never
+# as public media.

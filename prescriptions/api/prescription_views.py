@@ -1,7 +1,9 @@
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -10,7 +12,7 @@ from tcm_platform.permissions import CapabilityPermission
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Prescription
 from ..selectors import patients_visible_to, prescription_detail, prescription_search
-from ..services import prescription_cancel, prescription_precheck, prescription_submit_for
+from ..services import consult_attach_photo, prescription_cancel, prescription_precheck, prescription_submit_for
 from ..workflow import Stage
 from .prescription_serializers import (
     PrecheckSerializer,
@@ -164,4 +166,39 @@ class PrescriptionReviseView(APIView):
         )
         return Response(
             submit_response(prescription), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class PrescriptionPhotoView(APIView):
+    """Attach a tongue/face photo (multipart: kind, image) to the prescription's consult."""
+
+    permission_classes = [CapabilityPermission.of("prescribe")]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "kind": {"type": "string", "enum": ["tongue", "face", "other"]},
+                    "image": {"type": "string", "format": "binary"},
+                },
+            }
+        },
+        responses={201: dict},
+    )
+    def post(self, request, pk):
+        try:
+            prescription = prescription_detail(request.user, pk)
+        except Prescription.DoesNotExist:
+            raise NotFound() from None
+        attachment = consult_attach_photo(
+            actor=request.user,
+            prescription=prescription,
+            kind=request.data.get("kind", ""),
+            upload=request.FILES.get("image"),
+        )
+        return Response(
+            {"id": attachment.pk, "kind": attachment.kind, "url": reverse("prescriptions:photo", args=[attachment.pk])},
+            status=status.HTTP_201_CREATED,
         )

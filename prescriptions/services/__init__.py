@@ -2,6 +2,7 @@
 
 from .patients import clean_patient_values, patient_create, patient_update, resolve_allergy_names
 from .prescriptions import (
+    consult_attach_photo,
     draft_for_audit,
     finding_key,
     prescription_cancel,
@@ -14,6 +15,7 @@ from .trace import prescription_transition, record_event
 
 __all__ = [
     "clean_patient_values",
+    "consult_attach_photo",
     "draft_for_audit",
     "finding_key",
     "patient_create",

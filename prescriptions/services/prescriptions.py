@@ -14,9 +14,18 @@ from accounts.permissions import can_see_institution, ensure_capability
 from catalogue.formulas import formula_label, formulas_for
 from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
+from tcm_platform.images import normalize_photo
 
 from .. import hooks
-from ..models import Consult, Pregnancy, Prescription, PrescriptionItem, PrescriptionSequence
+from ..models import (
+    AttachmentKind,
+    Consult,
+    ConsultAttachment,
+    Pregnancy,
+    Prescription,
+    PrescriptionItem,
+    PrescriptionSequence,
+)
 from ..selectors import patients_visible_to
 from ..workflow import Decoction, DeliveryMode, Stage
 from .patients import patient_create
@@ -420,3 +429,18 @@ def prescription_cancel(*, actor, prescription: Prescription, reason: str):
     return prescription_transition(
         prescription=prescription, to=Stage.CANCELLED, actor=actor, data={"reason": reason.strip()[:300]}
     )
+
+
+@transaction.atomic
+def consult_attach_photo(*, actor, prescription: Prescription, kind: str, upload) -> ConsultAttachment:
+    """Attach a tongue/face photo to the prescription's consult (checked and normalised)."""
+    ensure_capability(actor, "prescribe")
+    if not can_see_institution(actor, prescription.institution_id):
+        raise ValidationError(_("This prescription belongs to an institution you cannot see."))
+    if kind not in AttachmentKind.values:
+        raise ValidationError({"kind": [_("Choose tongue, face or other.")]})
+    try:
+        photo = normalize_photo(upload, name=f"{prescription.number}-{kind}")
+    except ValidationError as exc:
+        raise ValidationError({"image": exc.messages}) from None
+    return ConsultAttachment.objects.create(consult=prescription.consult, kind=kind, image=photo, uploaded_by=actor)
