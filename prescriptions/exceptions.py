@@ -10,7 +10,12 @@ class InvalidTransition(Exception):
 
     @property
     def message(self):
-        return _("This step is not possible now (the prescription is %(status)s).") % {"status": self.current}
+        from .workflow import Stage
+
+        label = Stage(self.current).label if self.current in Stage.values else self.current
+        target = Stage(self.to).label if self.to in Stage.values else self.to
+        return _("“%(step)s” is not possible now: the prescription is at “%(status)s”.") % {
+            "step": target, "status": label}
 
 
 class ConcurrentTransition(Exception):

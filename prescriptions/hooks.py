@@ -6,6 +6,8 @@ importing them (the dependency direction is checked by import-linter).
   registers its rule engine here.
 - `submitted_listeners`: functions (prescription_id: int) called after a submit commits; the
   audit app enqueues the AI audit here.
+- `stage_recorders`: the station steps (dispensing, re-check, soaking, …, delivery), each
+  registered by the app that owns it; `POST /api/v1/prescriptions/{id}/events/` dispatches here.
 """
 
 draft_checkers: list = []
@@ -22,3 +24,8 @@ def check_draft(draft: dict) -> list[dict]:
 def notify_submitted(prescription_id: int) -> None:
     for listener in submitted_listeners:
         listener(prescription_id)
+
+
+# Stage code -> function(actor, prescription, data: dict, files: dict) -> TraceEvent. The stage
+# apps register the steps they own; the events API (prescriptions.api) dispatches here.
+stage_recorders: dict = {}

@@ -1,5 +1,6 @@
 from django.db.models import Q, QuerySet
 
+from accounts.models import Institution
 from accounts.permissions import has_capability, scope_to_institutions
 
 from .models import Patient, Prescription
@@ -64,3 +65,22 @@ def prescription_versions(prescription) -> list:
     return list(
         Prescription.objects.filter(number=prescription.number).order_by("version").only("pk", "version", "status")
     )
+
+
+STATION_CAPABILITIES = ("dispense", "recheck", "decoct", "deliver", "final_audit")
+
+
+def prescriptions_for_stations(user) -> QuerySet:
+    """Stations serve the whole county: staff with a station capability reach every prescription
+    of their county tree (the subtree of the top institution above them); each step then checks
+    the station's own rules (role, institution, order)."""
+    if not user.is_authenticated or not any(has_capability(user, cap) for cap in STATION_CAPABILITIES):
+        return Prescription.objects.none()
+    if user.is_superuser:
+        return Prescription.objects.all()
+    if not user.institution_id:
+        return Prescription.objects.none()
+    root = user.institution
+    while root.parent_id:
+        root = root.parent
+    return Prescription.objects.filter(institution_id__in=Institution.objects.subtree_ids(root.pk))

@@ -52,3 +52,31 @@ def normalize_photo(upload, *, name: str = "photo") -> ContentFile:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=85, optimize=True)  # no exif= argument: metadata is dropped
     return ContentFile(out.getvalue(), name=f"{name}.jpg")
+
+
+def photo_quality(data: bytes) -> list[str]:
+    """Problems a re-checking pharmacist would reject a photo for: 'dark', 'blank' or 'blurry'."""
+    from PIL import ImageFilter, ImageStat
+
+    with Image.open(io.BytesIO(data)) as image:
+        gray = image.convert("L")
+        gray.thumbnail((512, 512))
+    stat = ImageStat.Stat(gray)
+    mean, spread = stat.mean[0], stat.stddev[0]
+    problems = []
+    if mean < 35:
+        problems.append("dark")
+    if spread < 8:
+        problems.append("blank")
+    elif ImageStat.Stat(gray.filter(ImageFilter.FIND_EDGES)).stddev[0] < 6:
+        problems.append("blurry")
+    return problems
+
+
+def make_thumbnail(data: bytes, *, size: int = 320, name: str = "thumb") -> ContentFile:
+    with Image.open(io.BytesIO(data)) as image:
+        image = image.convert("RGB")
+        image.thumbnail((size, size))
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=80)
+    return ContentFile(out.getvalue(), name=f"{name}.jpg")

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -180,6 +181,8 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "tcm_platform.worker_heartbeat", "schedule": 60.0},
     "audit-sweep": {"task": "audit.sweep_unaudited", "schedule": 30.0},
+    "thumbnail-sweep": {"task": "decoction.sweep_thumbnails", "schedule": 120.0},
+    "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},
 }
 
 # --- Auth ----------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ api_v1 = [
         prescription_views.PrescriptionReviseView.as_view(),
         name="prescription-revise",
     ),
+    path("prescriptions/<int:pk>/events/", prescription_views.PrescriptionEventView.as_view(), name="prescription-events"),
     path("audit/queue/", audit_api.AuditQueueView.as_view(), name="audit-queue"),
     path("audit/batch-approve/", audit_api.AuditBatchApproveView.as_view(), name="audit-batch-approve"),
     path("audit/<int:pk>/claim/", audit_api.AuditClaimView.as_view(), name="audit-claim"),

@@ -1,9 +1,12 @@
+import json
+
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,8 +14,20 @@ from tcm_platform.permissions import CapabilityPermission
 
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Prescription
-from ..selectors import patients_visible_to, prescription_detail, prescription_search
-from ..services import consult_attach_photo, prescription_cancel, prescription_precheck, prescription_submit_for
+from ..selectors import (
+    patients_visible_to,
+    prescription_detail,
+    prescription_search,
+    prescriptions_for_stations,
+    prescriptions_visible_to,
+)
+from ..services import (
+    consult_attach_photo,
+    prescription_cancel,
+    prescription_precheck,
+    prescription_record_step,
+    prescription_submit_for,
+)
 from ..workflow import Stage
 from .prescription_serializers import (
     PrecheckSerializer,
@@ -202,3 +217,50 @@ class PrescriptionPhotoView(APIView):
             {"id": attachment.pk, "kind": attachment.kind, "url": reverse("prescriptions:photo", args=[attachment.pk])},
             status=status.HTTP_201_CREATED,
         )
+
+
+class EventOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    stage = serializers.CharField()
+    actor = serializers.CharField(source="actor_name")
+    at = serializers.DateTimeField()
+    data = serializers.JSONField()
+
+
+class PrescriptionEventView(APIView):
+    """Record a station step: `{"stage": "...", ...stage data}` (multipart when a photo is
+    attached). 201 with the event; 200 with the same event for a repeat (same Idempotency-Key,
+    or the same stage twice in a row); 409 for a step out of order; 403 for a role or institution
+    that may not record it; 400 with field errors for bad data."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=dict, responses={201: EventOut, 200: EventOut})
+    def post(self, request, pk):
+        prescription = (
+            (prescriptions_for_stations(request.user) | prescriptions_visible_to(request.user))
+            .filter(pk=pk)
+            .select_related("patient", "institution")
+            .first()
+        )
+        if prescription is None:
+            raise NotFound()
+        data = {key: request.data.get(key) for key in request.data if key not in request.FILES}
+        if "weights" in data and isinstance(data["weights"], str):  # multipart sends JSON as text
+            try:
+                data["weights"] = json.loads(data["weights"])
+            except ValueError:
+                raise ValidationError({"weights": ["Send the weights as a JSON list."]}) from None
+        data["idempotency_key"] = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
+        try:
+            event, created = prescription_record_step(
+                actor=request.user,
+                prescription=prescription,
+                stage=str(data.get("stage", "")),
+                data=data,
+                files=request.FILES,
+            )
+        except (InvalidTransition, ConcurrentTransition) as exc:
+            return Response({"detail": exc.message, "errors": {}}, status=status.HTTP_409_CONFLICT)
+        return Response(EventOut(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

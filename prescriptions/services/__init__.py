@@ -11,7 +11,7 @@ from .prescriptions import (
     prescription_submit_for,
     price_quote,
 )
-from .trace import prescription_transition, record_event
+from .trace import prescription_record_step, prescription_transition, record_event
 
 __all__ = [
     "clean_patient_values",
@@ -24,6 +24,7 @@ __all__ = [
     "prescription_precheck",
     "prescription_submit",
     "prescription_submit_for",
+    "prescription_record_step",
     "prescription_transition",
     "price_quote",
     "record_event",

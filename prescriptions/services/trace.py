@@ -3,9 +3,12 @@
 import hashlib
 import json
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from .. import hooks
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Prescription, TraceEvent
 from ..workflow import SYSTEM, find_move
@@ -84,3 +87,32 @@ def prescription_transition(
     for field, value in (changes or {}).items():
         setattr(prescription, field, value)
     return record_event(prescription=prescription, stage=to, actor=actor, data=data)
+
+
+def prescription_record_step(*, actor, prescription: Prescription, stage: str, data: dict, files: dict):
+    """Record a station step through the recorder its app registered. Returns (event, created).
+
+    Repeats record nothing new: the same idempotency key, or the same stage twice in a row,
+    returns the event already recorded. Raises InvalidTransition for a step out of order (before
+    looking at the data), PermissionDenied and ValidationError from the recorder."""
+    recorder = hooks.stage_recorders.get(stage)
+    if recorder is None:
+        raise ValidationError({"stage": [_("“%(stage)s” is not a step that can be recorded here.") % {"stage": stage}]})
+    key = str(data.get("idempotency_key", "") or "")[:64]
+    if key:
+        existing = TraceEvent.objects.filter(prescription=prescription, data__idempotency_key=key).first()
+        if existing:
+            return existing, False
+    latest = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
+    if prescription.status == stage and latest is not None and latest.stage == stage:
+        return latest, False
+    if find_move(prescription.status, stage, decoction=prescription.decoction, delivery=prescription.delivery) is None:
+        raise InvalidTransition(prescription.status, stage)
+    try:
+        return recorder(actor=actor, prescription=prescription, data=data, files=files), True
+    except ConcurrentTransition:
+        prescription.refresh_from_db(fields=["status"])
+        latest = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
+        if prescription.status == stage and latest is not None and latest.stage == stage:
+            return latest, False  # the same step, sent twice at once, was recorded by the other request
+        raise

@@ -1,0 +1,403 @@
+"""The shared pharmacy's and decoction centre's steps. Each recorder checks who may record it
+and the station's own rules, then moves the prescription through prescriptions'
+`prescription_transition` (status and trace event in one transaction)."""
+
+import logging
+from decimal import Decimal, InvalidOperation
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Institution, InstitutionKind
+from accounts.permissions import has_capability
+from catalogue.models import SpecialDecoction, Toxicity, ToxicListEntry
+from catalogue.services import OutOfStock, stock_consume
+from prescriptions.models import Prescription, TraceEvent
+from prescriptions.services import prescription_transition
+from prescriptions.workflow import Decoction, Stage
+from tcm_platform.images import make_thumbnail, normalize_photo, photo_quality
+
+from .models import DispensingRecord, Inspection, InspectionResult, StationPhoto, StationSettings
+
+logger = logging.getLogger(__name__)
+
+# Which capability each step needs (the workflow table says which role; this says the station).
+STEP_CAPABILITY = {
+    Stage.DISPENSED: "dispense",
+    Stage.RECHECKED: "recheck",
+    Stage.RECHECK_FAILED: "recheck",
+    Stage.SOAKING: "decoct",
+    Stage.DECOCTING: "decoct",
+    Stage.PACKAGED: "decoct",
+}
+EXTERIOR_CATEGORIES = {"解表药"}
+TONIC_CATEGORIES = {"补虚药"}
+CHILD_BELOW_YEARS = 14
+
+
+def pharmacy_for(prescription: Prescription) -> Institution:
+    """The shared pharmacy that serves the prescription's county (the first active one in its tree)."""
+    root = prescription.institution
+    while root.parent_id:
+        root = root.parent
+    pharmacy = (
+        Institution.objects.filter(
+            kind=InstitutionKind.SHARED_PHARMACY, is_active=True, pk__in=Institution.objects.subtree_ids(root.pk)
+        )
+        .order_by("code")
+        .first()
+    )
+    if pharmacy is None:
+        raise ValidationError(_("No shared pharmacy is configured for this county."))
+    return pharmacy
+
+
+def ensure_station_staff(actor, prescription: Prescription, stage: str) -> Institution:
+    """Only staff of the serving pharmacy record its steps; a re-check may also be made by a
+    pharmacist of the county's lead hospital. Raises PermissionDenied."""
+    if not has_capability(actor, STEP_CAPABILITY[stage]):
+        raise PermissionDenied(_("Your role cannot record this step."))
+    pharmacy = pharmacy_for(prescription)
+    allowed = {pharmacy.pk}
+    if stage in (Stage.RECHECKED, Stage.RECHECK_FAILED) and pharmacy.parent_id:
+        allowed.add(pharmacy.parent_id)
+    if actor.institution_id not in allowed and not actor.is_superuser:
+        raise PermissionDenied(_("Only staff of %(pharmacy)s record this step.") % {"pharmacy": pharmacy.name})
+    return pharmacy
+
+
+def last_event(prescription: Prescription, stage: str) -> TraceEvent | None:
+    return TraceEvent.objects.filter(prescription=prescription, stage=stage).order_by("-at", "-pk").first()
+
+
+def _station_data(actor, stage: str, details: dict, request_data: dict) -> dict:
+    """What the trace event records: the station, the operator's institution, the step's details
+    and the request's idempotency key (so a repeated request finds this event)."""
+    key = str(request_data.get("idempotency_key", "") or "")[:64]
+    return {
+        "station": stage,
+        "institution": actor.institution.code if actor.institution_id else "",
+        **details,
+        **({"idempotency_key": key} if key else {}),
+    }
+
+
+def _acknowledged(data: dict, warnings: list[str]) -> str:
+    """Warnings must be acknowledged with a reason; returns the reason or raises ValidationError."""
+    reason = str(data.get("ack_reason", "")).strip()[:300]
+    if warnings and not reason:
+        raise ValidationError({"ack_reason": warnings + [_("Acknowledge with a reason to go on.")]})
+    return reason
+
+
+def _number(value, field: str, *, minimum=0, maximum=100000) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: [_("Enter a number.")]}) from None
+    if not number.is_finite() or number <= minimum or number > maximum:
+        raise ValidationError(
+            {field: [_("Enter a number between %(low)s and %(high)s.") % {"low": minimum, "high": maximum}]}
+        )
+    return number
+
+
+def is_toxic_prescription(prescription: Prescription) -> bool:
+    herb_ids = [item.herb_id for item in prescription.items.all()]
+    listed = ToxicListEntry.objects.filter(herb_id__in=herb_ids).exists()
+    return listed or prescription.items.filter(herb__toxicity=Toxicity.HIGH).exists()
+
+
+def save_station_photo(*, actor, prescription: Prescription, stage: str, upload) -> StationPhoto:
+    try:
+        photo = normalize_photo(upload, name=f"{prescription.number}-{stage}")
+    except ValidationError as exc:
+        raise ValidationError({"photo": exc.messages}) from None
+    content = photo.read()
+    photo.seek(0)
+    record = StationPhoto.objects.create(
+        prescription=prescription, stage=stage, image=photo, quality=photo_quality(content), uploaded_by=actor
+    )
+    transaction.on_commit(lambda: enqueue_thumbnail(record.pk))
+    return record
+
+
+def enqueue_thumbnail(photo_id: int) -> None:
+    """After commit; a broker outage must not fail the step (the sweep makes it later)."""
+    from .tasks import make_thumbnail as make_thumbnail_task
+
+    try:
+        make_thumbnail_task.delay(photo_id)
+    except Exception:  # noqa: BLE001 - any broker error; the photo is safe and the sweep retries
+        logger.warning("could not enqueue the thumbnail of photo %s", photo_id, exc_info=True)
+
+
+@transaction.atomic
+def record_dispensed(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
+    """Weights per herb (total grams for all doses) within the tolerance, stock taken by batch
+    (earliest expiry first) in the same transaction, and a photo of the herbs."""
+    pharmacy = ensure_station_staff(actor, prescription, Stage.DISPENSED)
+    settings = StationSettings.current()
+    items = list(prescription.items.select_related("herb").order_by("position"))
+    weights = data.get("weights")
+    if not isinstance(weights, list) or len(weights) != len(items):
+        raise ValidationError(
+            {"weights": [_("Give the weighed grams of each of the %(n)d herbs.") % {"n": len(items)}]}
+        )
+    tolerance = settings.weight_tolerance_pct / 100
+    errors, measured = {}, []
+    for index, (item, weight) in enumerate(zip(items, weights, strict=True)):
+        path = f"weights[{index}].grams"
+        try:
+            actual = _number((weight or {}).get("grams") if isinstance(weight, dict) else weight, path, maximum=30000)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            continue
+        expected = item.grams * prescription.doses
+        deviation = (actual - expected) / expected
+        if abs(deviation) > tolerance:
+            errors[path] = [
+                _("%(herb)s: %(actual)s g weighed, %(expected)s g prescribed (%(dev)+.1f%%, over ±%(tol)s%%).")
+                % {
+                    "herb": item.written_name,
+                    "actual": actual,
+                    "expected": expected,
+                    "dev": deviation * 100,
+                    "tol": settings.weight_tolerance_pct,
+                }
+            ]
+        measured.append((item, actual, expected, deviation))
+    if errors:
+        raise ValidationError(errors)
+    upload = files.get("photo")
+    if upload is None:
+        raise ValidationError({"photo": [_("Photograph the dispensed herbs for the re-check.")]})
+    lines = []
+    for index, (item, actual, expected, deviation) in enumerate(measured):
+        try:
+            movements = stock_consume(
+                pharmacy=pharmacy, herb=item.herb, quantity_g=actual, reference=prescription.display_number, actor=actor
+            )
+        except OutOfStock as exc:
+            raise ValidationError({f"weights[{index}].grams": exc.messages}) from None
+        lines.append(
+            {
+                "position": item.position,
+                "herb": item.written_name,
+                "expected_g": str(expected),
+                "actual_g": str(actual),
+                "deviation_pct": round(float(deviation) * 100, 2),
+                "batches": [{"batch_no": m.batch.batch_no, "grams": str(-m.delta_g)} for m in movements],
+            }
+        )
+    record = DispensingRecord.objects.create(
+        prescription=prescription, dispenser=actor, pharmacy=pharmacy, weights=lines
+    )
+    photo = save_station_photo(actor=actor, prescription=prescription, stage=Stage.DISPENSED, upload=upload)
+    return prescription_transition(
+        prescription=prescription,
+        to=Stage.DISPENSED,
+        actor=actor,
+        data=_station_data(
+            actor,
+            Stage.DISPENSED,
+            {"record": record.pk, "photo": photo.pk, "photo_quality": photo.quality, "weights": lines},
+            data,
+        ),
+    )
+
+
+@transaction.atomic
+def record_recheck(*, actor, prescription: Prescription, data: dict, files: dict, passed: bool) -> TraceEvent:
+    """A pharmacist compares the photo and weights with the prescription: pass (`rechecked`) or
+    send back (`recheck_failed`, with a reason). The re-checker is never the dispenser."""
+    stage = Stage.RECHECKED if passed else Stage.RECHECK_FAILED
+    ensure_station_staff(actor, prescription, stage)
+    dispensing = prescription.dispensing_records.order_by("-created_at", "-pk").first()
+    if dispensing is None:
+        raise ValidationError(_("Nothing has been dispensed yet."))
+    if dispensing.dispenser_id == actor.pk:
+        raise PermissionDenied(_("The re-checker cannot be the dispenser of the same prescription."))
+    reason = str(data.get("reason", "")).strip()[:300]
+    if not passed and not reason:
+        raise ValidationError({"reason": [_("Say what is wrong so the dispenser can correct it.")]})
+    details = {"result": "pass" if passed else "fail", "reason": reason, "dispensing": dispensing.pk}
+    if is_toxic_prescription(prescription):
+        details["signatures"] = {"dispenser": str(dispensing.dispenser), "rechecker": str(actor)}
+    return prescription_transition(
+        prescription=prescription, to=stage, actor=actor, data=_station_data(actor, stage, details, data)
+    )
+
+
+@transaction.atomic
+def record_soaking(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
+    ensure_station_staff(actor, prescription, Stage.SOAKING)
+    tank = str(data.get("tank", "")).strip()[:20]
+    if not tank:
+        raise ValidationError({"tank": [_("Scan or type the soaking tank or pot number.")]})
+    return prescription_transition(
+        prescription=prescription,
+        to=Stage.SOAKING,
+        actor=actor,
+        data=_station_data(actor, Stage.SOAKING, {"tank": tank}, data),
+    )
+
+
+def required_steps(prescription: Prescription) -> list[dict]:
+    """The special decoction steps this prescription needs (先煎/后下/包煎/另煎/烊化/冲服)."""
+    labels = dict(SpecialDecoction.choices)
+    return [
+        {"herb": item.written_name, "instruction": item.instruction, "label": labels[item.instruction]}
+        for item in prescription.items.order_by("position")
+        if item.instruction
+    ]
+
+
+@transaction.atomic
+def record_decocting(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
+    """Start decocting on a machine. Soaking shorter than the SOP needs an acknowledged reason."""
+    ensure_station_staff(actor, prescription, Stage.DECOCTING)
+    settings = StationSettings.current()
+    machine = str(data.get("machine", "")).strip()[:20]
+    if not machine:
+        raise ValidationError({"machine": [_("Scan or type the decoction machine number.")]})
+    soaked = last_event(prescription, Stage.SOAKING)
+    minutes = int((timezone.now() - soaked.at).total_seconds() // 60) if soaked else 0
+    warnings = []
+    if minutes < settings.soak_min_minutes:
+        warnings.append(
+            _("Soaked for %(minutes)d minutes, less than %(limit)d.")
+            % {"minutes": minutes, "limit": settings.soak_min_minutes}
+        )
+    reason = _acknowledged(data, warnings)
+    return prescription_transition(
+        prescription=prescription,
+        to=Stage.DECOCTING,
+        actor=actor,
+        data=_station_data(
+            actor,
+            Stage.DECOCTING,
+            {
+                "machine": machine,
+                "soaked_minutes": minutes,
+                "steps": required_steps(prescription),
+                "warnings": warnings,
+                "ack_reason": reason,
+            },
+            data,
+        ),
+    )
+
+
+def decoction_type(prescription: Prescription) -> str:
+    categories = [item.herb.category for item in prescription.items.select_related("herb")]
+    if sum(c in EXTERIOR_CATEGORIES for c in categories) * 2 > len(categories):
+        return "exterior"
+    if sum(c in TONIC_CATEGORIES for c in categories) * 2 > len(categories):
+        return "tonic"
+    return "general"
+
+
+@transaction.atomic
+def record_packaged(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
+    """Bags and ml per bag (centre decoction), checked against the SOP for adults or children and
+    the decoction time for the prescription's type; a self-decocted prescription is packed as herbs."""
+    ensure_station_staff(actor, prescription, Stage.PACKAGED)
+    settings = StationSettings.current()
+    try:
+        bags = int(data.get("bags") or 0)
+    except (TypeError, ValueError):
+        bags = 0
+    if not 1 <= bags <= 200:
+        raise ValidationError({"bags": [_("Enter the number of bags (1 to 200).")]})
+    details, warnings = {"bags": bags}, []
+    if prescription.decoction == Decoction.CENTER:
+        ml = int(_number(data.get("ml_per_bag"), "ml_per_bag", maximum=1000))
+        born = prescription.patient.date_of_birth
+        child = prescription.patient.age_on(timezone.localdate()) < CHILD_BELOW_YEARS if born else False
+        low, high = StationSettings.window(settings.child_ml if child else settings.adult_ml)
+        if not low <= ml <= high:
+            warnings.append(
+                _("%(ml)d ml per bag is outside %(low)d–%(high)d ml for %(who)s.")
+                % {"ml": ml, "low": low, "high": high, "who": _("a child") if child else _("an adult")}
+            )
+        started = last_event(prescription, Stage.DECOCTING)
+        minutes = int((timezone.now() - started.at).total_seconds() // 60) if started else 0
+        kind = decoction_type(prescription)
+        low, high = StationSettings.window(getattr(settings, f"decoct_{kind}"))
+        if not low <= minutes <= high:
+            warnings.append(
+                _("Decocted for %(minutes)d minutes; the SOP for this prescription is %(low)d–%(high)d.")
+                % {"minutes": minutes, "low": low, "high": high}
+            )
+        details.update({"ml_per_bag": ml, "decocted_minutes": minutes, "type": kind})
+    details["warnings"] = warnings
+    details["ack_reason"] = _acknowledged(data, warnings)
+    return prescription_transition(
+        prescription=prescription,
+        to=Stage.PACKAGED,
+        actor=actor,
+        data=_station_data(actor, Stage.PACKAGED, details, data),
+    )
+
+
+RECORDERS = {
+    Stage.DISPENSED: record_dispensed,
+    Stage.RECHECKED: partial(record_recheck, passed=True),
+    Stage.RECHECK_FAILED: partial(record_recheck, passed=False),
+    Stage.SOAKING: record_soaking,
+    Stage.DECOCTING: record_decocting,
+    Stage.PACKAGED: record_packaged,
+}
+
+
+def thumbnail_make(*, photo_id: int) -> StationPhoto | None:
+    """Idempotent: a photo that has its thumbnail is left alone."""
+    photo = StationPhoto.objects.filter(pk=photo_id).first()
+    if photo is None or photo.thumbnail:
+        return photo
+    with photo.image.open("rb") as handle:
+        thumb = make_thumbnail(handle.read(), name=f"{photo.prescription_id}-{photo.pk}-thumb")
+    photo.thumbnail.save(thumb.name, thumb, save=False)
+    StationPhoto.objects.filter(pk=photo.pk, thumbnail="").update(thumbnail=photo.thumbnail.name)
+    return photo
+
+
+def inspections_pick(*, day, rng) -> list[Inspection]:
+    """Pick `inspection_share_pct` of the decoctions packaged on `day` (at least one when any
+    were) for random inspection. Safe to run twice: a day already picked is left alone."""
+    if Inspection.objects.filter(picked_on=day).exists():
+        return []
+    packaged = list(
+        TraceEvent.objects.filter(stage=Stage.PACKAGED, at__date=day, prescription__decoction=Decoction.CENTER)
+        .values_list("prescription_id", flat=True)
+        .distinct()
+    )
+    if not packaged:
+        return []
+    share = StationSettings.current().inspection_share_pct / 100
+    count = max(1, round(len(packaged) * float(share)))
+    picked = rng.sample(packaged, min(count, len(packaged)))
+    return Inspection.objects.bulk_create(
+        [Inspection(prescription_id=pk, picked_on=day) for pk in picked], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def inspection_record(*, actor, inspection: Inspection, result: str, notes: str = "") -> Inspection:
+    if not has_capability(actor, "recheck"):
+        raise PermissionDenied(_("Only a pharmacist inspects decoctions."))
+    if result not in (InspectionResult.PASSED, InspectionResult.FAILED):
+        raise ValidationError({"result": [_("Choose passed or failed.")]})
+    if result == InspectionResult.FAILED and not notes.strip():
+        raise ValidationError({"notes": [_("Say what failed.")]})
+    updated = Inspection.objects.filter(pk=inspection.pk, result="").update(
+        result=result, notes=notes.strip()[:300], inspector=actor, inspected_at=timezone.now()
+    )
+    if not updated:
+        raise ValidationError(_("This inspection has already been recorded."))
+    inspection.refresh_from_db()
+    return inspection
