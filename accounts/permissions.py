@@ -22,6 +22,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "recheck": frozenset({Role.PHARMACIST}),
     "decoct": frozenset({Role.DECOCTION_OPERATOR}),
     "deliver": frozenset({Role.COURIER}),
+    "work_stations": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR}),
     "view_catalogue": STAFF_ROLES,
     "manage_catalogue": frozenset({Role.ADMINISTRATOR}),
     "view_stock": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR, Role.ADMINISTRATOR}),

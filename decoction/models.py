@@ -13,7 +13,7 @@ class StationSettings(models.Model):
     《医疗机构中药煎药室管理规范》 and common SOPs (see README)."""
 
     weight_tolerance_pct = models.DecimalField(
-        _("weight tolerance (± %)"), max_digits=4, decimal_places=1, default=Decimal("5.0")
+        _("weight tolerance (± percent)"), max_digits=4, decimal_places=1, default=Decimal("5.0")
     )
     soak_min_minutes = models.PositiveSmallIntegerField(_("minimum soaking (minutes)"), default=30)
     decoct_general = models.CharField(_("decoction window, general (min-max minutes)"), max_length=9, default="20-60")
@@ -25,7 +25,7 @@ class StationSettings(models.Model):
     child_ml = models.CharField(_("ml per bag, child (min-max)"), max_length=9, default="50-150")
     urgent_target_minutes = models.PositiveSmallIntegerField(_("urgent: approval to packaged (minutes)"), default=120)
     inspection_share_pct = models.DecimalField(
-        _("daily random inspection (% of decoctions)"), max_digits=4, decimal_places=1, default=Decimal("5.0")
+        _("daily random inspection (percent of decoctions)"), max_digits=4, decimal_places=1, default=Decimal("5.0")
     )
 
     class Meta:

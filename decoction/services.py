@@ -25,13 +25,14 @@ from .models import DispensingRecord, Inspection, InspectionResult, StationPhoto
 logger = logging.getLogger(__name__)
 
 # Which capability each step needs (the workflow table says which role; this says the station).
+# (A self-decocted prescription is packed as herbs, at the dispensing bench or the centre.)
 STEP_CAPABILITY = {
-    Stage.DISPENSED: "dispense",
-    Stage.RECHECKED: "recheck",
-    Stage.RECHECK_FAILED: "recheck",
-    Stage.SOAKING: "decoct",
-    Stage.DECOCTING: "decoct",
-    Stage.PACKAGED: "decoct",
+    Stage.DISPENSED: ("dispense",),
+    Stage.RECHECKED: ("recheck",),
+    Stage.RECHECK_FAILED: ("recheck",),
+    Stage.SOAKING: ("decoct",),
+    Stage.DECOCTING: ("decoct",),
+    Stage.PACKAGED: ("decoct", "dispense"),
 }
 EXTERIOR_CATEGORIES = {"解表药"}
 TONIC_CATEGORIES = {"补虚药"}
@@ -58,7 +59,7 @@ def pharmacy_for(prescription: Prescription) -> Institution:
 def ensure_station_staff(actor, prescription: Prescription, stage: str) -> Institution:
     """Only staff of the serving pharmacy record its steps; a re-check may also be made by a
     pharmacist of the county's lead hospital. Raises PermissionDenied."""
-    if not has_capability(actor, STEP_CAPABILITY[stage]):
+    if not any(has_capability(actor, capability) for capability in STEP_CAPABILITY[stage]):
         raise PermissionDenied(_("Your role cannot record this step."))
     pharmacy = pharmacy_for(prescription)
     allowed = {pharmacy.pk}

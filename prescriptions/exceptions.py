@@ -15,7 +15,9 @@ class InvalidTransition(Exception):
         label = Stage(self.current).label if self.current in Stage.values else self.current
         target = Stage(self.to).label if self.to in Stage.values else self.to
         return _("“%(step)s” is not possible now: the prescription is at “%(status)s”.") % {
-            "step": target, "status": label}
+            "step": target,
+            "status": label,
+        }
 
 
 class ConcurrentTransition(Exception):

@@ -12,6 +12,7 @@ PAGES = [
     ("prescriptions:new", _("Prescribe"), "prescribe"),
     ("prescriptions:list", _("Prescriptions"), "view_patients"),
     ("audit:queue", _("Audit queue"), "final_audit"),
+    ("stations:index", _("Stations"), "work_stations"),
     ("patients:list", _("Patients"), "view_patients"),
     ("catalogue:herbs", _("Herb catalogue"), "view_catalogue"),
     ("catalogue:stock", _("Stock"), "view_stock"),

@@ -44,7 +44,9 @@ api_v1 = [
         prescription_views.PrescriptionReviseView.as_view(),
         name="prescription-revise",
     ),
-    path("prescriptions/<int:pk>/events/", prescription_views.PrescriptionEventView.as_view(), name="prescription-events"),
+    path(
+        "prescriptions/<int:pk>/events/", prescription_views.PrescriptionEventView.as_view(), name="prescription-events"
+    ),
     path("audit/queue/", audit_api.AuditQueueView.as_view(), name="audit-queue"),
     path("audit/batch-approve/", audit_api.AuditBatchApproveView.as_view(), name="audit-batch-approve"),
     path("audit/<int:pk>/claim/", audit_api.AuditClaimView.as_view(), name="audit-claim"),
@@ -60,6 +62,7 @@ urlpatterns = [
     path("patients/", include((patient_patterns, "patients"))),
     path("prescriptions/", include((prescription_patterns, "prescriptions"))),
     path("audit/", include("audit.urls")),
+    path("stations/", include("decoction.urls")),
     path("catalogue/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

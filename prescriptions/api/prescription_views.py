@@ -219,7 +219,7 @@ class PrescriptionPhotoView(APIView):
         )
 
 
-class EventOut(serializers.Serializer):
+class RecordedEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     stage = serializers.CharField()
     actor = serializers.CharField(source="actor_name")
@@ -236,7 +236,7 @@ class PrescriptionEventView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=dict, responses={201: EventOut, 200: EventOut})
+    @extend_schema(request=dict, responses={201: RecordedEventSerializer, 200: RecordedEventSerializer})
     def post(self, request, pk):
         prescription = (
             (prescriptions_for_stations(request.user) | prescriptions_visible_to(request.user))
@@ -263,4 +263,6 @@ class PrescriptionEventView(APIView):
             )
         except (InvalidTransition, ConcurrentTransition) as exc:
             return Response({"detail": exc.message, "errors": {}}, status=status.HTTP_409_CONFLICT)
-        return Response(EventOut(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            RecordedEventSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )

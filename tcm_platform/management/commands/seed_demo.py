@@ -2,12 +2,15 @@
 prices and stock, and 30 patients. Idempotent: a second run changes nothing that exists."""
 
 import hashlib
+import io
 import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from PIL import Image
 
 from accounts.models import Institution, InstitutionKind, User
 from accounts.roles import Role
@@ -18,8 +21,15 @@ from catalogue.importer import import_catalogue
 from catalogue.models import Formula, FormulaKind, Herb, StockBatch
 from catalogue.services import stock_receive
 from prescriptions.models import Patient, Prescription
-from prescriptions.services import finding_key, patient_create, prescription_precheck, prescription_submit
+from prescriptions.services import (
+    finding_key,
+    patient_create,
+    prescription_precheck,
+    prescription_record_step,
+    prescription_submit,
+)
 from prescriptions.validators import id_check_char
+from prescriptions.workflow import Stage
 
 DEMO_PASSWORD = "tcm-demo-2026"
 
@@ -91,6 +101,14 @@ def demo_price(herb: Herb) -> Decimal:
     low, high = PRICE_BANDS.get(herb.category, DEFAULT_BAND)
     fraction = int(hashlib.sha256(herb.name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     return Decimal(str(round(low + (high - low) * fraction, 4)))
+
+
+def demo_photo():
+    """A synthetic photo of dispensed herbs for the demo (noise, so it is neither dark nor blurry)."""
+    image = Image.effect_noise((640, 480), 64).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="JPEG")
+    return SimpleUploadedFile("herbs.jpg", out.getvalue(), content_type="image/jpeg")
 
 
 def demo_id_number(born: date, serial: int, male: bool) -> str:
@@ -269,7 +287,71 @@ class Command(BaseCommand):
             ),
             (patients[5], "不寐", "心脾两虚", "酸枣仁:15|茯苓:12|知母:9|川芎:6|甘草:3", {}, False, None),
         ]
-        for patient, disease, syndrome, items, extra, audit, decision in cases:
+        # Prescriptions waiting at every station of the shared pharmacy and decoction centre.
+        station_cases = [
+            (
+                patients[6],
+                "虚劳",
+                "气血两虚",
+                "党参:9|白术:9|茯苓:12|炙甘草:6|当归:9|川芎:6|白芍:9|熟地黄:12",
+                {},
+                True,
+                "approve",
+                Stage.DISPENSED,
+            ),
+            (
+                patients[7],
+                "胃脘痛",
+                "肝郁气滞",
+                "柴胡:6|白芍:12|枳壳:9|香附:9|陈皮:6|炙甘草:6",
+                {},
+                True,
+                "approve",
+                Stage.RECHECKED,
+            ),
+            (
+                patients[8],
+                "感冒",
+                "风寒束表",
+                "荆芥:9|防风:9|羌活:6|川芎:6|白芷:6|甘草:3",
+                {"urgent": True},
+                True,
+                "approve",
+                Stage.SOAKING,
+            ),
+            (
+                patients[9],
+                "不寐",
+                "心脾两虚",
+                "黄芪:15|党参:9|白术:9|茯神:12|酸枣仁:15|远志:6|木香:6|龙眼肉:9",
+                {},
+                True,
+                "approve",
+                Stage.DECOCTING,
+            ),
+            (
+                patients[10],
+                "咳嗽",
+                "痰湿蕴肺",
+                "法半夏:9|陈皮:9|茯苓:12|炙甘草:3|苦杏仁:9:add_later",
+                {},
+                True,
+                "approve",
+                Stage.PACKAGED,
+            ),
+            (
+                patients[11],
+                "便秘",
+                "气虚",
+                "黄芪:15|白术:12|当归:9|火麻仁:10|枳壳:9",
+                {"decoction": "self"},
+                True,
+                "approve",
+                Stage.RECHECKED,
+            ),
+        ]
+        cases = [case + (None,) for case in cases] + station_cases
+        for patient, disease, syndrome, items, extra, audit, decision, stage in cases:
             rows = []
             for entry in items.split("|"):
                 herb, grams, *instruction = entry.split(":")
@@ -285,6 +367,8 @@ class Command(BaseCommand):
                 "usage": "每日1剂，水煎分2次温服",
                 "delivery": "address",
                 "delivery_address": patient.address or "浙江省示范县白塔乡",
+                "urgent": extra.get("urgent", False),
+                "decoction": extra.get("decoction", "center"),
             }
             if extra.get("sign"):
                 findings = prescription_precheck(actor=clinician, patient=patient, values=values)["findings"]
@@ -305,7 +389,40 @@ class Command(BaseCommand):
                     reasons=["配伍禁忌，请调整处方"],
                     comment="附子与半夏属十八反，请调整",
                 )
+            if stage:
+                self.advance(prescription, stage, users)
         return len(cases)
+
+    def advance(self, prescription, until, users):
+        """Walk an approved prescription through the stations up to `until`, as the demo staff."""
+        prescription.refresh_from_db()
+        items = list(prescription.items.order_by("position"))
+        steps = [
+            (
+                Stage.DISPENSED,
+                users["dispenser"],
+                {"weights": [{"grams": str(i.grams * prescription.doses)} for i in items]},
+                {"photo": demo_photo()},
+            ),
+            (Stage.RECHECKED, users["pharmacist2"], {}, {}),
+        ]
+        if prescription.decoction == "center":
+            steps += [
+                (Stage.SOAKING, users["decoctor"], {"tank": "A3"}, {}),
+                (Stage.DECOCTING, users["decoctor"], {"machine": "M2", "ack_reason": "演示数据"}, {}),
+                (
+                    Stage.PACKAGED,
+                    users["decoctor"],
+                    {"bags": prescription.doses * 2, "ml_per_bag": 200, "ack_reason": "演示数据"},
+                    {},
+                ),
+            ]
+        else:
+            steps.append((Stage.PACKAGED, users["decoctor"], {"bags": prescription.doses}, {}))
+        for stage, actor, data, files in steps:
+            prescription_record_step(actor=actor, prescription=prescription, stage=stage, data=data, files=files)
+            if stage == until:
+                break
 
     def seed_patients(self, institutions, users):
         if Patient.objects.exists():
