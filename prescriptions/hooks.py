@@ -29,3 +29,8 @@ def notify_submitted(prescription_id: int) -> None:
 # Stage code -> function(actor, prescription, data: dict, files: dict) -> TraceEvent. The stage
 # apps register the steps they own; the events API (prescriptions.api) dispatches here.
 stage_recorders: dict = {}
+
+# Functions (prescription, event) called inside the transaction of every status change, after
+# its trace event is written: the delivery app writes the patient notification to its outbox
+# and schedules the tracking page's cache invalidation here.
+transition_listeners: list = []

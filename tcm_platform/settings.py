@@ -182,6 +182,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "tcm_platform.worker_heartbeat", "schedule": 60.0},
     "audit-sweep": {"task": "audit.sweep_unaudited", "schedule": 30.0},
     "thumbnail-sweep": {"task": "decoction.sweep_thumbnails", "schedule": 120.0},
+    "notification-sweep": {"task": "delivery.sweep_notifications", "schedule": 300.0},
     "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},
 }
 
@@ -276,3 +277,9 @@ from decimal import Decimal  # noqa: E402
 
 TCM_DECOCTION_FEE_PER_DOSE = Decimal(os.environ.get("TCM_DECOCTION_FEE_PER_DOSE", "3.00"))
 TCM_DELIVERY_FEE = Decimal(os.environ.get("TCM_DELIVERY_FEE", "10.00"))
+
+# --- Patient notifications: the log by default; an SMS/WeChat gateway by webhook ----------------
+NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")
+NOTIFY_WEBHOOK_TOKEN = os.environ.get("NOTIFY_WEBHOOK_TOKEN", "")
+# Per-IP requests per minute to the public tracking page and its JSON.
+TRACK_RATE_PER_MINUTE = int(os.environ.get("TRACK_RATE_PER_MINUTE", "120"))

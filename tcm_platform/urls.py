@@ -8,6 +8,8 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
+from delivery import views as delivery_views
+from delivery.urls import tracking_patterns
 from prescriptions.api import prescription_views
 from prescriptions.api import views as prescriptions_api
 from prescriptions.urls import patient_patterns, prescription_patterns
@@ -63,6 +65,9 @@ urlpatterns = [
     path("prescriptions/", include((prescription_patterns, "prescriptions"))),
     path("audit/", include("audit.urls")),
     path("stations/", include("decoction.urls")),
+    path("delivery/", include("delivery.urls")),
+    path("t/", include((tracking_patterns, "tracking"))),
+    path("api/v1/track/<str:token>/", delivery_views.track_json, name="api-track"),
     path("catalogue/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -745,3 +745,16 @@ def test_every_step_the_decoction_app_registers_is_walked_here():
         assert find_move(current, to, decoction=Decoction.CENTER, delivery=DeliveryMode.PICKUP) is not None
     for current, to in itertools.pairwise(SELF_TRACE[2:]):
         assert find_move(current, to, decoction=Decoction.SELF, delivery=DeliveryMode.PICKUP) is not None
+
+
+def test_a_dispenser_cannot_package_a_centre_decoction_and_is_told_it_is_the_role(api, stations):
+    """The table lets only the decoction operator package a centre decoction: a role refusal (403),
+    not a step out of order (409)."""
+    prescription = rechecked(api, stations)
+    ok(step(api, stations["decoctor"], prescription, Stage.SOAKING, tank="T-01"))
+    ok(step(api, stations["decoctor"], prescription, Stage.DECOCTING, machine="M-3", ack_reason="测试"))
+
+    response = step(api, stations["dispenser"], prescription, Stage.PACKAGED, bags=6, ml_per_bag=200, ack_reason="测试")
+
+    assert response.status_code == 403, response.content.decode()
+    assert fresh(prescription).status == Stage.DECOCTING

@@ -382,13 +382,15 @@ def prescription_submit(
         Prescription.objects.filter(pk=previous.pk).update(tracking_token=None)
         Prescription.objects.filter(pk=prescription.pk).update(tracking_token=token)
         prescription.tracking_token = token
-    record_event(
+    event = record_event(
         prescription=prescription,
         stage=Stage.SUBMITTED,
         first=True,
         actor=actor,
         data={"version": prescription.version, "signed": bool(signature)},
     )
+    for listener in hooks.transition_listeners:
+        listener(prescription, event)
     transaction.on_commit(lambda: hooks.notify_submitted(prescription.pk))
     return prescription, True
 

@@ -86,7 +86,10 @@ def prescription_transition(
     prescription.status = to
     for field, value in (changes or {}).items():
         setattr(prescription, field, value)
-    return record_event(prescription=prescription, stage=to, actor=actor, data=data)
+    event = record_event(prescription=prescription, stage=to, actor=actor, data=data)
+    for listener in hooks.transition_listeners:
+        listener(prescription, event)
+    return event
 
 
 def prescription_record_step(*, actor, prescription: Prescription, stage: str, data: dict, files: dict):

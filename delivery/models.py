@@ -1,0 +1,108 @@
+"""Delivery runs, stops, pickups and the patient notifications outbox."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DeliveryRun(models.Model):
+    """One courier's trip from a delivery station to an area (township)."""
+
+    station = models.ForeignKey(
+        "accounts.Institution",
+        verbose_name=_("delivery station"),
+        on_delete=models.PROTECT,
+        related_name="delivery_runs",
+    )
+    courier = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("courier"), on_delete=models.PROTECT, related_name="delivery_runs"
+    )
+    area = models.CharField(_("area"), max_length=50)
+    is_open = models.BooleanField(_("open"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery run")
+        verbose_name_plural = _("delivery runs")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.area} {self.courier} {self.created_at:%m-%d %H:%M}"
+
+
+class StopStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    SHIPPED = "shipped", _("On the way")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Not delivered")
+
+
+class DeliveryStop(models.Model):
+    run = models.ForeignKey(DeliveryRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="stops")
+    prescription = models.ForeignKey(
+        "prescriptions.Prescription",
+        verbose_name=_("prescription"),
+        on_delete=models.PROTECT,
+        related_name="delivery_stops",
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    status = models.CharField(_("status"), max_length=10, choices=StopStatus.choices, default=StopStatus.WAITING)
+    expected_at = models.DateTimeField(_("expected at"), null=True, blank=True)
+    receiver_name = models.CharField(_("received by"), max_length=50, blank=True)
+    failure_reason = models.CharField(_("why not delivered"), max_length=200, blank=True)
+    photo = models.FileField(_("delivery photo"), upload_to="deliveries/%Y/%m/", blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("delivery stop")
+        verbose_name_plural = _("delivery stops")
+        ordering = ["run", "position"]
+
+    def __str__(self):
+        return f"{self.run_id}/{self.position} {self.prescription_id}"
+
+
+class PickupCode(models.Model):
+    """The 6-digit code the patient shows to pick up a prescription at the clinic."""
+
+    prescription = models.OneToOneField(
+        "prescriptions.Prescription", on_delete=models.CASCADE, related_name="pickup_code"
+    )
+    code = models.CharField(max_length=6)
+
+    def __str__(self):
+        return f"{self.prescription_id}"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Notification(models.Model):
+    """Transactional outbox: written in the same transaction as the stage it announces, sent by a
+    Celery task through the configured backend, retried with backoff, sent once."""
+
+    prescription = models.ForeignKey(
+        "prescriptions.Prescription", on_delete=models.CASCADE, related_name="notifications"
+    )
+    stage = models.CharField(_("stage"), max_length=20)
+    message = models.CharField(_("message"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["prescription", "stage"], name="one_notification_per_stage")]
+
+    def __str__(self):
+        return f"{self.prescription_id} {self.stage} {self.status}"

@@ -1,0 +1,273 @@
+"""The patient's tracking page (public, by token) and the courier's and pickup pages."""
+
+import io
+import json
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.permissions import has_capability, scope_to_institutions
+from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
+from prescriptions.models import Prescription
+from prescriptions.selectors import prescriptions_for_stations
+from prescriptions.services import prescription_record_step
+from prescriptions.workflow import DeliveryMode, Stage
+
+from .models import DeliveryRun, DeliveryStop
+from .services import (
+    TRACK_CACHE_SECONDS,
+    delivery_sla,
+    rate_limited,
+    run_create,
+    stop_failed,
+    tracking_data,
+    tracking_lookup,
+    tracking_verify,
+)
+
+NOT_FOUND = "<!doctype html><title>404</title><p>Not found.</p>"
+
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def not_found():
+    response = HttpResponse(NOT_FOUND, status=404)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _public(response):
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "no-cache"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _throttled(request):
+    if rate_limited("track", client_ip(request), limit=settings.TRACK_RATE_PER_MINUTE, window=60):
+        response = HttpResponse(_("Too many requests; try again in a minute."), status=429)
+        response["Retry-After"] = "60"
+        return response
+    return None
+
+
+@csrf_exempt  # public, no session; the form reveals data only for the right 4 digits, rate-limited
+@require_http_methods(["GET", "POST"])
+def track_page(request, token):
+    """The patient's page: masked by default, the full prescription after the last 4 digits of
+    the mobile. A wrong, revoked or malformed token gets the same plain 404."""
+    throttled = _throttled(request)
+    if throttled:
+        return throttled
+    language = translation.get_language()
+    key = f"track:page:{token}:{language}"
+    if request.method == "GET":
+        html = cache.get(key)
+        if html is None:
+            prescription = tracking_lookup(token)
+            if prescription is None:
+                return not_found()
+            html = render_to_string(
+                "delivery/track.html", {"t": tracking_data(prescription, full=False), "token": token}, request=None
+            )
+            cache.set(key, html, TRACK_CACHE_SECONDS)
+        return _public(HttpResponse(html))
+    prescription = tracking_lookup(token)
+    if prescription is None:
+        return not_found()
+    error = ""
+    try:
+        verified = tracking_verify(
+            prescription=prescription, last4=request.POST.get("last4", "").strip(), client=client_ip(request)
+        )
+        if not verified:
+            error = _("Those are not the last 4 digits of the patient's mobile.")
+    except PermissionDenied as exc:
+        verified, error = False, str(exc)
+    html = render_to_string(
+        "delivery/track.html", {"t": tracking_data(prescription, full=verified), "token": token, "error": error}
+    )
+    return _public(HttpResponse(html, status=200 if verified or not error else 403))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def track_json(request, token):
+    """The same data and rules as the page: GET masked; POST {"last4": "1234"} full."""
+    throttled = _throttled(request)
+    if throttled:
+        return throttled
+    key = f"track:json:{token}:{translation.get_language()}"
+    if request.method == "GET":
+        body = cache.get(key)
+        if body is None:
+            prescription = tracking_lookup(token)
+            if prescription is None:
+                return _public(JsonResponse({"detail": "Not found.", "errors": {}}, status=404))
+            body = tracking_data(prescription, full=False)
+            cache.set(key, body, TRACK_CACHE_SECONDS)
+        return _public(JsonResponse(body))
+    prescription = tracking_lookup(token)
+    if prescription is None:
+        return _public(JsonResponse({"detail": "Not found.", "errors": {}}, status=404))
+    try:
+        last4 = str(json.loads(request.body or b"{}").get("last4", "")) if request.body else ""
+    except ValueError:
+        return _public(JsonResponse({"detail": _("Send JSON."), "errors": {"last4": [_("Send JSON.")]}}, status=400))
+    try:
+        verified = tracking_verify(prescription=prescription, last4=last4, client=client_ip(request))
+    except PermissionDenied as exc:
+        return _public(JsonResponse({"detail": str(exc), "errors": {}}, status=429))
+    if not verified:
+        return _public(
+            JsonResponse(
+                {
+                    "detail": _("Those are not the last 4 digits of the patient's mobile."),
+                    "errors": {"last4": [_("Wrong digits.")]},
+                },
+                status=403,
+            )
+        )
+    return _public(JsonResponse(tracking_data(prescription, full=True)))
+
+
+def tracking_url(token: str) -> str:
+    return f"{settings.SITE_URL}/t/{token}/"
+
+
+def track_qr(request, token, kind):
+    """The tracking URL as a QR code (error correction M, quiet zone of 4 modules)."""
+    if tracking_lookup(token) is None:
+        return not_found()
+    qr = segno.make(tracking_url(token), error="m", micro=False)
+    out = io.BytesIO()
+    if kind == "svg":
+        qr.save(out, kind="svg", scale=8, border=4)
+        content_type = "image/svg+xml"
+    else:
+        qr.save(out, kind="png", scale=8, border=4)
+        content_type = "image/png"
+    return _public(HttpResponse(out.getvalue(), content_type=content_type))
+
+
+# --- courier ------------------------------------------------------------------------------------------
+
+
+def _courier(request):
+    if not has_capability(request.user, "deliver"):
+        raise PermissionDenied
+
+
+@login_required
+def courier_home(request):
+    _courier(request)
+    waiting = (
+        prescriptions_for_stations(request.user)
+        .filter(status=Stage.PACKAGED, delivery=DeliveryMode.ADDRESS)
+        .exclude(delivery_stops__run__is_open=True)
+        .select_related("patient")
+        .order_by("-urgent", "updated_at")
+    )
+    runs = DeliveryRun.objects.filter(courier=request.user, is_open=True).prefetch_related(
+        "stops__prescription__patient"
+    )
+    return render(request, "delivery/courier.html", {"waiting": waiting, "runs": runs})
+
+
+@login_required
+@require_POST
+def courier_run_create(request):
+    _courier(request)
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    chosen = prescriptions_for_stations(request.user).filter(pk__in=ids)
+    try:
+        run_create(courier=request.user, prescriptions=chosen, area=request.POST.get("area", ""))
+        messages.success(request, _("Run created."))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    return redirect("delivery:courier")
+
+
+@login_required
+@require_POST
+def courier_step(request, pk):
+    """Shipped, delivered or not delivered, for one stop of the courier's open run."""
+    _courier(request)
+    stop = get_object_or_404(
+        DeliveryStop.objects.select_related("prescription"), pk=pk, run__courier=request.user, run__is_open=True
+    )
+    action = request.POST.get("action")
+    try:
+        if action == "failed":
+            stop_failed(actor=request.user, prescription=stop.prescription, reason=request.POST.get("reason", ""))
+        elif action in (Stage.SHIPPED, Stage.DELIVERED):
+            prescription_record_step(
+                actor=request.user,
+                prescription=stop.prescription,
+                stage=action,
+                data=dict(request.POST.items()),
+                files=request.FILES,
+            )
+        messages.success(request, _("Recorded."))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    except (InvalidTransition, ConcurrentTransition) as error:
+        messages.error(request, error.message)
+    return redirect("delivery:courier")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pickup(request):
+    """At the clinic: the prescription number and the patient's 6-digit pickup code."""
+    if not (has_capability(request.user, "dispense") or has_capability(request.user, "prescribe")):
+        raise PermissionDenied
+    if request.method == "POST":
+        number = request.POST.get("number", "").strip().upper()
+        prescription = (
+            (
+                prescriptions_for_stations(request.user)
+                | Prescription.objects.filter(institution_id=request.user.institution_id)
+            )
+            .filter(number=number.split("-V")[0])
+            .order_by("-version")
+            .first()
+        )
+        try:
+            if prescription is None:
+                raise ValidationError(_("No such prescription."))
+            prescription_record_step(
+                actor=request.user,
+                prescription=prescription,
+                stage=Stage.PICKED_UP,
+                data={"code": request.POST.get("code", "")},
+                files={},
+            )
+            messages.success(request, _("%(number)s handed over.") % {"number": prescription.display_number})
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        except (InvalidTransition, ConcurrentTransition) as error:
+            messages.error(request, error.message)
+        return redirect("delivery:pickup")
+    return render(request, "delivery/pickup.html")
+
+
+@login_required
+def sla(request):
+    if not has_capability(request.user, "view_dashboards"):
+        raise PermissionDenied
+    stats = delivery_sla(scope_to_institutions(Prescription.objects.all(), request.user))
+    return render(request, "delivery/sla.html", {"stats": stats})
