@@ -3,3 +3,6 @@
 from tcm_platform.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+
+# No collectstatic in a benchmark run: plain static URLs (the pages' HTML is what is measured).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

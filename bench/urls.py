@@ -18,4 +18,18 @@ class InsertOneRow(APIView):
         return Response({"ok": True}, status=201)
 
 
-urlpatterns = [path("bench/insert-one/", InsertOneRow.as_view()), *platform_urlpatterns]
+class Ping(APIView):
+    """The least a DRF endpoint can do: no authentication, no database."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+urlpatterns = [
+    path("bench/insert-one/", InsertOneRow.as_view()),
+    path("bench/ping/", Ping.as_view()),
+    *platform_urlpatterns,
+]

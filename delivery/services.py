@@ -198,7 +198,7 @@ def tracking_data(prescription: Prescription, *, full: bool) -> dict:
     if full:
         data["usage"] = prescription.usage
         data["herbs"] = [
-            {"name": item.written_name, "grams": str(item.grams.normalize())} for item in prescription.items.all()
+            {"name": item.written_name, "grams": f"{item.grams.normalize():f}"} for item in prescription.items.all()
         ]
         code = getattr(prescription, "pickup_code", None)
         if prescription.delivery == DeliveryMode.PICKUP:
@@ -207,15 +207,15 @@ def tracking_data(prescription: Prescription, *, full: bool) -> dict:
 
 
 def rate_limited(scope: str, key: str, *, limit: int, window: int) -> bool:
-    """Count one hit; True when more than `limit` hits fell in the current `window` seconds."""
+    """Count one hit; True when more than `limit` hits fell in the current `window` seconds.
+    One cache round trip in the usual case (the counter exists)."""
     bucket = f"rl:{scope}:{key}:{int(timezone.now().timestamp()) // window}"
-    if cache.add(bucket, 1, window + 5):
-        return False
     try:
         hits = cache.incr(bucket)
-    except ValueError:
-        cache.set(bucket, 1, window + 5)
-        hits = 1
+    except ValueError:  # the first hit of this window
+        if cache.add(bucket, 1, window + 5):
+            return False
+        hits = cache.incr(bucket)
     return hits > limit
 
 

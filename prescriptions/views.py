@@ -247,7 +247,7 @@ def prescription_editor(request, pk=None):
             return redirect("patients:list")
     initial = {
         "items": [
-            {"herb": i.written_name, "grams": str(i.grams.normalize()), "instruction": i.instruction}
+            {"herb": i.written_name, "grams": f"{i.grams.normalize():f}", "instruction": i.instruction}
             for i in previous.items.all()
         ]
         if previous

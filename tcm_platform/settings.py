@@ -138,7 +138,7 @@ AUTH_USER_MODEL = "accounts.User"
 # --- Cache (also holds rate-limit counters) ---------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "tcm_platform.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # A file cache, not LocMem: the web server and the worker are separate processes and must
     # see the same counters and invalidations.

@@ -3,7 +3,7 @@
 import hashlib
 import json
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -92,6 +92,14 @@ def prescription_transition(
     return event
 
 
+def _repeat(event: TraceEvent, actor):
+    """A repeated request gets the event it already recorded; someone else's step is a conflict,
+    not something to read."""
+    if event.actor_id != actor.pk:
+        raise ConcurrentTransition(event.stage, event.stage)
+    return event, False
+
+
 def prescription_record_step(*, actor, prescription: Prescription, stage: str, data: dict, files: dict):
     """Record a station step through the recorder its app registered. Returns (event, created).
 
@@ -105,17 +113,20 @@ def prescription_record_step(*, actor, prescription: Prescription, stage: str, d
     if key:
         existing = TraceEvent.objects.filter(prescription=prescription, data__idempotency_key=key).first()
         if existing:
-            return existing, False
+            return _repeat(existing, actor)
     latest = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
     if prescription.status == stage and latest is not None and latest.stage == stage:
-        return latest, False
-    if find_move(prescription.status, stage, decoction=prescription.decoction, delivery=prescription.delivery) is None:
+        return _repeat(latest, actor)
+    move = find_move(prescription.status, stage, decoction=prescription.decoction, delivery=prescription.delivery)
+    if move is None:
         raise InvalidTransition(prescription.status, stage)
+    if not actor.is_active or not (move.roles & actor.role_codes):
+        raise PermissionDenied(_("Your role cannot record this step."))
     try:
         return recorder(actor=actor, prescription=prescription, data=data, files=files), True
     except ConcurrentTransition:
         prescription.refresh_from_db(fields=["status"])
         latest = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
         if prescription.status == stage and latest is not None and latest.stage == stage:
-            return latest, False  # the same step, sent twice at once, was recorded by the other request
+            return _repeat(latest, actor)  # the same step, sent twice at once, recorded by the other request
         raise

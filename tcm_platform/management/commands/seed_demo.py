@@ -7,6 +7,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -20,6 +21,7 @@ from catalogue.formulas import formula_save_agreed, formula_save_personal
 from catalogue.importer import import_catalogue
 from catalogue.models import Formula, FormulaKind, Herb, StockBatch
 from catalogue.services import stock_receive
+from delivery.services import pickup_code_for, run_create
 from prescriptions.models import Patient, Prescription
 from prescriptions.services import (
     finding_key,
@@ -138,6 +140,9 @@ class Command(BaseCommand):
         prescriptions = self.seed_prescriptions(users)
         self.stdout.write(f"{prescriptions} demo prescriptions submitted (audit queue, approved, rejected, waiting).")
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
+        shown = Prescription.objects.filter(status=Stage.SHIPPED).exclude(tracking_token=None).first()
+        if shown:
+            self.stdout.write(f"Patient tracking page (on its way): {settings.SITE_URL}/t/{shown.tracking_token}/")
         for username, name, code, roles in USERS:
             label = "、".join(str(Role(role).label) for role in roles) or "superuser"
             self.stdout.write(f"  {username:<12} {name}  {institutions[code].name}  [{label}]")
@@ -256,6 +261,7 @@ class Command(BaseCommand):
             if 18 <= p.age_on(today) < 65
         ]
         women = [p for p in patients if p.sex == "F"]
+        patients = patients * 3  # some patients come back with another prescription
         child = Patient.objects.filter(institution=clinician.institution, name="王小宝").first() or patient_create(
             actor=clinician,
             values={
@@ -349,6 +355,36 @@ class Command(BaseCommand):
                 "approve",
                 Stage.RECHECKED,
             ),
+            (
+                patients[12],
+                "头痛",
+                "肝阳上亢",
+                "天麻:9|钩藤:12:add_later|石决明:18:decoct_first|牛膝:12|杜仲:9",
+                {},
+                True,
+                "approve",
+                Stage.SHIPPED,
+            ),
+            (
+                patients[13],
+                "眩晕",
+                "气血两虚",
+                "黄芪:15|当归:9|党参:9|白术:9|茯苓:12|炙甘草:6",
+                {},
+                True,
+                "approve",
+                Stage.DELIVERED,
+            ),
+            (
+                patients[14],
+                "湿疹",
+                "湿热浸淫",
+                "苦参:9|黄柏:9|苍术:9|土茯苓:15|甘草:6",
+                {"delivery": "pickup", "decoction": "self"},
+                True,
+                "approve",
+                Stage.PICKED_UP,
+            ),
         ]
         cases = [case + (None,) for case in cases] + station_cases
         for patient, disease, syndrome, items, extra, audit, decision, stage in cases:
@@ -365,7 +401,7 @@ class Command(BaseCommand):
                 "items": rows,
                 "doses": 7,
                 "usage": "每日1剂，水煎分2次温服",
-                "delivery": "address",
+                "delivery": extra.get("delivery", "address"),
                 "delivery_address": patient.address or "浙江省示范县白塔乡",
                 "urgent": extra.get("urgent", False),
                 "decoction": extra.get("decoction", "center"),
@@ -419,7 +455,16 @@ class Command(BaseCommand):
             ]
         else:
             steps.append((Stage.PACKAGED, users["decoctor"], {"bags": prescription.doses}, {}))
+        if prescription.delivery == "address":
+            steps += [
+                (Stage.SHIPPED, users["courier"], {}, {}),
+                (Stage.DELIVERED, users["courier"], {"receiver_name": "本人"}, {}),
+            ]
+        else:
+            steps.append((Stage.PICKED_UP, users["dispenser"], {"code": pickup_code_for(prescription).code}, {}))
         for stage, actor, data, files in steps:
+            if stage == Stage.SHIPPED:
+                run_create(courier=actor, prescriptions=[prescription], area=prescription.patient.township or "城关镇")
             prescription_record_step(actor=actor, prescription=prescription, stage=stage, data=data, files=files)
             if stage == until:
                 break
