@@ -408,3 +408,25 @@ def delivery_sla(prescriptions) -> dict:
         "within_4h": round(sum(h <= 4 for h in hours) / len(hours), 3),
         "within_24h": round(sum(h <= 24 for h in hours) / len(hours), 3),
     }
+
+
+def urgent_target(prescriptions, *, target_minutes: int) -> dict:
+    """Urgent (急煎) prescriptions: how many went from approval to packaged within the target."""
+    urgent = prescriptions.filter(urgent=True)
+    approved = dict(
+        TraceEvent.objects.filter(prescription__in=urgent, stage=Stage.APPROVED).values_list("prescription_id", "at")
+    )
+    minutes = [
+        (at - approved[pk]).total_seconds() / 60
+        for pk, at in TraceEvent.objects.filter(prescription__in=urgent, stage=Stage.PACKAGED).values_list(
+            "prescription_id", "at"
+        )
+        if pk in approved
+    ]
+    met = sum(m <= target_minutes for m in minutes)
+    return {
+        "count": len(minutes),
+        "met": met,
+        "share": round(met / len(minutes), 3) if minutes else None,
+        "target_minutes": target_minutes,
+    }

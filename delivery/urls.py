@@ -8,7 +8,6 @@ urlpatterns = [
     path("runs/", views.courier_run_create, name="run-create"),
     path("stops/<int:pk>/", views.courier_step, name="stop"),
     path("pickup/", views.pickup, name="pickup"),
-    path("sla/", views.sla, name="sla"),
 ]
 
 tracking_patterns = [

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.permissions import has_capability, scope_to_institutions
+from accounts.permissions import has_capability
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
 from prescriptions.models import Prescription
 from prescriptions.selectors import prescriptions_for_stations
@@ -27,7 +27,6 @@ from prescriptions.workflow import DeliveryMode, Stage
 from .models import DeliveryRun, DeliveryStop
 from .services import (
     TRACK_CACHE_SECONDS,
-    delivery_sla,
     rate_limited,
     run_create,
     stop_failed,
@@ -263,11 +262,3 @@ def pickup(request):
             messages.error(request, error.message)
         return redirect("delivery:pickup")
     return render(request, "delivery/pickup.html")
-
-
-@login_required
-def sla(request):
-    if not has_capability(request.user, "view_dashboards"):
-        raise PermissionDenied
-    stats = delivery_sla(scope_to_institutions(Prescription.objects.all(), request.user))
-    return render(request, "delivery/sla.html", {"stats": stats})

@@ -672,6 +672,9 @@ ZH = {
     "Recorded.": "已记录。",
     "No such prescription.": "没有该处方。",
     "%(number)s handed over.": "%(number)s 已发药。",
+    "Approval to packaged within %(target)s minutes": "审核通过至包装完成在 %(target)s 分钟内",
+    "Random inspection": "随机抽检",
+    "The service is briefly unavailable; please try again in a moment.": "服务暂时不可用，请稍后再试。",
 }
 
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')

@@ -219,8 +219,21 @@ class PrescriptionItem(models.Model):
         return f"{self.written_name} {self.grams}g"
 
 
+class AppendOnlyError(Exception):
+    """Trace events are never changed or removed."""
+
+
+class TraceEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("trace events cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("trace events cannot be deleted")
+
+
 class TraceEvent(models.Model):
-    """One stage a prescription entered: who, when, with what. Append-only; each event carries the
+    """One stage a prescription entered: who, when, with what. Append-only (the ORM refuses
+    updates and deletes; on PostgreSQL a trigger refuses them in SQL too); each event carries the
     hash of the previous event of the same prescription and of its own content."""
 
     prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="events")
@@ -239,6 +252,8 @@ class TraceEvent(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, unique=True)
 
+    objects = TraceEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("trace event")
         verbose_name_plural = _("trace events")
@@ -247,6 +262,14 @@ class TraceEvent(models.Model):
 
     def __str__(self):
         return f"{self.prescription} {self.stage} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("trace events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("trace events cannot be deleted")
 
 
 class AttachmentKind(models.TextChoices):

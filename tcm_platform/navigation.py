@@ -15,7 +15,7 @@ PAGES = [
     ("stations:index", _("Stations"), "work_stations"),
     ("delivery:courier", _("Delivery"), "deliver"),
     ("delivery:pickup", _("Pickup"), "dispense"),
-    ("delivery:sla", _("Delivery times"), "view_dashboards"),
+    ("delivery-times", _("Delivery times"), "view_dashboards"),
     ("patients:list", _("Patients"), "view_patients"),
     ("catalogue:herbs", _("Herb catalogue"), "view_catalogue"),
     ("catalogue:stock", _("Stock"), "view_stock"),

@@ -1,10 +1,14 @@
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.permissions import has_capability
+from accounts.permissions import has_capability, scope_to_institutions
+from decoction.models import StationSettings
+from delivery.services import delivery_sla, urgent_target
+from prescriptions.models import Prescription
 
 from .models import WorkerHeartbeat
 
@@ -26,3 +30,20 @@ def health(request):
     heartbeat = WorkerHeartbeat.objects.order_by("-seen_at").values_list("seen_at", flat=True).first()
     age = (timezone.now() - heartbeat).total_seconds() if heartbeat else None
     return JsonResponse({"database": "ok", "worker_heartbeat_age_seconds": age})
+
+
+@login_required
+def delivery_times(request):
+    """Prescribing → delivery times and the urgent-decoction target, over the user's institutions."""
+    if not has_capability(request.user, "view_dashboards"):
+        raise PermissionDenied
+    prescriptions = scope_to_institutions(Prescription.objects.all(), request.user)
+    target = StationSettings.current().urgent_target_minutes
+    return render(
+        request,
+        "delivery/sla.html",
+        {
+            "stats": delivery_sla(prescriptions),
+            "urgent": urgent_target(prescriptions, target_minutes=target),
+        },
+    )

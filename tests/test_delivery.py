@@ -276,22 +276,24 @@ def test_a_pickup_prescription_cannot_be_shipped(api, courier, for_pickup):
 # --- Prescribing to delivery -------------------------------------------------------------------------------
 
 
-def finished_after(clinician, hours: float, *, stage=Stage.DELIVERED) -> Prescription:
-    """A prescription submitted at a fixed moment and delivered (or picked up) `hours` later."""
+def finished_after(clinician, hours: float, monkeypatch, *, stage=Stage.DELIVERED) -> Prescription:
+    """A prescription submitted at a fixed moment and delivered (or picked up) `hours` later
+    (trace events are append-only, so the clock is set while they are written)."""
     start = timezone.now().replace(microsecond=0) - timedelta(days=3)
     delivery = DeliveryMode.PICKUP if stage == Stage.PICKED_UP else DeliveryMode.ADDRESS
-    prescription = prescription_at(clinician, Stage.SUBMITTED, delivery=delivery)
-    finished = record_event(prescription=prescription, stage=stage, actor=None)
-    TraceEvent.objects.filter(prescription=prescription, stage=Stage.SUBMITTED).update(at=start)
-    TraceEvent.objects.filter(pk=finished.pk).update(at=start + timedelta(hours=hours))
+    with monkeypatch.context() as clock:
+        clock.setattr(timezone, "now", lambda: start)
+        prescription = prescription_at(clinician, Stage.SUBMITTED, delivery=delivery)
+        clock.setattr(timezone, "now", lambda: start + timedelta(hours=hours))
+        record_event(prescription=prescription, stage=stage, actor=None)
     return prescription
 
 
 def test_delivery_times_give_the_fastest_median_90th_percentile_and_the_shares_within_4_and_24_hours(
-    clinician, catalogue
+    clinician, catalogue, monkeypatch
 ):
-    done = [finished_after(clinician, hours) for hours in (1, 3, 5, 20)]
-    done.append(finished_after(clinician, 30, stage=Stage.PICKED_UP))
+    done = [finished_after(clinician, hours, monkeypatch) for hours in (1, 3, 5, 20)]
+    done.append(finished_after(clinician, 30, monkeypatch, stage=Stage.PICKED_UP))
     still_on_its_way = prescription_at(clinician, Stage.DECOCTING)
 
     stats = delivery_sla(Prescription.objects.filter(pk__in=[p.pk for p in [*done, still_on_its_way]]))

@@ -101,7 +101,7 @@ def test_clinician_writes_a_twelve_herb_prescription_by_keyboard_double_signs_an
         page.wait_for_url(f"{live_server.url}/prescriptions/*/", timeout=10_000)
         status = page.locator("#status")
         assert status.get_attribute("data-status") == "submitted"
-        page.wait_for_function("document.getElementById('status').dataset.status === 'ai_audited'", timeout=90_000)
+        page.locator("#status[data-status='ai_audited']").wait_for(timeout=90_000)
         assert worker.poll() is None
     assert status.inner_text() == "智能审方"
     assert page.locator(".finding.sev-block").first.is_visible()

@@ -130,3 +130,32 @@ def prescription_record_step(*, actor, prescription: Prescription, stage: str, d
         if prescription.status == stage and latest is not None and latest.stage == stage:
             return _repeat(latest, actor)  # the same step, sent twice at once, recorded by the other request
         raise
+
+
+def verify_trace() -> tuple[list[str], int, int]:
+    """Check every chain: each event's hash matches its content (not edited) and names the hash
+    of the event before it (none deleted, none reordered). Returns (problems, chains, events)."""
+    problems, chains, count = [], 0, 0
+    previous_id, previous_hash = None, ""
+    rows = TraceEvent.objects.order_by("prescription_id", "at", "pk").values_list(
+        "pk", "prescription_id", "stage", "actor_id", "at", "data", "prev_hash", "hash"
+    )
+    for pk, prescription_id, stage, actor_id, at, data, prev_hash, stored in rows.iterator(chunk_size=2000):
+        count += 1
+        if prescription_id != previous_id:
+            chains += 1
+            previous_id, previous_hash = prescription_id, ""
+        expected = event_hash(
+            prescription_id=prescription_id, stage=stage, actor_id=actor_id, at=at, data=data, prev_hash=prev_hash
+        )
+        if expected != stored:
+            problems.append(
+                f"prescription {prescription_id}: event {pk} ({stage}) was edited: its hash does not match its content"
+            )
+        if prev_hash != previous_hash:
+            problems.append(
+                f"prescription {prescription_id}: event {pk} ({stage}) does not follow the event "
+                "before it (an event was deleted, inserted or reordered)"
+            )
+        previous_hash = stored
+    return problems, chains, count
