@@ -60,7 +60,16 @@ def on_transition(prescription: Prescription, event: TraceEvent) -> None:
             transaction.on_commit(lambda: enqueue_notification(notification.pk))
     if prescription.tracking_token:
         keys = track_cache_keys(prescription.tracking_token)
-        transaction.on_commit(lambda: cache.delete_many(keys))
+        transaction.on_commit(lambda: forget_tracking_pages(keys))
+
+
+def forget_tracking_pages(keys: list[str]) -> None:
+    """After commit. A cache outage must not fail a step that has committed; the page then expires
+    on its own within TRACK_CACHE_SECONDS."""
+    try:
+        cache.delete_many(keys)
+    except Exception:  # noqa: BLE001 - any cache error
+        logger.warning("could not drop cached tracking pages %s", keys, exc_info=True)
 
 
 def enqueue_notification(notification_id: int) -> None:

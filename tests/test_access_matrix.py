@@ -1,0 +1,861 @@
+"""Who may open what. Every page and API endpoint without path parameters is requested by every
+persona and by an anonymous visitor and compared with the expectation table below, written out by
+hand and reviewed against the views; a URL the table does not list fails the suite, so the matrix
+stays complete. Then the scope of one township's prescription across institutions, the patient's
+tracking link, the courier's view of addresses, the county-wide station surfaces, and the admin
+site's subtrees."""
+
+import io
+import types
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
+from django.urls import URLResolver, include, path, resolve, reverse
+from PIL import Image
+
+from accounts.models import InstitutionKind, User
+from accounts.permissions import ADMIN_SITE_ROLES, CAPABILITIES, has_capability
+from accounts.roles import ROLE_MODEL_PERMISSIONS, Role
+from audit.models import AuditDecision, AuditRun
+from audit.services import audit_decide, audit_run
+from catalogue.formulas import formula_save_personal
+from catalogue.models import Herb
+from decoction.models import Inspection, StationPhoto
+from decoction.selectors import STATIONS
+from delivery.models import DeliveryStop
+from prescriptions.models import Patient, Prescription
+from prescriptions.services import consult_attach_photo
+from prescriptions.workflow import Stage
+from tcm_platform import urls as platform_urls
+from tcm_platform.navigation import PAGES
+
+from .factories import InstitutionFactory, PatientFactory, UserFactory
+from .test_tracking import ADDRESS, prescription_at
+
+# --- Personas -------------------------------------------------------------------------------------------------
+
+# The named personas of tests/conftest.py and the roles each holds (checked against the fixtures).
+PERSONA_ROLES = {
+    "clinician": {Role.CLINICIAN},  # T001
+    "outsider": {Role.CLINICIAN},  # T003, another central health centre's township
+    "pharmacist": {Role.PHARMACIST},  # H001, where T001's prescriptions are routed
+    "dispenser": {Role.DISPENSER},  # P001
+    "decoctor": {Role.DECOCTION_OPERATOR},  # P001
+    "courier": {Role.COURIER},  # D001
+    "county_admin": {Role.ADMINISTRATOR},  # H001, the top of the county
+    "centre_admin": {Role.ADMINISTRATOR},  # C001, above T001 and V001
+}
+PERSONAS = tuple(PERSONA_ROLES)
+ANONYMOUS = "anonymous"
+
+EVERYONE = frozenset(PERSONAS)
+CLINICIANS = frozenset({"clinician", "outsider"})
+ADMINS = frozenset({"county_admin", "centre_admin"})
+PATIENT_READERS = CLINICIANS | {"pharmacist"} | ADMINS  # view_patients
+STATION_STAFF = frozenset({"dispenser", "pharmacist", "decoctor"})  # work_stations
+STOCK_READERS = STATION_STAFF | ADMINS  # view_stock
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    """Nothing here reads what would be enqueued; keep the broker out of the tests."""
+    for task in ("audit.tasks.run_pre_audit", "decoction.tasks.make_thumbnail", "delivery.tasks.send_notification"):
+        monkeypatch.setattr(f"{task}.delay", lambda *args, **kwargs: None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters and cached tracking pages live in the cache."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def personas(clinician, outsider, pharmacist, dispenser, decoctor, courier, county_admin, centre_admin):
+    users = {
+        "clinician": clinician,
+        "outsider": outsider,
+        "pharmacist": pharmacist,
+        "dispenser": dispenser,
+        "decoctor": decoctor,
+        "courier": courier,
+        "county_admin": county_admin,
+        "centre_admin": centre_admin,
+    }
+    assert {name: set(user.role_codes) for name, user in users.items()} == PERSONA_ROLES
+    return users
+
+
+def as_user(client, user):
+    """The client signed in as `user`, or signed out for None."""
+    client.logout()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+# --- The expectation table -------------------------------------------------------------------------------------
+
+PAGE = "page"  # login_required: anonymous -> /login/, refused -> 403
+API = "api"  # DRF: anonymous and refused -> 401/403 with a JSON detail
+ADMIN = "admin"  # admin site: non-staff (and anonymous) -> the admin's login; staff without the model permission -> 403
+PUBLIC = "public"  # no sign-in needed: everyone, anonymous included, gets `ok`
+
+ADMIN_SITE = "admin site"  # not a capability: is_staff, which accounts.services gives ADMIN_SITE_ROLES
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    capabilities: tuple[str, ...]  # any one of them lets a persona in; () = every signed-in user
+    allowed: frozenset[str]  # the personas who get `ok`, written out
+    ok: str = "200"  # what the allowed get (see outcome())
+    method: str = "get"
+
+
+MATRIX = {
+    # Pages in tcm_platform.navigation.PAGES (the capability there is the one the view checks).
+    "home": Row(PAGE, (), EVERYONE),
+    # No ?patient= yet: a clinician is sent to choose the patient first.
+    "prescriptions:new": Row(PAGE, ("prescribe",), CLINICIANS, ok="302 /patients/"),
+    "prescriptions:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
+    "audit:queue": Row(PAGE, ("final_audit",), frozenset({"pharmacist"})),
+    "stations:index": Row(PAGE, ("work_stations",), STATION_STAFF),
+    "delivery:courier": Row(PAGE, ("deliver",), frozenset({"courier"})),
+    # The view also lets clinicians hand medicine over at their clinic (dispense OR prescribe);
+    # PAGES lists only `dispense`, so the navigation hides the page from clinicians.
+    "delivery:pickup": Row(PAGE, ("dispense", "prescribe"), CLINICIANS | {"dispenser"}),
+    "delivery-times": Row(PAGE, ("view_dashboards",), ADMINS),
+    "patients:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
+    "catalogue:herbs": Row(PAGE, ("view_catalogue",), EVERYONE),
+    "catalogue:stock": Row(PAGE, ("view_stock",), STOCK_READERS),
+    # Pages outside the navigation (capability read from the view).
+    "patients:new": Row(PAGE, ("manage_patients",), CLINICIANS | ADMINS),
+    "audit:batch-approve": Row(PAGE, ("final_audit",), frozenset({"pharmacist"}), ok="302 /audit/", method="post"),
+    "stations:inspections": Row(PAGE, ("recheck",), frozenset({"pharmacist"})),
+    "delivery:run-create": Row(PAGE, ("deliver",), frozenset({"courier"}), ok="302 /delivery/", method="post"),
+    "api-docs": Row(PAGE, (), EVERYONE),
+    # The load balancer's probe: no data but the worker's heartbeat age.
+    "health": Row(PUBLIC, (), EVERYONE),
+    # API (capability as in each view's permission_classes; POSTs with an empty body get past the
+    # permission check and stop at validation).
+    "api:herb-list": Row(API, ("view_catalogue",), EVERYONE),
+    "api:stock-list": Row(API, ("view_stock",), STOCK_READERS),
+    "api:formula-list": Row(API, ("prescribe",), CLINICIANS),
+    "api:patient-list": Row(API, ("view_patients",), PATIENT_READERS),
+    "api:prescription-list": Row(API, ("view_patients",), PATIENT_READERS),
+    "api:prescription-precheck": Row(API, ("prescribe",), CLINICIANS, ok="400", method="post"),
+    "api:audit-queue": Row(API, ("final_audit",), frozenset({"pharmacist"})),
+    "api:audit-batch-approve": Row(API, ("final_audit",), frozenset({"pharmacist"}), ok="400", method="post"),
+    # A HIS trades a username and password for a token: open to all; no credentials is a 400.
+    "api:auth-token": Row(PUBLIC, (), EVERYONE, ok="400", method="post"),
+    # The OpenAPI document (drf-spectacular's default SERVE_PERMISSIONS: AllowAny); it describes
+    # the endpoints and holds no data. /api/docs/, which renders it, needs a sign-in.
+    "api-schema": Row(PUBLIC, (), EVERYONE),
+    "admin:index": Row(ADMIN, (ADMIN_SITE,), ADMINS),
+}
+
+# The admin site's model pages: (an administrator may open the changelist, may open the add form).
+# Reviewed against accounts.roles.ROLE_MODEL_PERMISSIONS and each ModelAdmin's has_add_permission.
+ADMIN_MODELS = {
+    "auth_group": (False, False),  # roles are groups seeded by a migration, given through the user form
+    "authtoken_tokenproxy": (False, False),  # tokens are credentials
+    "axes_accessattempt": (False, False),  # sign-in throttling records
+    "axes_accesslog": (False, False),
+    "axes_accessfailurelog": (False, False),
+    "accounts_institution": (True, True),
+    "accounts_user": (True, True),
+    "catalogue_herb": (True, True),
+    "catalogue_herbalias": (True, True),
+    "catalogue_incompatibilityrule": (True, True),
+    "catalogue_toxiclistentry": (True, True),
+    "catalogue_pregnancycaution": (True, True),
+    "catalogue_stockbatch": (True, False),  # stock moves only through the stock services
+    "catalogue_stockmovement": (True, False),
+    "catalogue_formula": (True, True),
+    "prescriptions_patient": (True, False),  # patients are registered through the clinic pages
+    "audit_ruleversion": (True, False),  # drafts are frozen from the rule tables, never typed in
+    "audit_ageband": (True, True),
+    "audit_custompairrule": (True, True),
+    "audit_auditrun": (True, False),  # written by the audit only
+    "audit_auditdecision": (True, False),  # written by the pharmacist's decision only
+}
+# Models whose ModelAdmin refuses the add form whatever the role's permissions say.
+ADMIN_NO_ADD_FORM = {"prescriptions_patient", "audit_ruleversion", "audit_auditrun", "audit_auditdecision"}
+for _model, (_may_list, _may_add) in ADMIN_MODELS.items():
+    MATRIX[f"admin:{_model}_changelist"] = Row(ADMIN, (ADMIN_SITE,), ADMINS if _may_list else frozenset())
+    MATRIX[f"admin:{_model}_add"] = Row(ADMIN, (ADMIN_SITE,), ADMINS if _may_add else frozenset())
+
+# Named URLs left out of the matrix on purpose.
+SKIPPED = {
+    "login": "the sign-in page: open to everyone by design; a signed-in user is sent on",
+    "logout": "POST-only sign-out: open to everyone, ends the caller's own session",
+    "set_language": "Django's i18n view: sets the caller's language cookie, no data",
+    "admin:login": "the admin's sign-in page: the target of every admin refusal, open by design",
+    "admin:logout": "the admin's sign-out",
+    "admin:password_change": "the admin's own-password form (admin_view: staff only), no one else's data",
+    "admin:password_change_done": "the confirmation page of the form above",
+    "admin:jsi18n": "the admin's JavaScript translation catalogue",
+    "admin:autocomplete": "the admin's select widget feed; needs app/model/field parameters and staff",
+}
+# Admin URLs with path parameters (object change/history/delete pages, app lists, view-on-site)
+# are not listed one by one: they go through the same ModelAdmin permissions and get_queryset as
+# the changelists above; test_centre_admin_cannot_open_the_change_page_of_a_user_outside_its_subtree
+# spot-checks one.
+
+# Named URLs with path parameters, each with the test below that covers it.
+READS = "test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere"
+ACTIONS = "test_other_institutions_are_refused_each_action_as_if_the_prescription_did_not_exist"
+PARAMETRIC = {
+    "patients:edit": READS,
+    "prescriptions:detail": READS,
+    "prescriptions:revise": ACTIONS,
+    "prescriptions:photo": READS,
+    "audit:detail": READS,
+    "audit:claim": ACTIONS,
+    "api:patient-detail": READS,
+    "api:prescription-detail": READS,
+    "api:prescription-cancel": ACTIONS,
+    "api:prescription-photos": ACTIONS,
+    "api:prescription-revise": ACTIONS,
+    "api:prescription-events": ACTIONS,
+    "api:audit-claim": ACTIONS,
+    "api:audit-decision": ACTIONS,
+    "tracking:track": "test_a_tracking_token_shows_its_own_prescription_and_never_another_ones_data",
+    "tracking:track-qr": "test_a_tracking_token_shows_its_own_prescription_and_never_another_ones_data",
+    "api-track": "test_a_tracking_token_shows_its_own_prescription_and_never_another_ones_data",
+    "delivery:stop": "test_the_courier_sees_address_and_mobile_only_while_the_stop_is_on_their_own_open_run",
+    "stations:station": "test_each_station_page_opens_only_for_its_capability",
+    "stations:labels": "test_station_surfaces_serve_the_county_tree_and_no_one_else",
+    "stations:photo": "test_station_surfaces_serve_the_county_tree_and_no_one_else",
+    "stations:inspection-save": "test_station_surfaces_serve_the_county_tree_and_no_one_else",
+    "api:herb-detail": "test_herb_and_formula_details_follow_the_catalogue_and_the_formulas_owner",
+    "api:formula-detail": "test_herb_and_formula_details_follow_the_catalogue_and_the_formulas_owner",
+}
+
+
+# --- Walking the URLconf ---------------------------------------------------------------------------------------
+
+
+def has_parameters(route: str) -> bool:
+    return "<" in route or "(" in route
+
+
+def walk(patterns, namespace="", prefix=""):
+    """(name or None, full route) of every URL pattern, namespaces joined, prefixes prepended."""
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = ":".join(part for part in (namespace, entry.namespace) if part)
+            yield from walk(entry.url_patterns, inner, route)
+        else:
+            name = ":".join(part for part in (namespace, entry.name) if part) if entry.name else None
+            yield name, route
+
+
+def unlisted(patterns) -> list[str]:
+    """URLs that neither the matrix, the skip list nor the parametric list accounts for."""
+    missing = []
+    for name, route in walk(patterns):
+        if name is None:
+            if not route.startswith("admin/"):  # the admin's own redirects and catch-all
+                missing.append(f"(unnamed) {route}")
+        elif name.startswith("admin:") and has_parameters(route):
+            continue
+        elif name in MATRIX:
+            if has_parameters(route):
+                missing.append(f"{name}: now has path parameters")
+        elif name in PARAMETRIC:
+            if not has_parameters(route):
+                missing.append(f"{name}: has no path parameters any more")
+        elif name not in SKIPPED:
+            missing.append(name)
+    return missing
+
+
+def test_every_url_of_the_platform_is_in_the_matrix_the_skip_list_or_the_parametric_list(settings):
+    assert settings.ROOT_URLCONF == "tcm_platform.urls"
+    names = {name for name, _ in walk(platform_urls.urlpatterns)}
+
+    assert unlisted(platform_urls.urlpatterns) == []
+    assert set(MATRIX) | set(SKIPPED) | set(PARAMETRIC) <= names, "the tables list URLs that are gone"
+    assert not set(MATRIX) & set(SKIPPED) and not set(MATRIX) & set(PARAMETRIC)
+
+
+def test_a_new_url_missing_from_the_tables_is_reported():
+    def view(request):
+        return HttpResponse()
+
+    grown = [
+        *platform_urls.urlpatterns,
+        path("reports/", view, name="reports"),
+        path("lab/", include(([path("results/<int:pk>/", view, name="result")], "lab"))),
+        path("unnamed/", view),
+    ]
+
+    assert unlisted(grown) == ["reports", "lab:result", "(unnamed) unnamed/"]
+
+
+def test_every_covering_test_named_in_the_parametric_list_exists():
+    assert {test for test in PARAMETRIC.values() if not callable(globals().get(test))} == set()
+
+
+def persona_stub(name):
+    """A signed-in, active user with the persona's roles, for asking has_capability without a database."""
+    return types.SimpleNamespace(
+        is_authenticated=True, is_active=True, is_superuser=False, role_codes=frozenset(PERSONA_ROLES[name])
+    )
+
+
+def holders(capabilities) -> frozenset[str]:
+    if not capabilities:
+        return EVERYONE
+    if capabilities == (ADMIN_SITE,):
+        return frozenset(name for name in PERSONAS if PERSONA_ROLES[name] & ADMIN_SITE_ROLES)
+    return frozenset(name for name in PERSONAS if any(has_capability(persona_stub(name), cap) for cap in capabilities))
+
+
+def test_the_table_agrees_with_the_navigation_the_api_permission_classes_and_the_capability_table():
+    for name, _label, capability in PAGES:
+        assert MATRIX[name].kind == PAGE
+        assert (capability in MATRIX[name].capabilities) if capability else MATRIX[name].capabilities == (), name
+    for name, row in MATRIX.items():
+        assert all(cap in CAPABILITIES or cap == ADMIN_SITE for cap in row.capabilities), name
+        if row.kind == API:
+            view = resolve(reverse(name)).func.view_class
+            declared = {getattr(permission, "capability", None) for permission in view.permission_classes}
+            assert declared == set(row.capabilities), name
+        if row.kind in (PAGE, API):
+            assert row.allowed == holders(row.capabilities), name
+        if row.kind == ADMIN and name != "admin:index":
+            assert row.allowed <= holders(row.capabilities), name
+    for model, (may_list, may_add) in ADMIN_MODELS.items():
+        app_model = model.replace("_", ".", 1)
+        actions = set(ROLE_MODEL_PERMISSIONS[Role.ADMINISTRATOR].get(app_model, ()))
+        assert may_list == bool(actions & {"view", "change"}), model
+        assert may_add == ("add" in actions and model not in ADMIN_NO_ADD_FORM), model
+
+
+# --- The matrix ----------------------------------------------------------------------------------------------
+
+
+def outcome(response) -> str:
+    """A response as the table writes it: "200", "403", "login" (sent to /login/), "admin-login",
+    "refused json" (401/403 with a JSON detail), "302 /path/" for another redirect."""
+    code = response.status_code
+    if code in (301, 302, 303):
+        target = urlsplit(response["Location"]).path
+        return {reverse("login"): "login", reverse("admin:login"): "admin-login"}.get(target, f"{code} {target}")
+    if code in (401, 403) and response.get("Content-Type", "").startswith("application/json"):
+        return "refused json" if "detail" in response.json() else f"{code} json without detail"
+    return str(code)
+
+
+def expected(row: Row, who: str) -> str:
+    if row.kind == PUBLIC:
+        return row.ok
+    if row.kind == ADMIN:
+        if who in row.allowed:
+            return row.ok
+        return "403" if who in ADMINS else "admin-login"  # ADMINS: the staff personas (checked above)
+    if who == ANONYMOUS:
+        return {PAGE: "login", API: "refused json"}[row.kind]
+    if who in row.allowed:
+        return row.ok
+    return {PAGE: "403", API: "refused json"}[row.kind]
+
+
+def send(client, row: Row, url: str):
+    if row.method == "get":
+        return client.get(url)
+    if url.startswith("/api/"):
+        return client.post(url, {}, content_type="application/json")
+    return client.post(url, {})
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_each_persona_gets_through_only_with_the_capability_the_url_needs_and_anonymous_visitors_are_sent_to_sign_in(
+    client, personas, catalogue, name
+):
+    row = MATRIX[name]
+    url = reverse(name)
+    got = {}
+    for who in (*PERSONAS, ANONYMOUS):
+        as_user(client, personas.get(who))
+        got[who] = outcome(send(client, row, url))
+
+    assert got == {who: expected(row, who) for who in (*PERSONAS, ANONYMOUS)}
+
+
+# --- One prescription of T001 across institutions -------------------------------------------------------------
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (180, 60, 60)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def photo_upload(name="tongue.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, jpeg(), content_type="image/jpeg")
+
+
+@pytest.fixture
+def others(county):
+    """Two more outsiders: the administrator and a pharmacist of central health centre C002, whose
+    subtree (C002, T003) does not hold T001."""
+    return {
+        "c002_admin": UserFactory(username="c002admin", institution=county["C002"], roles=[Role.ADMINISTRATOR]),
+        "c002_pharmacist": UserFactory(username="c002pharm", institution=county["C002"], roles=[Role.PHARMACIST]),
+    }
+
+
+@pytest.fixture
+def t001(personas, others, county, catalogue, settings, tmp_path):
+    """A prescription of T001, machine-audited and routed to the pharmacists of H001, with a
+    tongue photo; its patient is registered at T001."""
+    settings.MEDIA_ROOT = tmp_path
+    clinician = personas["clinician"]
+    prescription = prescription_at(clinician, Stage.SUBMITTED)
+    run = audit_run(prescription_id=prescription.pk)
+    assert run.routed_to_id == county["H001"].pk
+    attachment = consult_attach_photo(actor=clinician, prescription=prescription, kind="tongue", upload=photo_upload())
+    return types.SimpleNamespace(
+        prescription=Prescription.objects.get(pk=prescription.pk),
+        patient=prescription.patient,
+        attachment=attachment,
+        users={**personas, **others},
+        missing=Prescription.objects.order_by("-pk").first().pk + 1000,
+    )
+
+
+OTHERS = ("c002_admin", "c002_pharmacist")
+# Who reads a prescription of T001 (view_patients, scoped to the institution subtree; H001 is the
+# top of the county, C001 is above T001, C002 is not).
+SUBTREE_OF_T001 = {"clinician", "centre_admin", "county_admin", "pharmacist"}
+OUTSIDE_T001 = {"outsider", "c002_admin", "c002_pharmacist"}
+
+
+def who_reads(allowed: set[str], hidden: set[str], kind: str = PAGE) -> dict[str, str]:
+    """The outcome per caller of a read: 200 for `allowed`, 404 for `hidden` (the object's existence
+    is not revealed), a capability refusal for the rest."""
+    refused = "403" if kind == PAGE else "refused json"
+    table = {who: "200" if who in allowed else "404" if who in hidden else refused for who in (*PERSONAS, *OTHERS)}
+    table[ANONYMOUS] = "login" if kind == PAGE else "refused json"
+    return table
+
+
+def test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere(client, t001):
+    p, patient = t001.prescription, t001.patient
+    surfaces = {
+        f"/prescriptions/{p.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001),
+        f"/api/v1/prescriptions/{p.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001, API),
+        f"/prescriptions/photos/{t001.attachment.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001),
+        # The patient's page edits (manage_patients: clinicians and administrators).
+        f"/patients/{patient.pk}/": who_reads(
+            {"clinician", "centre_admin", "county_admin"}, {"outsider", "c002_admin"}
+        ),
+        f"/api/v1/patients/{patient.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001, API),
+        # The pharmacist's audit page: only for the institution the prescription is routed to.
+        f"/audit/{p.pk}/": who_reads({"pharmacist"}, {"c002_pharmacist"}),
+    }
+    secrets_of_p = (p.number, patient.name, patient.mobile)
+    for url, want in surfaces.items():
+        got, leaks = {}, []
+        for who in want:
+            response = as_user(client, t001.users.get(who)).get(url)
+            got[who] = outcome(response)
+            body = b"" if response.streaming else response.content
+            if response.status_code != 200 and any(secret.encode() in body for secret in secrets_of_p):
+                leaks.append(who)
+        assert got == want, url
+        assert leaks == [], f"{url}: a refusal shows the prescription's data"
+
+    as_user(client, t001.users["clinician"])
+    assert p.number in client.get(f"/prescriptions/{p.pk}/").content.decode()
+    assert client.get(f"/api/v1/prescriptions/{p.pk}/").json()["number"] == p.number
+
+
+def test_other_institutions_are_refused_each_action_as_if_the_prescription_did_not_exist(client, t001):
+    """Each refusal is the answer a prescription that does not exist gets. C002's administrator and
+    pharmacist hold no `prescribe`, so the prescriber's actions refuse them before any lookup (403
+    for every id); C002's pharmacist, a station worker of the same county, is left out of the
+    events endpoint, which serves the whole county's stations by design."""
+    p = t001.prescription
+
+    def actions(pk):
+        return {
+            "api cancel": lambda c: c.post(
+                f"/api/v1/prescriptions/{pk}/cancel/", {"reason": "x"}, content_type="application/json"
+            ),
+            "api revise": lambda c: c.post(f"/api/v1/prescriptions/{pk}/revise/", {}, content_type="application/json"),
+            "api photos": lambda c: c.post(
+                f"/api/v1/prescriptions/{pk}/photos/", {"kind": "tongue", "image": photo_upload()}
+            ),
+            "api events": lambda c: c.post(
+                f"/api/v1/prescriptions/{pk}/events/", {"stage": Stage.DISPENSED}, content_type="application/json"
+            ),
+            "revise page": lambda c: c.get(f"/prescriptions/{pk}/revise/"),
+            "cancel on the page": lambda c: c.post(f"/prescriptions/{pk}/", {"action": "cancel", "reason": "x"}),
+            "audit claim page": lambda c: c.post(f"/audit/{pk}/claim/"),
+            "api audit claim": lambda c: c.post(f"/api/v1/audit/{pk}/claim/"),
+            "api audit decision": lambda c: c.post(
+                f"/api/v1/audit/{pk}/decision/", {"decision": "approve"}, content_type="application/json"
+            ),
+        }
+
+    want = {
+        "outsider": {
+            "api cancel": "404",
+            "api revise": "404",
+            "api photos": "404",
+            "api events": "404",
+            "revise page": "404",
+            "cancel on the page": "404",
+            "audit claim page": "403",
+            "api audit claim": "refused json",
+            "api audit decision": "refused json",
+        },
+        "c002_admin": {
+            "api cancel": "refused json",
+            "api revise": "refused json",
+            "api photos": "refused json",
+            "api events": "404",
+            "revise page": "403",
+            "cancel on the page": "404",
+            "audit claim page": "403",
+            "api audit claim": "refused json",
+            "api audit decision": "refused json",
+        },
+        "c002_pharmacist": {
+            "api cancel": "refused json",
+            "api revise": "refused json",
+            "api photos": "refused json",
+            "revise page": "403",
+            "cancel on the page": "404",
+            "audit claim page": "404",
+            "api audit claim": "404",
+            "api audit decision": "404",
+        },
+    }
+    for who, expected_outcomes in want.items():
+        client = as_user(client, t001.users[who])
+        got = {action: outcome(call(client)) for action, call in actions(p.pk).items() if action in expected_outcomes}
+        missing = {
+            action: outcome(call(client))
+            for action, call in actions(t001.missing).items()
+            if action in expected_outcomes
+        }
+        assert got == expected_outcomes, who
+        assert got == missing, f"{who}: the refusal differs from the one for a prescription that does not exist"
+
+    p.refresh_from_db()
+    assert p.status == Stage.AI_AUDITED
+    assert not Prescription.objects.filter(previous=p).exists()
+    assert p.consult.attachments.count() == 1
+    assert not hasattr(p, "claim") and not AuditDecision.objects.filter(prescription=p).exists()
+
+
+def test_station_and_delivery_staff_cannot_read_the_clinicians_pages_at_all(client, t001):
+    p, patient = t001.prescription, t001.patient
+    for who in ("courier", "dispenser", "decoctor"):
+        as_user(client, t001.users[who])
+        got = {
+            url: outcome(client.get(url))
+            for url in (
+                "/prescriptions/",
+                f"/prescriptions/{p.pk}/",
+                f"/prescriptions/photos/{t001.attachment.pk}/",
+                "/patients/",
+                f"/patients/{patient.pk}/",
+                "/api/v1/prescriptions/",
+                f"/api/v1/prescriptions/{p.pk}/",
+                "/api/v1/patients/",
+                f"/api/v1/patients/{patient.pk}/",
+            )
+        }
+        assert set(got.values()) <= {"403", "refused json"}, (who, got)
+
+
+# --- The patient's tracking link ------------------------------------------------------------------------------
+
+
+def test_a_tracking_token_shows_its_own_prescription_and_never_another_ones_data(client, personas, catalogue):
+    mine = prescription_at(
+        personas["clinician"],
+        Stage.DECOCTING,
+        patient=PatientFactory(institution=personas["clinician"].institution, name="张三丰", mobile="13911112222"),
+    )
+    theirs = prescription_at(
+        personas["outsider"],
+        Stage.APPROVED,
+        patient=PatientFactory(institution=personas["outsider"].institution, name="欧阳明月", mobile="13933334444"),
+        herbs=[("黄芪", "15")],
+    )
+    mine_shows = (mine.display_number, mine.patient.masked_name)
+    mine_private = (*mine_shows, mine.patient.name, mine.patient.mobile, ADDRESS, "党参")
+    as_user(client, None)
+
+    page = client.get(f"/t/{mine.tracking_token}/")
+    assert page.status_code == 200 and all(value in page.content.decode() for value in mine_shows)
+    data = client.get(f"/api/v1/track/{mine.tracking_token}/").json()
+    assert (data["number"], data["patient"]) == mine_shows
+
+    other_page = client.get(f"/t/{theirs.tracking_token}/").content.decode()
+    other_json = client.get(f"/api/v1/track/{theirs.tracking_token}/")
+    assert theirs.display_number in other_page and other_json.json()["number"] == theirs.display_number
+    for shown in (other_page, other_json.content.decode(), str(other_json.json())):
+        assert not any(value in shown for value in mine_private)
+
+    # My mobile's last 4 digits unlock nothing on their token.
+    wrong = client.post(f"/api/v1/track/{theirs.tracking_token}/", {"last4": "2222"}, content_type="application/json")
+    assert wrong.status_code == 403 and "herbs" not in wrong.json()
+    assert not any(value in str(wrong.json()) for value in mine_private)
+
+    assert client.get(f"/t/{mine.tracking_token}/qr.png").status_code == 200
+    made_up = mine.tracking_token[::-1]
+    assert Prescription.objects.filter(tracking_token=made_up).count() == 0
+    for url in (f"/t/{made_up}/", f"/api/v1/track/{made_up}/", f"/t/{made_up}/qr.png"):
+        response = client.get(url)
+        assert response.status_code == 404 and mine.display_number not in response.content.decode()
+
+
+# --- The courier's run -------------------------------------------------------------------------------------
+
+
+def test_the_courier_sees_address_and_mobile_only_while_the_stop_is_on_their_own_open_run(
+    client, personas, county, catalogue
+):
+    courier = personas["courier"]
+    colleague = UserFactory(username="courier2", institution=county["D001"], roles=[Role.COURIER])
+    parcel = prescription_at(personas["clinician"], Stage.PACKAGED)
+    private = (ADDRESS, parcel.patient.mobile, parcel.patient.name)
+
+    def courier_page(user) -> str:
+        response = as_user(client, user).get("/delivery/")
+        assert response.status_code == 200
+        return response.content.decode()
+
+    for user in (courier, colleague):  # waiting for a run: the number and the masked name only
+        shown = courier_page(user)
+        assert parcel.display_number in shown and not [value for value in private if value in shown]
+
+    taken = as_user(client, courier).post("/delivery/runs/", {"ids": [parcel.pk], "area": "白塔乡"})
+    assert outcome(taken) == "302 /delivery/"
+    stop = DeliveryStop.objects.get(prescription=parcel)
+
+    assert [value for value in private if value in courier_page(courier)] == list(private)
+    shown = courier_page(colleague)
+    assert not [value for value in private if value in shown]
+    # The colleague cannot act on the stop: the same 404 as for a stop that does not exist.
+    refused = as_user(client, colleague).post(f"/delivery/stops/{stop.pk}/", {"action": Stage.SHIPPED})
+    absent = client.post(f"/delivery/stops/{stop.pk + 1000}/", {"action": Stage.SHIPPED})
+    assert refused.status_code == absent.status_code == 404
+    assert Prescription.objects.get(pk=parcel.pk).status == Stage.PACKAGED
+
+    as_user(client, courier)
+    assert outcome(client.post(f"/delivery/stops/{stop.pk}/", {"action": Stage.SHIPPED})) == "302 /delivery/"
+    delivered = client.post(f"/delivery/stops/{stop.pk}/", {"action": Stage.DELIVERED, "receiver_name": "本人"})
+    assert outcome(delivered) == "302 /delivery/"
+    assert Prescription.objects.get(pk=parcel.pk).status == Stage.DELIVERED
+
+    shown = courier_page(courier)  # the run closed with its last stop
+    assert not [value for value in private if value in shown]
+
+
+# --- Station surfaces (county-wide by design) -------------------------------------------------------------------
+
+# Who opens each station page (reviewed against decoction.selectors.STATIONS).
+STATION_PAGES = {
+    "dispensing": {"dispenser"},
+    "recheck": {"pharmacist"},
+    "soaking": {"decoctor"},
+    "decocting": {"decoctor"},
+    "packaging": {"decoctor"},
+}
+
+
+def test_each_station_page_opens_only_for_its_capability(client, personas):
+    assert set(STATION_PAGES) == set(STATIONS)
+    for code, allowed in STATION_PAGES.items():
+        assert allowed == holders((STATIONS[code].capability,)), code
+        got = {
+            who: outcome(as_user(client, personas.get(who)).get(f"/stations/{code}/")) for who in (*PERSONAS, ANONYMOUS)
+        }
+        want = {who: "200" if who in allowed else "403" for who in PERSONAS} | {ANONYMOUS: "login"}
+        assert got == want, code
+    assert as_user(client, personas["dispenser"]).get("/stations/no-such-station/").status_code == 404
+
+
+@pytest.fixture
+def neighbour_county(db):
+    """A second county: its prescriptions are none of this county's stations' business."""
+    lead = InstitutionFactory(code="H201", kind=InstitutionKind.LEAD_HOSPITAL, parent=None)
+    township = InstitutionFactory(code="T201", kind=InstitutionKind.TOWNSHIP_HEALTH_CENTRE, parent=lead)
+    return UserFactory(username="neighbour", institution=township, roles=[Role.CLINICIAN])
+
+
+def test_station_surfaces_serve_the_county_tree_and_no_one_else(
+    client, personas, neighbour_county, catalogue, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    home = prescription_at(personas["clinician"], Stage.PACKAGED)
+    away = prescription_at(neighbour_county, Stage.PACKAGED)
+    photos = {
+        p.pk: StationPhoto.objects.create(
+            prescription=p, stage=Stage.DISPENSED, image=photo_upload("herbs.jpg"), uploaded_by=personas["dispenser"]
+        )
+        for p in (home, away)
+    }
+    inspections = {p.pk: Inspection.objects.create(prescription=p, picked_on=p.created_at.date()) for p in (home, away)}
+
+    def read(who, url):
+        return outcome(as_user(client, personas.get(who)).get(url))
+
+    # Labels: the decoction and dispensing staff of the county.
+    labels = {who: "200" if who in {"dispenser", "decoctor"} else "403" for who in PERSONAS} | {ANONYMOUS: "login"}
+    assert {who: read(who, f"/stations/labels/{home.pk}/") for who in labels} == labels
+    assert {who: read(who, f"/stations/labels/{away.pk}/") for who in ("dispenser", "decoctor")} == {
+        "dispenser": "404",
+        "decoctor": "404",
+    }
+    # Station photos: the staff of the county's stations (prescriptions_for_stations, which counts
+    # the courier's `deliver` as a station capability); clinicians and administrators reach none.
+    station_photo = {who: "200" if who in STATION_STAFF | {"courier"} else "404" for who in PERSONAS} | {
+        ANONYMOUS: "login"
+    }
+    assert {who: read(who, f"/stations/photos/{photos[home.pk].pk}/") for who in station_photo} == station_photo
+    assert {read(who, f"/stations/photos/{photos[away.pk].pk}/") for who in STATION_STAFF | {"courier"}} == {"404"}
+    # Inspections: a pharmacist records them, only for the county's prescriptions.
+    assert read("pharmacist", "/stations/inspections/") == "200"
+    save = {
+        "dispenser": "403",
+        "decoctor": "403",
+        "courier": "403",
+        "clinician": "404",
+        "county_admin": "404",
+        ANONYMOUS: "login",
+    }
+    got = {
+        who: outcome(
+            as_user(client, personas.get(who)).post(
+                f"/stations/inspections/{inspections[home.pk].pk}/", {"result": "passed"}
+            )
+        )
+        for who in save
+    }
+    assert got == save
+    as_user(client, personas["pharmacist"])
+    away_save = client.post(f"/stations/inspections/{inspections[away.pk].pk}/", {"result": "passed"})
+    assert away_save.status_code == 404
+    home_save = client.post(f"/stations/inspections/{inspections[home.pk].pk}/", {"result": "passed"})
+    assert outcome(home_save) == "302 /stations/inspections/"
+    assert {i.prescription_id: i.result for i in Inspection.objects.all()} == {home.pk: "passed", away.pk: ""}
+
+
+def test_herb_and_formula_details_follow_the_catalogue_and_the_formulas_owner(client, personas, catalogue):
+    herb = Herb.objects.filter(active=True).order_by("pk").first()
+    formula = formula_save_personal(
+        actor=personas["clinician"], name="李氏胃痛方", items=[{"herb": "党参", "grams": "10"}]
+    )
+
+    herb_got = {
+        who: outcome(as_user(client, personas.get(who)).get(f"/api/v1/herbs/{herb.pk}/"))
+        for who in (*PERSONAS, ANONYMOUS)
+    }
+    assert herb_got == dict.fromkeys(PERSONAS, "200") | {ANONYMOUS: "refused json"}
+
+    formula_got = {
+        who: outcome(as_user(client, personas.get(who)).get(f"/api/v1/formulas/{formula.pk}/"))
+        for who in (*PERSONAS, ANONYMOUS)
+    }
+    # A personal formula is its owner's: another clinician gets the 404 of a formula that does not exist.
+    assert formula_got == dict.fromkeys(PERSONAS, "refused json") | {
+        "clinician": "200",
+        "outsider": "404",
+        ANONYMOUS: "refused json",
+    }
+
+
+# --- The admin site ----------------------------------------------------------------------------------------------
+
+
+def test_clinicians_pharmacists_dispensers_decoctors_and_couriers_are_refused_the_admin_site(client, personas):
+    for who in ("clinician", "outsider", "pharmacist", "dispenser", "decoctor", "courier"):
+        as_user(client, personas[who])
+        for url in ("/admin/", "/admin/accounts/user/", "/admin/prescriptions/patient/"):
+            assert outcome(client.get(url)) == "admin-login", (who, url)
+        login_page = client.get("/admin/", follow=True)
+        assert login_page.resolver_match.view_name == "admin:login", who
+
+
+@pytest.fixture
+def scattered(county, personas):
+    """One more user at V001 (inside C001) and a patient at each of T001, V001, T003 and H001."""
+    UserFactory(username="village", institution=county["V001"], roles=[Role.CLINICIAN])
+    return {code: PatientFactory(institution=county[code]) for code in ("T001", "V001", "T003", "H001")}
+
+
+def changelist(client, user, url) -> set:
+    response = as_user(client, user).get(url)
+    assert response.status_code == 200, url
+    return set(response.context["cl"].queryset)
+
+
+def test_centre_admin_sees_only_its_subtrees_users_and_patients_and_county_admin_sees_all(client, personas, scattered):
+    centre_users = {u.username for u in changelist(client, personas["centre_admin"], "/admin/accounts/user/")}
+    centre_patients = changelist(client, personas["centre_admin"], "/admin/prescriptions/patient/")
+    county_users = {u.username for u in changelist(client, personas["county_admin"], "/admin/accounts/user/")}
+    county_patients = changelist(client, personas["county_admin"], "/admin/prescriptions/patient/")
+
+    assert centre_users == {"clinician", "centreadmin", "village"}
+    assert centre_patients == {scattered["T001"], scattered["V001"]}
+    assert county_users == set(User.objects.values_list("username", flat=True))
+    assert county_patients == set(Patient.objects.all())
+    searched = as_user(client, personas["centre_admin"]).get("/admin/accounts/user/", {"q": "outsider"})
+    assert set(searched.context["cl"].queryset) == set()
+
+
+def test_centre_admin_cannot_open_the_change_page_of_a_user_or_patient_outside_its_subtree(client, personas, scattered):
+    outside = (
+        f"/admin/accounts/user/{personas['outsider'].pk}/change/",
+        f"/admin/prescriptions/patient/{scattered['T003'].pk}/change/",
+    )
+    for url in outside:
+        refused = as_user(client, personas["centre_admin"]).get(url)
+        assert outcome(refused) == "302 /admin/", url  # the admin's "does not exist" redirect
+        assert as_user(client, personas["county_admin"]).get(url).status_code == 200, url
+    assert (
+        as_user(client, personas["centre_admin"])
+        .get(f"/admin/accounts/user/{personas['clinician'].pk}/change/")
+        .status_code
+        == 200
+    )
+
+
+def test_centre_admin_sees_only_its_subtrees_audit_runs_and_decisions(client, personas, catalogue):
+    mine = prescription_at(personas["clinician"], Stage.SUBMITTED)
+    theirs = prescription_at(personas["outsider"], Stage.SUBMITTED)
+    for prescription in (mine, theirs):
+        audit_run(prescription_id=prescription.pk)
+        audit_decide(
+            pharmacist=personas["pharmacist"],
+            prescription=Prescription.objects.get(pk=prescription.pk),
+            decision="approve",
+        )
+
+    runs = changelist(client, personas["centre_admin"], "/admin/audit/auditrun/")
+    decisions = changelist(client, personas["centre_admin"], "/admin/audit/auditdecision/")
+
+    assert {run.prescription_id for run in runs} == {mine.pk}
+    assert {decision.prescription_id for decision in decisions} == {mine.pk}
+    assert {r.prescription_id for r in changelist(client, personas["county_admin"], "/admin/audit/auditrun/")} == {
+        mine.pk,
+        theirs.pk,
+    }
+    assert AuditRun.objects.count() == 2
