@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import has_capability
+from accounts.permissions import has_capability, scope_to_institutions
 
 from .models import AgeBand, AuditDecision, AuditRun, CustomPairRule, RuleVersion, RuleVersionStatus
 from .rules import rule_version_create, rule_version_publish, rule_version_whatif
@@ -100,8 +100,15 @@ class AuditRunAdmin(ReadOnly):
         "routed_to",
         "created_at",
     )
-    list_filter = ("risk_level", "rule_version", "routed_to")
+    list_filter = ("risk_level", "rule_version")
     search_fields = ("prescription__number",)
+
+    def get_queryset(self, request):
+        return scope_to_institutions(
+            super().get_queryset(request).select_related("prescription", "routed_to"),
+            request.user,
+            "prescription__institution",
+        )
 
 
 @admin.register(AuditDecision)
@@ -109,3 +116,10 @@ class AuditDecisionAdmin(ReadOnly):
     list_display = ("prescription", "decision", "pharmacist", "created_at")
     list_filter = ("decision",)
     search_fields = ("prescription__number", "pharmacist__name")
+
+    def get_queryset(self, request):
+        return scope_to_institutions(
+            super().get_queryset(request).select_related("prescription", "pharmacist"),
+            request.user,
+            "prescription__institution",
+        )

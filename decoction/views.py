@@ -125,6 +125,8 @@ def _prescription_context(prescription):
 
 @login_required
 def station_photo(request, pk):
+    if not has_capability(request.user, "work_stations"):
+        raise PermissionDenied
     photo = get_object_or_404(StationPhoto, pk=pk, prescription__in=prescriptions_for_stations(request.user))
     field = photo.thumbnail if request.GET.get("thumb") and photo.thumbnail else photo.image
     response = FileResponse(field.open("rb"), content_type="image/jpeg")

@@ -724,13 +724,11 @@ def test_station_surfaces_serve_the_county_tree_and_no_one_else(
         "dispenser": "404",
         "decoctor": "404",
     }
-    # Station photos: the staff of the county's stations (prescriptions_for_stations, which counts
-    # the courier's `deliver` as a station capability); clinicians and administrators reach none.
-    station_photo = {who: "200" if who in STATION_STAFF | {"courier"} else "404" for who in PERSONAS} | {
-        ANONYMOUS: "login"
-    }
+    # Station photos: only the staff of the county's stations (work_stations); couriers, clinicians
+    # and administrators are refused, and another county's photos do not exist for anyone.
+    station_photo = {who: "200" if who in STATION_STAFF else "403" for who in PERSONAS} | {ANONYMOUS: "login"}
     assert {who: read(who, f"/stations/photos/{photos[home.pk].pk}/") for who in station_photo} == station_photo
-    assert {read(who, f"/stations/photos/{photos[away.pk].pk}/") for who in STATION_STAFF | {"courier"}} == {"404"}
+    assert {read(who, f"/stations/photos/{photos[away.pk].pk}/") for who in STATION_STAFF} == {"404"}
     # Inspections: a pharmacist records them, only for the county's prescriptions.
     assert read("pharmacist", "/stations/inspections/") == "200"
     save = {
