@@ -34,6 +34,7 @@ ROLE_MODEL_PERMISSIONS = {
         "audit.custompairrule": ("view", "add", "change", "delete"),
         "audit.auditrun": ("view",),
         "audit.auditdecision": ("view",),
+        "prescriptions.stuckflag": ("view",),
     },
 }
 

@@ -299,3 +299,26 @@ class ConsultAttachment(models.Model):
 
     def __str__(self):
         return f"{self.consult_id} {self.kind}"
+
+
+class StuckFlag(models.Model):
+    """A prescription that has stayed at one stage past that stage's time limit; shown to
+    administrators until it moves on."""
+
+    prescription = models.ForeignKey(
+        Prescription, verbose_name=_("prescription"), on_delete=models.CASCADE, related_name="stuck_flags"
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
+    since = models.DateTimeField(_("at this stage since"))
+    limit_minutes = models.PositiveIntegerField(_("limit (minutes)"))
+    flagged_at = models.DateTimeField(_("flagged at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("moved on at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stuck prescription")
+        verbose_name_plural = _("stuck prescriptions")
+        ordering = ["resolved_at", "since"]
+        constraints = [models.UniqueConstraint(fields=["prescription", "stage", "since"], name="stuck_flag_once")]
+
+    def __str__(self):
+        return f"{self.prescription} {self.stage}"

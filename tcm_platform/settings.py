@@ -198,6 +198,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-sweep": {"task": "audit.sweep_unaudited", "schedule": 30.0},
     "thumbnail-sweep": {"task": "decoction.sweep_thumbnails", "schedule": 120.0},
     "notification-sweep": {"task": "delivery.sweep_notifications", "schedule": 300.0},
+    "stuck-prescriptions": {"task": "prescriptions.flag_stuck", "schedule": 300.0},
     "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},
 }
 
@@ -281,7 +282,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # Display names for the navigation and the pages.
@@ -298,3 +299,23 @@ NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")
 NOTIFY_WEBHOOK_TOKEN = os.environ.get("NOTIFY_WEBHOOK_TOKEN", "")
 # Per-IP requests per minute to the public tracking page and its JSON.
 TRACK_RATE_PER_MINUTE = int(os.environ.get("TRACK_RATE_PER_MINUTE", "120"))
+
+# Minutes a prescription may stay at a stage before administrators see it flagged as stuck
+# (STAGE_TIME_LIMITS="submitted=10,ai_audited=120,…" overrides any of them).
+STAGE_TIME_LIMITS = {
+    "submitted": 10,
+    "ai_audited": 120,
+    "approved": 120,
+    "recheck_failed": 60,
+    "dispensed": 60,
+    "rechecked": 60,
+    "soaking": 120,
+    "decocting": 180,
+    "packaged": 240,
+    "shipped": 480,
+}
+for _item in env_list("STAGE_TIME_LIMITS"):
+    _stage, _, _minutes = _item.partition("=")
+    if _stage.strip() not in STAGE_TIME_LIMITS or not _minutes.strip().isdigit():
+        raise ImproperlyConfigured(f"STAGE_TIME_LIMITS: {_item!r} is not stage=minutes for a known stage.")
+    STAGE_TIME_LIMITS[_stage.strip()] = int(_minutes)

@@ -169,6 +169,7 @@ ADMIN_MODELS = {
     "axes_accesslog": (False, False),
     "axes_accessfailurelog": (False, False),
     "accounts_institution": (True, True),
+    "prescriptions_stuckflag": (True, False),  # flagged by beat, read by administrators
     "accounts_user": (True, True),
     "catalogue_herb": (True, True),
     "catalogue_herbalias": (True, True),

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connection
 
-from prescriptions.models import AppendOnlyError, TraceEvent
+from prescriptions.models import AppendOnlyError, Prescription, TraceEvent
 from prescriptions.services import prescription_submit
 
 from .factories import PatientFactory
@@ -155,3 +155,18 @@ def test_a_successful_login_is_logged(client, clinician, caplog):
     response = client.post("/login/", {"username": "clinician", "password": "pw-for-tests-1"})
     assert response.status_code == 302
     assert any("login user=clinician" in record.getMessage() for record in caplog.records)
+
+
+def test_a_prescription_past_its_stage_limit_is_flagged_once_and_unflagged_when_it_moves_on(prescription):
+    from django.utils import timezone
+
+    from prescriptions.models import StuckFlag
+    from prescriptions.services.trace import flag_stuck
+
+    later = timezone.now() + timezone.timedelta(minutes=200)
+    assert flag_stuck(limits={"ai_audited": 120}, now=later) == (1, 0)
+    assert flag_stuck(limits={"ai_audited": 120}, now=later) == (0, 0), "flagged once"
+    assert flag_stuck(limits={"ai_audited": 300}, now=later) == (0, 0), "within a longer limit nothing new"
+    Prescription.objects.filter(pk=prescription.pk).update(status="approved")
+    assert flag_stuck(limits={"ai_audited": 120}, now=later) == (0, 1)
+    assert StuckFlag.objects.get().resolved_at == later

@@ -5,12 +5,13 @@ import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import hooks
 from ..exceptions import ConcurrentTransition, InvalidTransition
-from ..models import Prescription, TraceEvent
+from ..models import Prescription, StuckFlag, TraceEvent
 from ..workflow import SYSTEM, find_move
 
 
@@ -159,3 +160,23 @@ def verify_trace() -> tuple[list[str], int, int]:
             )
         previous_hash = stored
     return problems, chains, count
+
+
+def flag_stuck(*, limits: dict[str, int], now=None) -> tuple[int, int]:
+    """Flag prescriptions that have stayed at a stage longer than its limit (minutes) and mark
+    flags resolved once they moved on. Idempotent. Returns (new flags, resolved flags)."""
+    now = now or timezone.now()
+    created = 0
+    for stage, minutes in limits.items():
+        waiting = Prescription.objects.filter(status=stage, updated_at__lt=now - timezone.timedelta(minutes=minutes))
+        for prescription in waiting.only("pk", "updated_at").iterator():
+            _flag, was_created = StuckFlag.objects.get_or_create(
+                prescription=prescription,
+                stage=stage,
+                since=prescription.updated_at,
+                defaults={"limit_minutes": minutes},
+            )
+            created += was_created
+    moved = StuckFlag.objects.filter(resolved_at__isnull=True).exclude(prescription__status=F("stage"))
+    resolved = moved.update(resolved_at=now)
+    return created, resolved
