@@ -142,3 +142,25 @@ def test_schema_is_an_openapi_document_listing_the_endpoints(api, clinician):
     schema = response.json()
     assert schema["openapi"].startswith("3.")
     assert {"/api/v1/herbs/", "/api/v1/patients/", "/api/v1/stock/"} <= set(schema["paths"])
+
+
+@pytest.mark.parametrize("suffix", ["cancel/", "revise/", "events/"])
+def test_a_json_list_instead_of_an_object_is_a_400_not_a_500(api, clinician, county, catalogue, suffix, monkeypatch):
+    from prescriptions.services import prescription_submit
+
+    monkeypatch.setattr("audit.tasks.run_pre_audit.delay", lambda pk: None)
+    prescription, _ = prescription_submit(
+        actor=clinician,
+        patient=PatientFactory(institution=county["T001"]),
+        values={
+            "consult": {"tcm_disease": "感冒"},
+            "doses": 3,
+            "usage": "每日1剂",
+            "delivery": "pickup",
+            "items": [{"herb": "桂枝", "grams": 9}],
+        },
+    )
+    api.force_login(clinician)
+    response = api.post(f"/api/v1/prescriptions/{prescription.pk}/{suffix}", [1, 2], content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"]

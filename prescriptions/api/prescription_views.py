@@ -38,6 +38,13 @@ from .prescription_serializers import (
 )
 
 
+def _object(request) -> dict:
+    """The request body as an object; anything else (a JSON list, a string) is a 400."""
+    if not hasattr(request.data, "get") or isinstance(request.data, (list, str)):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    return request.data
+
+
 def _values(request, serializer):
     values = dict(serializer.validated_data)
     values["idempotency_key"] = values.get("idempotency_key") or request.headers.get("Idempotency-Key", "")[:64]
@@ -153,7 +160,7 @@ class PrescriptionCancelView(APIView):
             raise NotFound() from None
         try:
             prescription_cancel(
-                actor=request.user, prescription=prescription, reason=str(request.data.get("reason", ""))
+                actor=request.user, prescription=prescription, reason=str(_object(request).get("reason", ""))
             )
         except (InvalidTransition, ConcurrentTransition) as exc:
             return Response({"detail": exc.message, "errors": {}}, status=status.HTTP_409_CONFLICT)
@@ -171,7 +178,7 @@ class PrescriptionReviseView(APIView):
             previous = prescription_detail(request.user, pk)
         except Prescription.DoesNotExist:
             raise NotFound() from None
-        data = {**request.data, "patient": previous.patient_id}
+        data = {**_object(request), "patient": previous.patient_id}
         serializer = PrescriptionInSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         values = _values(request, serializer)
@@ -246,7 +253,8 @@ class PrescriptionEventView(APIView):
         )
         if prescription is None:
             raise NotFound()
-        data = {key: request.data.get(key) for key in request.data if key not in request.FILES}
+        body = _object(request)
+        data = {key: body.get(key) for key in body if key not in request.FILES}
         if "weights" in data and isinstance(data["weights"], str):  # multipart sends JSON as text
             try:
                 data["weights"] = json.loads(data["weights"])
