@@ -675,6 +675,12 @@ ZH = {
     "Approval to packaged within %(target)s minutes": "审核通过至包装完成在 %(target)s 分钟内",
     "Random inspection": "随机抽检",
     "The service is briefly unavailable; please try again in a moment.": "服务暂时不可用，请稍后再试。",
+    "at this stage since": "进入本环节时间",
+    "limit (minutes)": "时限（分钟）",
+    "flagged at": "标记时间",
+    "moved on at": "流转时间",
+    "stuck prescription": "滞留处方",
+    "stuck prescriptions": "滞留处方",
 }
 
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')
