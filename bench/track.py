@@ -8,6 +8,7 @@ Targets: ≥ 0.7 of the floor's req/s, p99 < 50 ms.
 
 import os
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
@@ -59,7 +60,7 @@ def main():
             if result[3]:
                 raise SystemExit(f"{path}: {result[3]} responses were not 2xx")
             measured[name] = result
-    tool = "wrk" if wrk_load.__module__ and __import__("shutil").which("wrk") else "Python clients"
+    tool = "wrk" if shutil.which("wrk") else "Python clients"
     (floor_rate, floor_p50, floor_p99, _), (page_rate, page_p50, p99, _) = measured["floor"], measured["page"]
     ratio = page_rate / floor_rate
     print(

@@ -16,7 +16,7 @@ from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction, Toxicity, ToxicListEntry
 from catalogue.services import OutOfStock, stock_consume
 from prescriptions.models import Prescription, TraceEvent
-from prescriptions.services import prescription_transition
+from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import Decoction, Stage
 from tcm_platform.images import make_thumbnail, normalize_photo, photo_quality
 
@@ -72,18 +72,6 @@ def ensure_station_staff(actor, prescription: Prescription, stage: str) -> Insti
 
 def last_event(prescription: Prescription, stage: str) -> TraceEvent | None:
     return TraceEvent.objects.filter(prescription=prescription, stage=stage).order_by("-at", "-pk").first()
-
-
-def _station_data(actor, stage: str, details: dict, request_data: dict) -> dict:
-    """What the trace event records: the station, the operator's institution, the step's details
-    and the request's idempotency key (so a repeated request finds this event)."""
-    key = str(request_data.get("idempotency_key", "") or "")[:64]
-    return {
-        "station": stage,
-        "institution": actor.institution.code if actor.institution_id else "",
-        **details,
-        **({"idempotency_key": key} if key else {}),
-    }
 
 
 def _acknowledged(data: dict, warnings: list[str]) -> str:
@@ -202,7 +190,7 @@ def record_dispensed(*, actor, prescription: Prescription, data: dict, files: di
         prescription=prescription,
         to=Stage.DISPENSED,
         actor=actor,
-        data=_station_data(
+        data=station_event_data(
             actor,
             Stage.DISPENSED,
             {"record": record.pk, "photo": photo.pk, "photo_quality": photo.quality, "weights": lines},
@@ -229,7 +217,7 @@ def record_recheck(*, actor, prescription: Prescription, data: dict, files: dict
     if is_toxic_prescription(prescription):
         details["signatures"] = {"dispenser": str(dispensing.dispenser), "rechecker": str(actor)}
     return prescription_transition(
-        prescription=prescription, to=stage, actor=actor, data=_station_data(actor, stage, details, data)
+        prescription=prescription, to=stage, actor=actor, data=station_event_data(actor, stage, details, data)
     )
 
 
@@ -243,7 +231,7 @@ def record_soaking(*, actor, prescription: Prescription, data: dict, files: dict
         prescription=prescription,
         to=Stage.SOAKING,
         actor=actor,
-        data=_station_data(actor, Stage.SOAKING, {"tank": tank}, data),
+        data=station_event_data(actor, Stage.SOAKING, {"tank": tank}, data),
     )
 
 
@@ -278,7 +266,7 @@ def record_decocting(*, actor, prescription: Prescription, data: dict, files: di
         prescription=prescription,
         to=Stage.DECOCTING,
         actor=actor,
-        data=_station_data(
+        data=station_event_data(
             actor,
             Stage.DECOCTING,
             {
@@ -341,7 +329,7 @@ def record_packaged(*, actor, prescription: Prescription, data: dict, files: dic
         prescription=prescription,
         to=Stage.PACKAGED,
         actor=actor,
-        data=_station_data(actor, Stage.PACKAGED, details, data),
+        data=station_event_data(actor, Stage.PACKAGED, details, data),
     )
 
 

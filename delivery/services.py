@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import InstitutionKind
 from accounts.permissions import has_capability
 from prescriptions.models import Prescription, TraceEvent
-from prescriptions.services import prescription_transition
+from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import TIMELINE, Decoction, DeliveryMode, Stage
 from tcm_platform.images import normalize_photo
 
@@ -310,13 +310,9 @@ def record_shipped(*, actor, prescription: Prescription, data: dict, files: dict
         prescription=prescription,
         to=Stage.SHIPPED,
         actor=actor,
-        data={
-            "station": "delivery",
-            "courier": str(actor),
-            "run": stop.run_id,
-            "expected_at": expected_at.isoformat(),
-            **({"idempotency_key": str(data["idempotency_key"])[:64]} if data.get("idempotency_key") else {}),
-        },
+        data=station_event_data(
+            actor, "delivery", {"courier": str(actor), "run": stop.run_id, "expected_at": expected_at.isoformat()}, data
+        ),
     )
 
 
@@ -326,7 +322,7 @@ def record_delivered(*, actor, prescription: Prescription, data: dict, files: di
     receiver = str(data.get("receiver_name", "")).strip()[:50]
     if not receiver:
         raise ValidationError({"receiver_name": [_("Who received it?")]})
-    details = {"station": "delivery", "courier": str(actor), "run": stop.run_id, "receiver_name": receiver}
+    details = {"courier": str(actor), "run": stop.run_id, "receiver_name": receiver}
     if files.get("photo") is not None:
         try:
             photo = normalize_photo(files["photo"], name=f"{prescription.number}-delivered")
@@ -340,10 +336,7 @@ def record_delivered(*, actor, prescription: Prescription, data: dict, files: di
         prescription=prescription,
         to=Stage.DELIVERED,
         actor=actor,
-        data={
-            **details,
-            **({"idempotency_key": str(data["idempotency_key"])[:64]} if data.get("idempotency_key") else {}),
-        },
+        data=station_event_data(actor, "delivery", details, data),
     )
     if not stop.run.stops.exclude(status__in=[StopStatus.DELIVERED]).exclude(pk=stop.pk).exists():
         DeliveryRun.objects.filter(pk=stop.run_id).update(is_open=False, closed_at=timezone.now())
@@ -378,11 +371,7 @@ def record_picked_up(*, actor, prescription: Prescription, data: dict, files: di
         prescription=prescription,
         to=Stage.PICKED_UP,
         actor=actor,
-        data={
-            "station": "pickup",
-            "institution": actor.institution.code if actor.institution_id else "",
-            **({"idempotency_key": str(data["idempotency_key"])[:64]} if data.get("idempotency_key") else {}),
-        },
+        data=station_event_data(actor, "pickup", {}, data),
     )
 
 

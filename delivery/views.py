@@ -220,6 +220,8 @@ def courier_step(request, pk):
                 data=dict(request.POST.items()),
                 files=request.FILES,
             )
+        else:
+            raise ValidationError(_("Unknown action."))
         messages.success(request, _("Recorded."))
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))

@@ -681,6 +681,7 @@ ZH = {
     "moved on at": "流转时间",
     "stuck prescription": "滞留处方",
     "stuck prescriptions": "滞留处方",
+    "Unknown action.": "未知操作。",
 }
 
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')

@@ -11,7 +11,7 @@ from .prescriptions import (
     prescription_submit_for,
     price_quote,
 )
-from .trace import prescription_record_step, prescription_transition, record_event
+from .trace import prescription_record_step, prescription_transition, record_event, station_event_data
 
 __all__ = [
     "clean_patient_values",
@@ -29,4 +29,5 @@ __all__ = [
     "price_quote",
     "record_event",
     "resolve_allergy_names",
+    "station_event_data",
 ]

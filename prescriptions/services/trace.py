@@ -93,6 +93,18 @@ def prescription_transition(
     return event
 
 
+def station_event_data(actor, station: str, details: dict, request_data: dict) -> dict:
+    """What a station step's trace event records: the station, the operator's institution, the
+    step's details and the request's idempotency key (so a repeated request finds this event)."""
+    key = str(request_data.get("idempotency_key", "") or "")[:64]
+    return {
+        "station": station,
+        "institution": actor.institution.code if actor.institution_id else "",
+        **details,
+        **({"idempotency_key": key} if key else {}),
+    }
+
+
 def _repeat(event: TraceEvent, actor):
     """A repeated request gets the event it already recorded; someone else's step is a conflict,
     not something to read."""
