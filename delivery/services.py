@@ -18,6 +18,7 @@ from accounts.permissions import has_capability
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import TIMELINE, Decoction, DeliveryMode, Stage
+from tcm_platform.cache import count_and_get
 from tcm_platform.images import normalize_photo
 
 from .models import DeliveryRun, DeliveryStop, Notification, PickupCode, StopStatus
@@ -216,16 +217,16 @@ def tracking_data(prescription: Prescription, *, full: bool) -> dict:
 
 
 def rate_limited(scope: str, key: str, *, limit: int, window: int) -> bool:
-    """Count one hit; True when more than `limit` hits fell in the current `window` seconds.
-    One cache round trip in the usual case (the counter exists)."""
+    """Count one hit; True when more than `limit` hits fell in the current `window` seconds."""
+    return rate_limited_read(scope, key, limit=limit, window=window)[0]
+
+
+def rate_limited_read(scope: str, key: str, *, limit: int, window: int, cached: str = "") -> tuple[bool, object]:
+    """rate_limited(), and the cache value at `cached` (None when absent) read in the same round
+    trip: the tracking page serves most scans with one cache call."""
     bucket = f"rl:{scope}:{key}:{int(timezone.now().timestamp()) // window}"
-    try:
-        hits = cache.incr(bucket)
-    except ValueError:  # the first hit of this window
-        if cache.add(bucket, 1, window + 5):
-            return False
-        hits = cache.incr(bucket)
-    return hits > limit
+    hits, value = count_and_get(bucket, window + 5, cached or bucket)
+    return hits > limit, value if cached else None
 
 
 VERIFY_LIMIT, VERIFY_WINDOW = 5, 15 * 60

@@ -27,7 +27,7 @@ from prescriptions.workflow import DeliveryMode, Stage
 from .models import DeliveryRun, DeliveryStop
 from .services import (
     TRACK_CACHE_SECONDS,
-    rate_limited,
+    rate_limited_read,
     run_create,
     stop_failed,
     tracking_data,
@@ -55,12 +55,17 @@ def _public(response):
     return response
 
 
-def _throttled(request):
-    if rate_limited("track", client_ip(request), limit=settings.TRACK_RATE_PER_MINUTE, window=60):
+def _throttled(request, cached: str) -> tuple[HttpResponse | None, object]:
+    """(A 429 response when this address asked too often this minute, else None; the cached value
+    at `cached`, read in the same cache round trip)."""
+    limited, value = rate_limited_read(
+        "track", client_ip(request), limit=settings.TRACK_RATE_PER_MINUTE, window=60, cached=cached
+    )
+    if limited:
         response = HttpResponse(_("Too many requests; try again in a minute."), status=429)
         response["Retry-After"] = "60"
-        return response
-    return None
+        return response, None
+    return None, value
 
 
 @csrf_exempt  # public, no session; the form reveals data only for the right 4 digits, rate-limited
@@ -68,13 +73,11 @@ def _throttled(request):
 def track_page(request, token):
     """The patient's page: masked by default, the full prescription after the last 4 digits of
     the mobile. A wrong, revoked or malformed token gets the same plain 404."""
-    throttled = _throttled(request)
+    key = f"track:page:{token}:{translation.get_language()}"
+    throttled, html = _throttled(request, cached=key if request.method == "GET" else "")
     if throttled:
         return throttled
-    language = translation.get_language()
-    key = f"track:page:{token}:{language}"
     if request.method == "GET":
-        html = cache.get(key)
         if html is None:
             prescription = tracking_lookup(token)
             if prescription is None:
@@ -106,12 +109,11 @@ def track_page(request, token):
 @require_http_methods(["GET", "POST"])
 def track_json(request, token):
     """The same data and rules as the page: GET masked; POST {"last4": "1234"} full."""
-    throttled = _throttled(request)
+    key = f"track:json:{token}:{translation.get_language()}"
+    throttled, body = _throttled(request, cached=key if request.method == "GET" else "")
     if throttled:
         return throttled
-    key = f"track:json:{token}:{translation.get_language()}"
     if request.method == "GET":
-        body = cache.get(key)
         if body is None:
             prescription = tracking_lookup(token)
             if prescription is None:

@@ -56,6 +56,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # The public tracking page first: it is the most requested URL (every scan of a QR code).
+    path("t/", include((tracking_patterns, "tracking"))),
+    path("api/v1/track/<str:token>/", delivery_views.track_json, name="api-track"),
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("dashboards/delivery-times/", views.delivery_times, name="delivery-times"),
@@ -67,8 +70,6 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("stations/", include("decoction.urls")),
     path("delivery/", include("delivery.urls")),
-    path("t/", include((tracking_patterns, "tracking"))),
-    path("api/v1/track/<str:token>/", delivery_views.track_json, name="api-track"),
     path("catalogue/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -143,3 +143,22 @@ def test_seed_demo_builds_one_county_and_running_it_again_changes_nothing(capsys
         Prescription.objects.count(),
     )
     assert again == counts
+
+
+def test_count_and_get_counts_from_one_reads_the_value_and_lets_the_counter_expire(settings):
+    from django.core.cache import caches
+
+    from tcm_platform.cache import RedisCache, count_and_get
+
+    cache = caches["default"]
+    cache.set("cag:value", {"page": "html"}, 60)
+    cache.delete("cag:counter")
+
+    first = count_and_get("cag:counter", 30, "cag:value")
+    second = count_and_get("cag:counter", 30, "cag:missing")
+
+    assert first == (1, {"page": "html"})
+    assert second == (2, None)
+    if isinstance(cache, RedisCache):  # the window is kept from the first hit, not renewed by later ones
+        client = cache._cache.get_client(write=True)
+        assert 0 < client.ttl(cache.make_and_validate_key("cag:counter")) <= 30
