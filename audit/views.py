@@ -10,6 +10,7 @@ from accounts.permissions import has_capability
 from prescriptions.models import Prescription
 from prescriptions.services import finding_key
 from prescriptions.services.prescriptions import age_years
+from tcm_platform.ids import parse_ids
 
 from .exceptions import AuditConflict
 from .models import Decision
@@ -42,7 +43,7 @@ def queue(request):
 @require_POST
 def batch_approve(request):
     _pharmacist(request)
-    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    ids = parse_ids(request.POST.getlist("ids"))
     decided = audit_batch_approve(
         pharmacist=request.user, prescriptions=list(audit_queue_for(request.user).filter(pk__in=ids))
     )

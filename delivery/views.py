@@ -23,6 +23,7 @@ from prescriptions.models import Prescription
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.services import prescription_record_step
 from prescriptions.workflow import DeliveryMode, Stage
+from tcm_platform.ids import parse_ids
 
 from .models import DeliveryRun, DeliveryStop
 from .services import (
@@ -192,7 +193,7 @@ def courier_home(request):
 @require_POST
 def courier_run_create(request):
     _courier(request)
-    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    ids = parse_ids(request.POST.getlist("ids"))
     chosen = prescriptions_for_stations(request.user).filter(pk__in=ids)
     try:
         run_create(courier=request.user, prescriptions=chosen, area=request.POST.get("area", ""))

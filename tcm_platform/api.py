@@ -20,6 +20,8 @@ def flatten_errors(detail, prefix=""):
         for key, value in detail.items():
             if key == "non_field_errors":
                 path = prefix or "non_field_errors"
+            elif isinstance(key, int):  # ListField and DictField report rows by index
+                path = f"{prefix}[{key}]"
             else:
                 path = f"{prefix}.{key}" if prefix else key
             flat.update(flatten_errors(value, path))

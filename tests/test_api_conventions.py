@@ -164,3 +164,26 @@ def test_a_json_list_instead_of_an_object_is_a_400_not_a_500(api, clinician, cou
     response = api.post(f"/api/v1/prescriptions/{prescription.pk}/{suffix}", [1, 2], content_type="application/json")
     assert response.status_code == 400
     assert response.json()["errors"]
+
+
+BEYOND_64_BITS = 2**64 + 1
+
+
+@pytest.mark.parametrize(
+    ("persona", "method", "url", "body", "field"),
+    [
+        ("pharmacist", "post", "/api/v1/audit/batch-approve/", {"ids": [BEYOND_64_BITS]}, "ids[0]"),
+        ("clinician", "get", f"/api/v1/prescriptions/?patient={BEYOND_64_BITS}", None, "patient"),
+        ("clinician", "post", "/api/v1/prescriptions/", {"patient": BEYOND_64_BITS}, "patient"),
+        ("clinician", "post", "/api/v1/prescriptions/", {"patient": 1, "formula": BEYOND_64_BITS}, "formula"),
+    ],
+)
+def test_an_id_beyond_64_bits_is_a_400_at_its_field_not_a_500(request, api, catalogue, persona, method, url, body, field):
+    api.force_login(request.getfixturevalue(persona))
+
+    if method == "post":
+        response = api.post(url, body, content_type="application/json")
+    else:
+        response = api.get(url)
+
+    assert field in assert_error_shape(response, 400)["errors"]

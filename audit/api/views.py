@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from prescriptions.models import Prescription
+from tcm_platform.ids import id_field
 from tcm_platform.permissions import CapabilityPermission
 
 from ..exceptions import AuditConflict
@@ -98,7 +99,7 @@ class AuditDecisionView(APIView):
 
 
 class BatchApproveSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), max_length=200)
+    ids = serializers.ListField(child=id_field(), max_length=200)
 
 
 class AuditBatchApproveView(APIView):

@@ -3,6 +3,8 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
+from tcm_platform.ids import id_field, parse_id
+
 from ..models import ConsultMode, Pregnancy, Prescription, Sex
 from ..workflow import Decoction, DeliveryMode
 
@@ -65,7 +67,7 @@ class PrescriptionInSerializer(serializers.Serializer):
     delivery_address = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
     notes = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
     urgent = serializers.BooleanField(required=False, default=False)
-    formula = serializers.IntegerField(required=False, allow_null=True, help_text="The formula it started from")
+    formula = id_field(required=False, allow_null=True, help_text="The formula it started from")
     double_signature = DoubleSignatureSerializer(required=False, allow_null=True)
     idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
@@ -73,6 +75,8 @@ class PrescriptionInSerializer(serializers.Serializer):
         if isinstance(value, bool):
             raise serializers.ValidationError("Give a patient id or the fields of a new patient.")
         if isinstance(value, int):
+            if parse_id(value) is None:
+                raise serializers.ValidationError("No such patient.")
             return value
         if isinstance(value, dict):
             serializer = InlinePatientSerializer(data=value)

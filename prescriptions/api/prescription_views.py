@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tcm_platform.ids import parse_id
 from tcm_platform.permissions import CapabilityPermission
 
 from ..exceptions import ConcurrentTransition, InvalidTransition
@@ -78,10 +79,9 @@ class PrescriptionListCreateView(generics.ListCreateAPIView):
         status_value = params.get("status", "")
         if status_value and status_value not in Stage.values:
             raise ValidationError({"status": ["Unknown status."]})
-        try:
-            patient_id = int(params["patient"]) if params.get("patient") else None
-        except ValueError:
-            raise ValidationError({"patient": ["Give a patient id."]}) from None
+        patient_id = parse_id(params["patient"]) if params.get("patient") else None
+        if params.get("patient") and patient_id is None:
+            raise ValidationError({"patient": ["Give a patient id."]})
         date_field = serializers.DateField()
         try:
             date_from = date_field.to_internal_value(params["date_from"]) if params.get("date_from") else None
