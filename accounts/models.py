@@ -4,6 +4,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tcm_platform.db import related_names
+
 
 class InstitutionKind(models.TextChoices):
     LEAD_HOSPITAL = "lead_hospital", _("Lead hospital of the medical community")
@@ -118,5 +120,5 @@ class User(AbstractUser):
     @property
     def role_codes(self) -> frozenset[str]:
         if not hasattr(self, "_role_codes"):
-            self._role_codes = frozenset(self.groups.values_list("name", flat=True)) if self.pk else frozenset()
+            self._role_codes = frozenset(related_names(User.groups, self.pk)) if self.pk else frozenset()
         return self._role_codes

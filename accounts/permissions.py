@@ -81,5 +81,7 @@ def scope_to_institutions(queryset: QuerySet, user, field: str = "institution") 
 
 
 def can_see_institution(user, institution_id: int | None) -> bool:
+    if institution_id is not None and user and user.is_authenticated and user.institution_id == institution_id:
+        return True  # one's own institution, without loading the tree
     ids = institution_ids_visible_to(user)
     return ids is None or institution_id in ids

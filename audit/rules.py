@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.permissions import ensure_capability
@@ -154,7 +154,11 @@ def live_rule_version() -> RuleVersion:
 def live_snapshot() -> engine.RuleSnapshot:
     """The live rules. One small query per call (the live version's number); the rule data itself
     is read from the database only when this process has not built that version yet."""
-    number = RuleVersion.objects.filter(status=RuleVersionStatus.LIVE).values_list("number", flat=True).first()
+    with connection.cursor() as cursor:  # plain SQL: asked on every submit, precheck and audit
+        cursor.execute(
+            f"SELECT MAX(number) FROM {RuleVersion._meta.db_table} WHERE status = %s", [RuleVersionStatus.LIVE]
+        )
+        (number,) = cursor.fetchone()
     if number is not None and number in _snapshots:
         return _snapshots[number]
     return snapshot_for(live_rule_version())

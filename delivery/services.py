@@ -59,7 +59,8 @@ def on_transition(prescription: Prescription, event: TraceEvent) -> None:
             notification = None  # announced already (a revisited stage is announced once)
         if notification is not None:
             transaction.on_commit(lambda: enqueue_notification(notification.pk))
-    if prescription.tracking_token:
+    fresh = event.stage == Stage.SUBMITTED and prescription.version == 1  # a new token: nothing cached
+    if prescription.tracking_token and not fresh:
         keys = track_cache_keys(prescription.tracking_token)
         transaction.on_commit(lambda: forget_tracking_pages(keys))
 

@@ -178,7 +178,9 @@ BEYOND_64_BITS = 2**64 + 1
         ("clinician", "post", "/api/v1/prescriptions/", {"patient": 1, "formula": BEYOND_64_BITS}, "formula"),
     ],
 )
-def test_an_id_beyond_64_bits_is_a_400_at_its_field_not_a_500(request, api, catalogue, persona, method, url, body, field):
+def test_an_id_beyond_64_bits_is_a_400_at_its_field_not_a_500(
+    request, api, catalogue, persona, method, url, body, field
+):
     api.force_login(request.getfixturevalue(persona))
 
     if method == "post":

@@ -491,6 +491,19 @@ def test_precheck_of_a_draft_with_only_herbs_still_gives_the_live_warnings(clini
     assert counts() == before
 
 
+def test_a_herb_the_registered_patient_is_allergic_to_is_a_block_finding_and_needs_the_second_signature(
+    clinician_api, patient
+):
+    patient.allergies.set(Herb.objects.filter(name__in=["白术", "黄芪"]))
+
+    precheck = post(clinician_api, body(patient), url=f"{URL}precheck/").json()
+    unsigned = post(clinician_api, body(patient))
+
+    allergies = [f for f in precheck["findings"] if f["code"] == "allergy"]
+    assert [(f["severity"], f["herbs"]) for f in allergies] == [("block", ["白术"])]
+    assert "double_signature.password" in errors_of(unsigned)
+
+
 def test_precheck_needs_a_patient_the_clinician_may_see(api, outsider, patient, catalogue):
     api.force_login(outsider)
 

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tcm_platform.ids import id_field, parse_id
@@ -13,6 +14,15 @@ class ItemInSerializer(serializers.Serializer):
     herb = serializers.CharField(max_length=20)
     grams = serializers.DecimalField(max_digits=9, decimal_places=3)
     instruction = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+
+
+@extend_schema_field(ItemInSerializer(many=True))
+class ItemsField(serializers.ListField):
+    """The herb rows as objects, in the shape of ItemInSerializer. The submit service checks each
+    row (catalogue, grams, instruction) and reports at `items[3].grams`, so the rows are not
+    validated twice."""
+
+    child = serializers.DictField()
 
 
 class InlinePatientSerializer(serializers.Serializer):
@@ -59,7 +69,7 @@ class PrescriptionInSerializer(serializers.Serializer):
 
     patient = serializers.JSONField(help_text="A patient id, or the fields of a new patient")
     consult = ConsultSerializer(required=False, default=dict)
-    items = ItemInSerializer(many=True, allow_empty=True)
+    items = ItemsField(allow_empty=True)
     doses = serializers.IntegerField()
     usage = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
     decoction = serializers.ChoiceField(choices=Decoction.choices, default=Decoction.CENTER)

@@ -5,15 +5,15 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.permissions import can_see_institution, ensure_capability
+from accounts.permissions import can_see_institution, ensure_capability, has_capability
 from catalogue.formulas import formula_label, formulas_for
 from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
+from tcm_platform.db import related_names
 from tcm_platform.images import normalize_photo
 
 from .. import hooks
@@ -21,12 +21,12 @@ from ..models import (
     AttachmentKind,
     Consult,
     ConsultAttachment,
+    Patient,
     Pregnancy,
     Prescription,
     PrescriptionItem,
     PrescriptionSequence,
 )
-from ..selectors import patients_visible_to
 from ..workflow import Decoction, DeliveryMode, Stage
 from .patients import patient_create
 from .trace import prescription_transition, record_event
@@ -34,6 +34,7 @@ from .trace import prescription_transition, record_event
 MAX_GRAMS = Decimal(500)
 MAX_DOSES = 60
 MAX_ITEMS = 40
+MAX_HERB_NAME = 20
 CONSULT_FIELDS = (
     "mode",
     "chief_complaint",
@@ -65,7 +66,7 @@ def allergy_names(patient) -> list[str]:
     prefetched = getattr(patient, "_prefetched_objects_cache", {})
     if "allergies" in prefetched:
         return [herb.name for herb in prefetched["allergies"]]
-    return list(patient.allergies.values_list("name", flat=True))
+    return related_names(Patient.allergies, patient.pk)
 
 
 def draft_for_audit(*, patient, pregnancy: str, weight_kg, doses: int, items: list[dict]) -> dict:
@@ -85,8 +86,8 @@ def draft_for_audit(*, patient, pregnancy: str, weight_kg, doses: int, items: li
     }
 
 
-def normalise_instruction(value: str) -> str:
-    value = (value or "").strip()
+def normalise_instruction(value) -> str:
+    value = str(value or "").strip()
     return INSTRUCTION_LABELS.get(value, value)
 
 
@@ -106,7 +107,7 @@ def clean_items(raw_items) -> list[dict]:
         if not name:
             errors.setdefault(f"{path}.herb", []).append(_("Choose a herb."))
         elif herb is None:
-            suggestions = herb_suggest(name)
+            suggestions = herb_suggest(name) if len(name) <= MAX_HERB_NAME else []
             message = _("“%(name)s” is not in the herb catalogue.") % {"name": name}
             if suggestions:
                 message += " " + _("Did you mean: %(names)s?") % {"names": "、".join(suggestions)}
@@ -161,15 +162,24 @@ def price_quote(*, items: list[dict], doses: int, decoction: str, delivery: str)
 
 
 def next_number(institution, day) -> str:
-    """Institution code + date + sequence, unique even when submits race (row lock on the counter)."""
-    updated = PrescriptionSequence.objects.filter(institution=institution, day=day).update(last=F("last") + 1)
-    if not updated:
+    """Institution code + date + sequence, unique even when submits race: the counter row is
+    incremented and read in one statement, which holds its row lock until commit."""
+    table = PrescriptionSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last = last + 1 WHERE institution_id = %s AND day = %s RETURNING last",
+            [institution.pk, connection.ops.adapt_datefield_value(day)],
+        )
+        row = cursor.fetchone()
+    if row:
+        last = row[0]
+    else:
         try:
             with transaction.atomic():
                 PrescriptionSequence.objects.create(institution=institution, day=day, last=1)
-        except IntegrityError:
-            PrescriptionSequence.objects.filter(institution=institution, day=day).update(last=F("last") + 1)
-    last = PrescriptionSequence.objects.get(institution=institution, day=day).last
+            last = 1
+        except IntegrityError:  # a concurrent first submit of the day created the row
+            return next_number(institution, day)
     return f"{institution.code}-{day:%Y%m%d}-{last:04d}"
 
 
@@ -276,6 +286,11 @@ def prescription_submit(
     Returns (prescription, created). The same idempotency key from the same prescriber returns
     the first prescription instead of creating a second. Raises ValidationError with field paths
     such as `items[3].grams`, leaving nothing written."""
+    return _submit(actor=actor, patient=patient, values=values, previous=previous)
+
+
+def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> tuple[Prescription, bool]:
+    """prescription_submit's work, inside the caller's transaction."""
     ensure_capability(actor, "prescribe")
     key = str(values.get("idempotency_key") or "")[:64]
     if key:
@@ -366,9 +381,9 @@ def prescription_submit(
         raise
     PrescriptionItem.objects.bulk_create(
         PrescriptionItem(
-            prescription=prescription,
+            prescription_id=prescription.pk,
             position=index + 1,
-            herb=item["herb_obj"],
+            herb_id=item["herb_obj"].pk,
             written_name=item["herb"],
             grams=item["grams"],
             instruction=item["instruction"],
@@ -414,10 +429,15 @@ def prescription_submit_for(*, actor, patient, values: dict, previous: Prescript
                 else {"patient": exc.messages}
             ) from None
     else:
-        patient = patients_visible_to(actor).filter(pk=patient).first()
-        if patient is None:
+        try:
+            patient = Patient.objects.get(pk=patient)
+        except Patient.DoesNotExist:
+            patient = None
+        if patient is None or not (
+            has_capability(actor, "view_patients") and can_see_institution(actor, patient.institution_id)
+        ):
             raise ValidationError({"patient": [_("No such patient in your institution.")]})
-    return prescription_submit(actor=actor, patient=patient, values=values, previous=previous)
+    return _submit(actor=actor, patient=patient, values=values, previous=previous)
 
 
 @transaction.atomic
