@@ -49,6 +49,7 @@ from accounts.services import user_set_roles  # noqa: E402
 from catalogue.importer import import_catalogue  # noqa: E402
 from catalogue.models import Herb  # noqa: E402
 from prescriptions.models import Patient  # noqa: E402
+from tcm_platform.celery import app  # noqa: E402
 
 CLIENTS = 8
 SECONDS = 8
@@ -156,6 +157,7 @@ def main():
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        app.control.purge()  # no worker runs here: drop this run's audit messages from its own queue
     print(f"POST under gunicorn (2 workers, {CLIENTS} keep-alive clients, {SECONDS} s each, {connection.vendor})")
     print(
         f"  floor: one-row insert           {floor_rate:7.1f} req/s  p50 {statistics.median(floor_lat) * 1000:6.1f} ms"
