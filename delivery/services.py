@@ -226,8 +226,8 @@ def rate_limited_read(scope: str, key: str, *, limit: int, window: int, cached: 
     """rate_limited(), and the cache value at `cached` (None when absent) read in the same round
     trip: the tracking page serves most scans with one cache call."""
     bucket = f"rl:{scope}:{key}:{int(timezone.now().timestamp()) // window}"
-    hits, value = count_and_get(bucket, window + 5, cached or bucket)
-    return hits > limit, value if cached else None
+    hits, value = count_and_get(bucket, window + 5, cached or None)
+    return hits > limit, value
 
 
 VERIFY_LIMIT, VERIFY_WINDOW = 5, 15 * 60

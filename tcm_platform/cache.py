@@ -22,13 +22,14 @@ class ReusingRedisCacheClient(RedisCacheClient):
             client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
         return client
 
-    def count_and_get(self, counter: str, ttl: int, key: str):
+    def count_and_get(self, counter: str, ttl: int, key: str | None):
         pipeline = self.get_client(write=True).pipeline(transaction=False)
         pipeline.incr(counter)
         pipeline.expire(counter, ttl, nx=True)  # the window starts at its first hit
-        pipeline.get(key)
-        hits, _, value = pipeline.execute()
-        return hits, None if value is None else self._serializer.loads(value)
+        if key is not None:
+            pipeline.get(key)
+        hits, _, *value = pipeline.execute()
+        return hits, self._serializer.loads(value[0]) if value and value[0] is not None else None
 
 
 class RedisCache(DjangoRedisCache):
@@ -36,13 +37,14 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
 
-    def count_and_get(self, counter: str, ttl: int, key: str):
-        return self._cache.count_and_get(self.make_and_validate_key(counter), ttl, self.make_and_validate_key(key))
+    def count_and_get(self, counter: str, ttl: int, key: str | None):
+        key = None if key is None else self.make_and_validate_key(key)
+        return self._cache.count_and_get(self.make_and_validate_key(counter), ttl, key)
 
 
-def count_and_get(counter: str, ttl: int, key: str) -> tuple[int, object]:
+def count_and_get(counter: str, ttl: int, key: str | None = None) -> tuple[int, object]:
     """Add one to the integer `counter` (which lives `ttl` seconds from its first hit) and read
-    `key` (None when absent). One round trip on Redis; the file cache of the demo takes three."""
+    `key` if given (None when absent). One round trip on Redis; other caches make separate calls."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         return cache.count_and_get(counter, ttl, key)
@@ -50,4 +52,4 @@ def count_and_get(counter: str, ttl: int, key: str) -> tuple[int, object]:
         hits = cache.incr(counter)
     except ValueError:  # the counter's first hit
         hits = 1 if cache.add(counter, 1, ttl) else cache.incr(counter)
-    return hits, cache.get(key)
+    return hits, None if key is None else cache.get(key)

@@ -156,9 +156,11 @@ def test_count_and_get_counts_from_one_reads_the_value_and_lets_the_counter_expi
 
     first = count_and_get("cag:counter", 30, "cag:value")
     second = count_and_get("cag:counter", 30, "cag:missing")
+    third = count_and_get("cag:counter", 30)
 
     assert first == (1, {"page": "html"})
     assert second == (2, None)
+    assert third == (3, None)
     if isinstance(cache, RedisCache):  # the window is kept from the first hit, not renewed by later ones
         client = cache._cache.get_client(write=True)
         assert 0 < client.ttl(cache.make_and_validate_key("cag:counter")) <= 30
