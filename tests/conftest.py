@@ -112,3 +112,27 @@ def _fresh_rule_snapshots():
     rules._snapshots.clear()
     yield
     rules._snapshots.clear()
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Records what would go to the broker, per task, instead of sending it."""
+    calls = {"audit": [], "thumbnail": [], "notification": []}
+    for kind, task in (
+        ("audit", "audit.tasks.run_pre_audit"),
+        ("thumbnail", "decoction.tasks.make_thumbnail"),
+        ("notification", "delivery.tasks.send_notification"),
+    ):
+        monkeypatch.setattr(f"{task}.delay", calls[kind].append)
+    return calls
+
+
+@pytest.fixture
+def fresh_cache():
+    """Rate-limit counters, cached tracking pages and recent stage durations live in the cache:
+    the test starts and ends with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.urls import URLResolver, include, path, resolve, reverse
@@ -36,6 +35,8 @@ from tcm_platform.navigation import PAGES
 from .factories import InstitutionFactory, PatientFactory, UserFactory
 from .test_tracking import ADDRESS, prescription_at
 
+pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
+
 # --- Personas -------------------------------------------------------------------------------------------------
 
 # The named personas of tests/conftest.py and the roles each holds (checked against the fixtures).
@@ -58,21 +59,6 @@ ADMINS = frozenset({"county_admin", "centre_admin"})
 PATIENT_READERS = CLINICIANS | {"pharmacist"} | ADMINS  # view_patients
 STATION_STAFF = frozenset({"dispenser", "pharmacist", "decoctor"})  # work_stations
 STOCK_READERS = STATION_STAFF | ADMINS  # view_stock
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Nothing here reads what would be enqueued; keep the broker out of the tests."""
-    for task in ("audit.tasks.run_pre_audit", "decoction.tasks.make_thumbnail", "delivery.tasks.send_notification"):
-        monkeypatch.setattr(f"{task}.delay", lambda *args, **kwargs: None)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Rate-limit counters and cached tracking pages live in the cache."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ prescribing-to-delivery times."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -19,23 +18,7 @@ from prescriptions.workflow import DeliveryMode, Stage
 from .factories import UserFactory
 from .test_tracking import ADDRESS, prescription_at
 
-
-@pytest.fixture(autouse=True)
-def enqueued(monkeypatch):
-    """Records what would go to the broker instead of sending it."""
-    calls = {"audit": [], "thumbnail": [], "notification": []}
-    monkeypatch.setattr("audit.tasks.run_pre_audit.delay", calls["audit"].append)
-    monkeypatch.setattr("decoction.tasks.make_thumbnail.delay", calls["thumbnail"].append)
-    monkeypatch.setattr("delivery.tasks.send_notification.delay", calls["notification"].append)
-    return calls
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Expected times come from recent stage durations, cached: every test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import Role
-from audit import engine, rules, tasks
+from audit import engine, tasks
 from audit.drafts import parse_draft
 from audit.exceptions import AuditConflict
 from audit.models import AuditClaim, AuditDecision, AuditRun, Decision, RuleVersion, RuleVersionStatus
@@ -24,6 +24,8 @@ from prescriptions.services import finding_key, prescription_cancel, prescriptio
 from prescriptions.workflow import Stage
 
 from .factories import PatientFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("enqueued")
 
 PASSWORD = "pw-for-tests-1"
 NONE_ITEMS = [("党参", 10), ("白术", 10)]  # no findings
@@ -71,21 +73,6 @@ def decide_url(prescription) -> str:
 
 def claim_url(prescription) -> str:
     return f"/api/v1/audit/{prescription.pk}/claim/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rule_snapshots(monkeypatch):
-    """Rule snapshots are cached per version number for the whole process, and every test database
-    numbers its versions from 1 again: start each test with an empty cache."""
-    monkeypatch.setattr(rules, "_snapshots", {})
-
-
-@pytest.fixture(autouse=True)
-def enqueued(monkeypatch):
-    """Records audit enqueues instead of talking to the broker."""
-    calls = []
-    monkeypatch.setattr(tasks.run_pre_audit, "delay", calls.append)
-    return calls
 
 
 @pytest.fixture
@@ -196,7 +183,7 @@ def test_the_sweep_re_enqueues_only_old_submitted_prescriptions_without_a_run(se
 
     tasks.sweep_unaudited(older_than_seconds=60)
 
-    assert enqueued == [waiting.pk]
+    assert enqueued["audit"] == [waiting.pk]
 
 
 def test_the_pre_audit_task_runs_the_audit(setup):

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from audit import rules, tasks
+from audit import tasks
 from audit.models import Decision
 from audit.services import audit_decide, audit_run
 from catalogue.models import Herb, HerbAlias
@@ -23,6 +23,8 @@ from prescriptions.models import Consult, Patient, Prescription, PrescriptionIte
 from prescriptions.workflow import Stage
 
 from .factories import PatientFactory
+
+pytestmark = pytest.mark.usefixtures("enqueued")
 
 URL = "/api/v1/prescriptions/"
 PASSWORD = "pw-for-tests-1"
@@ -81,21 +83,6 @@ def errors_of(response) -> dict:
     body = response.json()
     assert isinstance(body["detail"], str) and body["detail"]
     return body["errors"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_rule_snapshots(monkeypatch):
-    """Rule snapshots are cached per version number for the whole process, and every test database
-    numbers its versions from 1 again: start each test with an empty cache."""
-    monkeypatch.setattr(rules, "_snapshots", {})
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Records audit enqueues instead of talking to the broker."""
-    calls = []
-    monkeypatch.setattr(tasks.run_pre_audit, "delay", calls.append)
-    return calls
 
 
 @pytest.fixture
@@ -612,25 +599,25 @@ def test_a_rejected_prescription_that_was_already_revised_cannot_be_revised_agai
 
 
 def test_a_submit_enqueues_the_audit_exactly_once_and_only_after_commit(
-    clinician_api, patient, django_capture_on_commit_callbacks, no_broker
+    clinician_api, patient, django_capture_on_commit_callbacks, enqueued
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = post(clinician_api, body(patient))
 
     assert response.status_code == 201
     assert callbacks, "the audit is scheduled for after the commit"
-    assert no_broker == [], "nothing may be enqueued before the commit"
+    assert enqueued["audit"] == [], "nothing may be enqueued before the commit"
     for callback in callbacks:
         callback()
-    assert no_broker == [response.json()["id"]]
+    assert enqueued["audit"] == [response.json()["id"]]
 
 
-def test_a_refused_submit_schedules_no_audit(clinician_api, patient, django_capture_on_commit_callbacks, no_broker):
+def test_a_refused_submit_schedules_no_audit(clinician_api, patient, django_capture_on_commit_callbacks, enqueued):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post(clinician_api, body(patient, doses=0))
 
     assert response.status_code == 400
-    assert callbacks == [] and no_broker == []
+    assert callbacks == [] and enqueued["audit"] == []
 
 
 def test_a_broker_error_while_enqueueing_does_not_fail_the_submit(

@@ -36,6 +36,8 @@ from prescriptions.workflow import TRANSITIONS, Decoction, DeliveryMode, Stage, 
 
 from .factories import InstitutionFactory, PatientFactory, UserFactory
 
+pytestmark = pytest.mark.usefixtures("enqueued")
+
 # 党参 and 白术 give no audit findings; 3 doses of 10 g each is 30 g of each herb to weigh.
 PLAIN = [("党参", 10), ("白术", 10)]
 # 生半夏 is on the toxic-herb list (医疗用毒性药品管理办法); at 3 g it is only a warning.
@@ -57,15 +59,6 @@ TOO_MANY_PIXELS = "The photo has too many pixels."
 
 
 # --- Setup --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def enqueued(monkeypatch):
-    """Records the audit and thumbnail enqueues instead of talking to the broker."""
-    calls = {"audit": [], "thumbnail": []}
-    monkeypatch.setattr("audit.tasks.run_pre_audit.delay", calls["audit"].append)
-    monkeypatch.setattr("decoction.tasks.make_thumbnail.delay", calls["thumbnail"].append)
-    return calls
 
 
 @pytest.fixture

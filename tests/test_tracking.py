@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import pytest
 import zxingcpp
 from celery.exceptions import Retry
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -29,6 +28,8 @@ from prescriptions.services import prescription_submit, prescription_transition,
 from prescriptions.workflow import Decoction, DeliveryMode, Stage
 
 from .factories import PatientFactory
+
+pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
 
 # What the patient reads on the page: the Chinese label of each stage.
 ZH = {
@@ -64,24 +65,6 @@ ANNOUNCED = {Stage.APPROVED, Stage.REJECTED, Stage.DECOCTING, Stage.SHIPPED, Sta
 
 
 # --- Setup --------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def enqueued(monkeypatch):
-    """Records what would go to the broker instead of sending it."""
-    calls = {"audit": [], "thumbnail": [], "notification": []}
-    monkeypatch.setattr("audit.tasks.run_pre_audit.delay", calls["audit"].append)
-    monkeypatch.setattr("decoction.tasks.make_thumbnail.delay", calls["thumbnail"].append)
-    monkeypatch.setattr("delivery.tasks.send_notification.delay", calls["notification"].append)
-    return calls
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Rate-limit counters and cached pages live in the cache: every test starts with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

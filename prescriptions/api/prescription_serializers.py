@@ -7,6 +7,7 @@ from rest_framework import serializers
 from tcm_platform.ids import id_field, parse_id
 
 from ..models import ConsultMode, Pregnancy, Prescription, Sex
+from ..services.prescriptions import CONSULT_FIELDS
 from ..workflow import Decoction, DeliveryMode
 
 
@@ -171,22 +172,9 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
         ]
 
     def get_consult(self, obj) -> dict:
-        c = obj.consult
-        return {
-            f: getattr(c, f)
-            for f in (
-                "mode",
-                "chief_complaint",
-                "present_illness",
-                "tongue",
-                "pulse",
-                "tcm_disease",
-                "tcm_syndrome",
-                "western_icd10",
-                "western_diagnosis",
-                "pregnancy",
-            )
-        } | {"weight_kg": str(c.weight_kg) if c.weight_kg else None}
+        consult = {field: getattr(obj.consult, field) for field in CONSULT_FIELDS}
+        weight = consult["weight_kg"]
+        return consult | {"weight_kg": str(weight) if weight else None}
 
     def get_audit(self, obj) -> dict | None:
         # Read through the reverse relation the audit app adds; this app does not import it.
