@@ -44,6 +44,7 @@ from audit.rules import live_snapshot  # noqa: E402
 from catalogue.importer import import_catalogue  # noqa: E402
 from catalogue.models import Herb  # noqa: E402
 from prescriptions.models import Patient, Prescription, TraceEvent  # noqa: E402
+from tcm_platform.db import connection_url  # noqa: E402
 from tcm_platform.models import WorkerHeartbeat  # noqa: E402
 from tcm_platform.tasks import worker_heartbeat  # noqa: E402
 
@@ -105,14 +106,6 @@ def setup_county():
     return clinician, patient
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def percentile(values, share):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -141,7 +134,7 @@ def pipeline_latency(submits: int = 100, rate_per_s: float = 10.0):
             "--without-mingle",
         ],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url()},
+        env={**os.environ, "DATABASE_URL": connection_url()},
         stdout=subprocess.DEVNULL,
     )
     try:

@@ -1,18 +1,37 @@
-"""Shared by the HTTP benchmarks: start gunicorn on a free port and drive it with keep-alive
-clients for a fixed time."""
+"""Shared by the HTTP benchmarks: a production environment, gunicorn on a free port, and
+keep-alive clients (or wrk) driving it for a fixed time."""
 
 import http.client
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def production_environment(**extra: str) -> None:
+    """The environment of a production server (DEBUG off) with the benchmark's floor endpoints
+    (bench.settings), in a temporary folder. Call before django.setup(); gunicorn() inherits it."""
+    os.environ.setdefault("TCM_VAR_DIR", tempfile.mkdtemp(prefix="tcm-bench-"))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SITE_URL": "http://127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",
+            **extra,
+        }
+    )
 
 
 def free_port() -> int:

@@ -7,27 +7,16 @@ Target: submit throughput ≥ 0.4 of the floor's.
 """
 
 import json
-import os
 import secrets
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TCM_VAR_DIR", tempfile.mkdtemp(prefix="tcm-bench-"))
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SITE_URL": "http://127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "TCM_CELERY_QUEUE": f"bench-{secrets.token_hex(4)}",
-    }
-)
+from bench.load import gunicorn, load, percentile, production_environment  # noqa: E402
+
+production_environment(TCM_CELERY_QUEUE=f"bench-{secrets.token_hex(4)}")
 
 import django  # noqa: E402
 
@@ -40,11 +29,11 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 from accounts.models import Institution, InstitutionKind, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
 from accounts.services import user_set_roles  # noqa: E402
-from bench.load import gunicorn, load, percentile  # noqa: E402
 from catalogue.importer import import_catalogue  # noqa: E402
 from catalogue.models import Herb  # noqa: E402
 from prescriptions.models import Patient  # noqa: E402
 from tcm_platform.celery import app  # noqa: E402
+from tcm_platform.db import connection_url  # noqa: E402
 
 CLIENTS = 8
 SECONDS = 8
@@ -70,7 +59,7 @@ def setup():
 
 def main():
     token, patient = setup()
-    env = {"DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}"} if connection.vendor == "sqlite" else {}
+    env = {"DATABASE_URL": connection_url()}
     prescription = {
         "patient": patient,
         "consult": {"tcm_disease": "虚劳"},

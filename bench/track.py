@@ -7,28 +7,17 @@ Targets: ≥ 0.7 of the floor's req/s, p99 < 50 ms.
 """
 
 import os
-import secrets
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TCM_VAR_DIR", tempfile.mkdtemp(prefix="tcm-bench-"))
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SITE_URL": "http://127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        # One benchmark client is one IP: lift the per-IP limit that protects the page from one phone.
-        "TRACK_RATE_PER_MINUTE": "100000000",
-    }
-)
+from bench.load import gunicorn, load, percentile, production_environment, wrk_load  # noqa: E402
+
+# One benchmark client is one IP: lift the per-IP limit that protects the page from one phone.
+production_environment(TRACK_RATE_PER_MINUTE="100000000")
 
 import django  # noqa: E402
 
@@ -37,8 +26,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench.load import gunicorn, load, percentile, wrk_load  # noqa: E402
 from prescriptions.models import Prescription  # noqa: E402
+from tcm_platform.db import connection_url  # noqa: E402
 
 CLIENTS, SECONDS = 32, 8
 
@@ -48,7 +37,7 @@ def main():
     if not Prescription.objects.filter(status="shipped").exists():
         call_command("seed_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
     token = Prescription.objects.filter(status="shipped").exclude(tracking_token=None).first().tracking_token
-    env = {"DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}"} if connection.vendor == "sqlite" else {}
+    env = {"DATABASE_URL": connection_url()}
     with gunicorn(env, "-w", "4") as port:
         measured = {}
         for name, path in (("floor", "/bench/ping/"), ("page", f"/t/{token}/")):

@@ -1,4 +1,5 @@
-"""Plain-SQL helpers for the few queries asked on every request."""
+"""Database helpers: plain SQL for the few queries asked on every request, and the connection as
+a URL for child processes."""
 
 from django.db import connection
 
@@ -17,3 +18,13 @@ def related_names(relation, owner_id: int) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [owner_id])
         return [name for (name,) in cursor.fetchall()]
+
+
+def connection_url() -> str:
+    """The default database as a DATABASE_URL, for a child process (a worker, a server) that
+    must use the same database as this one: a test database, a benchmark's temporary file."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"

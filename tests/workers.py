@@ -9,18 +9,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+
+from tcm_platform.db import connection_url
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def database_url_for_worker() -> str:
-    """The test database, as a DATABASE_URL the worker process can use."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @contextmanager
@@ -29,7 +21,7 @@ def celery_worker(name: str = "test"):
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     env = {
         **os.environ,
-        "DATABASE_URL": database_url_for_worker(),
+        "DATABASE_URL": connection_url(),
         "DJANGO_SETTINGS_MODULE": "tcm_platform.settings_test",
     }
     process = subprocess.Popen(
