@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from . import security_log
 from .models import Institution, User
-from .permissions import institutions_visible_to, scope_to_institutions
+from .permissions import can_manage_user, institutions_visible_to, roles_grantable_by, scope_to_institutions
 from .roles import Role
 from .services import user_set_roles
 
@@ -49,6 +50,28 @@ class UserAdmin(ScopedInstitutionChoices, BaseUserAdmin):
         if request.user.is_superuser:
             return ("is_staff", "last_login", "date_joined")
         return ("is_staff", "is_superuser", "last_login", "date_joined")
+
+    def has_change_permission(self, request, obj=None):
+        # The password page asks this too: only a superuser may touch a superuser, and nobody a
+        # user outside their subtree.
+        return super().has_change_permission(request, obj) and (obj is None or can_manage_user(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or can_manage_user(request.user, obj))
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":
+            kwargs["queryset"] = roles_grantable_by(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def log_addition(self, request, obj, message):
+        security_log.password_changed(user=obj, actor=request.user, address=request.META.get("REMOTE_ADDR", ""))
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        if any("password" in part.get("changed", {}).get("fields", ()) for part in message or ()):
+            security_log.password_changed(user=obj, actor=request.user, address=request.META.get("REMOTE_ADDR", ""))
+        return super().log_change(request, obj, message)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

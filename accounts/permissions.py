@@ -4,6 +4,7 @@ CAPABILITIES maps each action to the roles that may perform it. Object scope is 
 a user sees only their own institution's subtree (superusers see everything).
 """
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -78,6 +79,35 @@ def scope_to_institutions(queryset: QuerySet, user, field: str = "institution") 
     """Limit `queryset` to rows whose `field` institution the user may see."""
     ids = institution_ids_visible_to(user)
     return queryset if ids is None else queryset.filter(**{f"{field}__in": ids})
+
+
+def can_manage_user(actor, target) -> bool:
+    """May `actor` change `target`'s account (details, roles, flags, password)?
+
+    Only a superuser may change a superuser; anyone else needs `manage_users` and `target` inside
+    their subtree (a user with no institution is outside every subtree)."""
+    if not has_capability(actor, "manage_users"):
+        return False
+    if actor.is_superuser:
+        return True
+    if target.is_superuser or target.institution_id is None:
+        return False
+    return can_see_institution(actor, target.institution_id)
+
+
+def roles_grantable_by(actor) -> QuerySet:
+    """The role groups `actor` may give. Nobody raises another above themselves: a role may be
+    given only if every admin permission it carries is one the giver holds."""
+    groups = Group.objects.filter(name__in=STAFF_ROLES)
+    if actor.is_superuser:
+        return groups
+    held = actor.get_all_permissions()
+    beyond = [
+        group.pk
+        for group in groups.prefetch_related("permissions__content_type")
+        if any(f"{p.content_type.app_label}.{p.codename}" not in held for p in group.permissions.all())
+    ]
+    return groups.exclude(pk__in=beyond)
 
 
 def can_see_institution(user, institution_id: int | None) -> bool:

@@ -33,6 +33,7 @@ from tcm_platform import urls as platform_urls
 from tcm_platform.navigation import PAGES
 
 from .factories import InstitutionFactory, PatientFactory, UserFactory
+from .test_accounts import user_change_data
 from .test_tracking import ADDRESS, prescription_at
 
 pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
@@ -844,3 +845,114 @@ def test_centre_admin_sees_only_its_subtrees_audit_runs_and_decisions(client, pe
         theirs.pk,
     }
     assert AuditRun.objects.count() == 2
+
+
+# --- The admin's user pages: no takeover ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def targets(county, others):
+    """Two superusers no administrator persona may change: one placed at H001, the top of the
+    county, inside the county administrator's subtree; one with no institution."""
+    root_at_h001 = UserFactory(username="root", institution=county["H001"], is_superuser=True, is_staff=True)
+    root_nowhere = UserFactory(username="root2", institution=None, is_superuser=True, is_staff=True)
+    return {"superuser at H001": root_at_h001, "superuser without institution": root_nowhere}
+
+
+def user_form(user, **overrides):
+    """The admin's change form for `user` as posted; `None` leaves a field (a checkbox) out."""
+    return user_change_data(user, institution=user.institution_id or "", **overrides)
+
+
+NEW_PASSWORD = "Taken-over-2026"
+PASSWORD_FORM = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "set_usable_password": "true"}
+
+
+def test_no_administrator_can_change_a_superuser_or_a_user_outside_its_subtree_in_the_admin(
+    client, personas, others, targets, caplog
+):
+    administrators = {name: personas[name] for name in ADMINS} | {"c002_admin": others["c002_admin"]}
+    # Each administrator persona against each superuser and against a clinician outside its subtree.
+    outside = {
+        "county_admin": [],  # H001 is the top: nobody but the superusers is outside it
+        "centre_admin": [personas["outsider"]],  # T003 is below C002
+        "c002_admin": [personas["clinician"]],  # T001 is below C001
+    }
+    got = {}
+    for name, admin in administrators.items():
+        for target in [*targets.values(), *outside[name]]:
+            before = User.objects.get(pk=target.pk)
+            as_user(client, admin)
+            change = f"/admin/accounts/user/{target.pk}/change/"
+            password = f"/admin/accounts/user/{target.pk}/password/"
+            got[name, target.username] = (
+                outcome(client.get(password)),
+                outcome(client.post(password, PASSWORD_FORM)),
+                outcome(client.post(change, user_form(target, is_active=None, name="被改了"))),
+            )
+            after = User.objects.get(pk=target.pk)
+            assert (after.password, after.is_active, after.name) == (before.password, before.is_active, before.name)
+            assert not after.check_password(NEW_PASSWORD)
+
+    refused_in_scope = ("403", "403", "403")  # seen, not changed
+    refused_out_of_scope = ("404", "404", "302 /admin/")  # the password page's and the admin's "does not exist"
+    assert got == {
+        ("county_admin", "root"): refused_in_scope,
+        ("county_admin", "root2"): refused_out_of_scope,
+        ("centre_admin", "root"): refused_out_of_scope,
+        ("centre_admin", "root2"): refused_out_of_scope,
+        ("centre_admin", "outsider"): refused_out_of_scope,
+        ("c002_admin", "root"): refused_out_of_scope,
+        ("c002_admin", "root2"): refused_out_of_scope,
+        ("c002_admin", "clinician"): refused_out_of_scope,
+    }
+    assert "password changed" not in caplog.text
+    # Nor can anyone sign in with the password they tried to set.
+    client.logout()
+    signed_in = client.post("/login/", {"username": "root", "password": NEW_PASSWORD})
+    assert signed_in.status_code == 200 and not signed_in.wsgi_request.user.is_authenticated
+
+
+def test_an_administrator_changes_a_password_in_its_subtree_and_a_superuser_a_superusers_and_both_are_logged(
+    client, personas, targets, caplog
+):
+    caplog.set_level("INFO", logger="tcm.security")
+    clinician, root = personas["clinician"], targets["superuser at H001"]
+    as_user(client, personas["centre_admin"])
+    assert outcome(client.post(f"/admin/accounts/user/{clinician.pk}/password/", PASSWORD_FORM)) == (
+        f"302 /admin/accounts/user/{clinician.pk}/change/"
+    )
+    as_user(client, targets["superuser without institution"])
+    assert outcome(client.post(f"/admin/accounts/user/{root.pk}/password/", PASSWORD_FORM)) == (
+        f"302 /admin/accounts/user/{root.pk}/change/"
+    )
+
+    assert User.objects.get(pk=clinician.pk).check_password(NEW_PASSWORD)
+    assert User.objects.get(pk=root.pk).check_password(NEW_PASSWORD)
+    logged = [r.getMessage() for r in caplog.records if r.name == "tcm.security" and "password" in r.getMessage()]
+    assert [line.split(" address=")[0] for line in logged] == [
+        "password changed user=clinician by=centreadmin",
+        "password changed user=root by=root2",
+    ]
+
+
+def test_an_administrator_cannot_give_a_role_carrying_permissions_it_does_not_hold(client, personas):
+    from django.contrib.auth.models import Group, Permission
+
+    mighty = Group.objects.create(name="mighty")
+    mighty.permissions.set(Permission.objects.all())
+    clinician = personas["clinician"]
+    pharmacist_role = Group.objects.get(name=Role.PHARMACIST)
+    as_user(client, personas["centre_admin"])
+    url = f"/admin/accounts/user/{clinician.pk}/change/"
+    # The administrator may give pipeline roles: the same form with an ordinary role saves.
+    roles = [Group.objects.get(name=Role.CLINICIAN).pk, pharmacist_role.pk]
+    assert outcome(client.post(url, user_form(clinician, groups=roles))) == "302 /admin/accounts/user/"
+
+    response = client.post(url, user_form(clinician, groups=[*roles, mighty.pk]))
+
+    assert response.status_code == 200 and "groups" in response.context["adminform"].form.errors
+    assert set(User.objects.get(pk=clinician.pk).groups.values_list("name", flat=True)) == {
+        Role.CLINICIAN,
+        Role.PHARMACIST,
+    }

@@ -347,3 +347,13 @@ def test_centre_admin_cannot_add_an_institution_under_another_centre_in_the_admi
     client.post("/admin/accounts/institution/add/", {**form, "code": "T010", "parent": county["C002"].pk})
 
     assert not Institution.objects.filter(code="T010").exists()
+
+
+def test_a_username_with_a_newline_cannot_forge_a_security_log_line(client, db, caplog):
+    caplog.set_level("INFO", logger="tcm.security")
+
+    client.post("/login/", {"username": "x\nlogin user=admin address=10.0.0.1", "password": "wrong"})
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "tcm.security"]
+    assert lines and all("\n" not in line for line in lines)
+    assert "login failed user=x\\x0alogin user=admin address=10.0.0.1 address=" in lines[0]
