@@ -4,7 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tcm_platform.db import related_names
+from core.db import related_names
 
 
 class InstitutionKind(models.TextChoices):

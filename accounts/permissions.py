@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from rest_framework.permissions import BasePermission
 
 from .models import Institution
 from .roles import Role
@@ -115,3 +116,16 @@ def can_see_institution(user, institution_id: int | None) -> bool:
         return True  # one's own institution, without loading the tree
     ids = institution_ids_visible_to(user)
     return ids is None or institution_id in ids
+
+
+class CapabilityPermission(BasePermission):
+    """DRF adapter: the API asks the same capability table as the pages."""
+
+    capability = ""
+
+    @classmethod
+    def of(cls, capability: str):
+        return type(f"Can_{capability}", (cls,), {"capability": capability})
+
+    def has_permission(self, request, view):
+        return has_capability(request.user, self.capability)

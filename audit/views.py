@@ -7,10 +7,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import has_capability
+from core.ids import parse_ids
 from prescriptions.models import Prescription
 from prescriptions.services import finding_key
 from prescriptions.services.prescriptions import age_years
-from tcm_platform.ids import parse_ids
 
 from .exceptions import AuditConflict
 from .models import Decision

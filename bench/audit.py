@@ -43,10 +43,10 @@ from audit.drafts import parse_draft  # noqa: E402
 from audit.rules import live_snapshot  # noqa: E402
 from catalogue.importer import import_catalogue  # noqa: E402
 from catalogue.models import Herb  # noqa: E402
+from core.db import connection_url  # noqa: E402
+from core.models import WorkerHeartbeat  # noqa: E402
+from core.tasks import worker_heartbeat  # noqa: E402
 from prescriptions.models import Patient, Prescription, TraceEvent  # noqa: E402
-from tcm_platform.db import connection_url  # noqa: E402
-from tcm_platform.models import WorkerHeartbeat  # noqa: E402
-from tcm_platform.tasks import worker_heartbeat  # noqa: E402
 
 FIFTEEN = [
     "黄芪",

@@ -26,8 +26,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from core.db import connection_url  # noqa: E402
 from prescriptions.models import Prescription  # noqa: E402
-from tcm_platform.db import connection_url  # noqa: E402
 
 CLIENTS, SECONDS = 32, 8
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tcm_platform.models import WorkerHeartbeat
+from core.models import WorkerHeartbeat
 from tcm_platform.urls import urlpatterns as platform_urlpatterns
 
 

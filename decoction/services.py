@@ -15,10 +15,10 @@ from accounts.models import Institution, InstitutionKind
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction, Toxicity, ToxicListEntry
 from catalogue.services import OutOfStock, stock_consume
+from core.images import make_thumbnail, normalize_photo, photo_quality
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import Decoction, Stage
-from tcm_platform.images import make_thumbnail, normalize_photo, photo_quality
 
 from .models import DispensingRecord, Inspection, InspectionResult, StationPhoto, StationSettings
 

@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import InstitutionKind
 from accounts.permissions import has_capability
+from core.cache import count_and_get
+from core.images import normalize_photo
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import TIMELINE, Decoction, DeliveryMode, Stage
-from tcm_platform.cache import count_and_get
-from tcm_platform.images import normalize_photo
 
 from .models import DeliveryRun, DeliveryStop, Notification, PickupCode, StopStatus
 

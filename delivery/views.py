@@ -18,12 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_capability
+from core.ids import parse_ids
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
 from prescriptions.models import Prescription
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.services import prescription_record_step
 from prescriptions.workflow import DeliveryMode, Stage
-from tcm_platform.ids import parse_ids
 
 from .models import DeliveryRun, DeliveryStop
 from .services import (

@@ -74,22 +74,24 @@ INSTALLED_APPS = [
     "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "tcm_platform",
+    "core",
     "accounts",
     "catalogue",
     "prescriptions",
     "audit",
     "decoction",
     "delivery",
+    "dashboards",
+    "tcm_platform",  # the roof: only the demo seeding command lives here as an app
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "tcm_platform.middleware.ContentSecurityPolicyMiddleware",
-    "tcm_platform.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "tcm_platform.middleware.LanguageMiddleware",
+    "core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -119,7 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "tcm_platform.navigation.navigation",
+                "accounts.navigation.navigation",
             ],
         },
     },
@@ -150,7 +152,7 @@ AUTH_USER_MODEL = "accounts.User"
 # --- Cache (also holds rate-limit counters) ---------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "tcm_platform.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # A file cache, not LocMem: the web server and the worker are separate processes and must
     # see the same counters and invalidations.
@@ -194,7 +196,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "tcm_platform.worker_heartbeat", "schedule": 60.0},
+    "worker-heartbeat": {"task": "core.worker_heartbeat", "schedule": 60.0},
     "audit-sweep": {"task": "audit.sweep_unaudited", "schedule": 30.0},
     "thumbnail-sweep": {"task": "decoction.sweep_thumbnails", "schedule": 120.0},
     "notification-sweep": {"task": "delivery.sweep_notifications", "schedule": 300.0},
@@ -242,14 +244,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "tcm_platform.authentication.TokenAuthentication",
+        "core.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "tcm_platform.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "tcm_platform.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "County TCM prescription platform API",

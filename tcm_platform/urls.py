@@ -8,13 +8,12 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
+from dashboards import views
 from delivery import views as delivery_views
 from delivery.urls import tracking_patterns
 from prescriptions.api import prescription_views
 from prescriptions.api import views as prescriptions_api
 from prescriptions.urls import patient_patterns, prescription_patterns
-
-from . import views
 
 admin.site.site_header = _("County TCM Prescription Platform")
 admin.site.site_title = _("County TCM Prescription Platform")

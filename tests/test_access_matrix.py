@@ -17,6 +17,7 @@ from django.urls import URLResolver, include, path, resolve, reverse
 from PIL import Image
 
 from accounts.models import InstitutionKind, User
+from accounts.navigation import PAGES
 from accounts.permissions import ADMIN_SITE_ROLES, CAPABILITIES, has_capability
 from accounts.roles import ROLE_MODEL_PERMISSIONS, Role
 from audit.models import AuditDecision, AuditRun
@@ -30,7 +31,6 @@ from prescriptions.models import Patient, Prescription
 from prescriptions.services import consult_attach_photo
 from prescriptions.workflow import Stage
 from tcm_platform import urls as platform_urls
-from tcm_platform.navigation import PAGES
 
 from .factories import InstitutionFactory, PatientFactory, UserFactory
 from .test_accounts import user_change_data
@@ -106,7 +106,7 @@ class Row:
 
 
 MATRIX = {
-    # Pages in tcm_platform.navigation.PAGES (the capability there is the one the view checks).
+    # Pages in accounts.navigation.PAGES (the capability there is the one the view checks).
     "home": Row(PAGE, (), EVERYONE),
     # No ?patient= yet: a clinician is sent to choose the patient first.
     "prescriptions:new": Row(PAGE, ("prescribe",), CLINICIANS, ok="302 /patients/"),

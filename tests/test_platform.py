@@ -148,7 +148,7 @@ def test_seed_demo_builds_one_county_and_running_it_again_changes_nothing(capsys
 def test_count_and_get_counts_from_one_reads_the_value_and_lets_the_counter_expire(settings):
     from django.core.cache import caches
 
-    from tcm_platform.cache import RedisCache, count_and_get
+    from core.cache import RedisCache, count_and_get
 
     cache = caches["default"]
     cache.set("cag:value", {"page": "html"}, 60)

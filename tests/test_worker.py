@@ -7,9 +7,9 @@ import pytest
 
 from audit.models import AuditRun
 from audit.tasks import sweep_unaudited
+from core.models import WorkerHeartbeat
+from core.tasks import worker_heartbeat
 from prescriptions.models import Prescription, TraceEvent
-from tcm_platform.models import WorkerHeartbeat
-from tcm_platform.tasks import worker_heartbeat
 
 from .factories import PatientFactory
 from .workers import celery_worker, wait_for

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tcm_platform.db import connection_url
+from core.db import connection_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

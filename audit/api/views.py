@@ -4,9 +4,9 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import CapabilityPermission
+from core.ids import id_field
 from prescriptions.models import Prescription
-from tcm_platform.ids import id_field
-from tcm_platform.permissions import CapabilityPermission
 
 from ..exceptions import AuditConflict
 from ..models import Decision

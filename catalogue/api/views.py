@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
-from tcm_platform.permissions import CapabilityPermission
+from accounts.permissions import CapabilityPermission
 
 from ..formulas import formula_save_personal, formulas_for
 from ..models import Herb

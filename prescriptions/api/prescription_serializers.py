@@ -4,7 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tcm_platform.ids import id_field, parse_id
+from core.ids import id_field, parse_id
 
 from ..models import ConsultMode, Pregnancy, Prescription, Sex
 from ..services.prescriptions import CONSULT_FIELDS

@@ -10,8 +10,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tcm_platform.ids import parse_id
-from tcm_platform.permissions import CapabilityPermission
+from accounts.permissions import CapabilityPermission
+from core.ids import parse_id
 
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Prescription

@@ -2,7 +2,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
-from tcm_platform.permissions import CapabilityPermission
+from accounts.permissions import CapabilityPermission
 
 from ..selectors import patient_search, patients_visible_to
 from ..services import patient_create, patient_update

@@ -13,8 +13,8 @@ from accounts.permissions import can_see_institution, ensure_capability, has_cap
 from catalogue.formulas import formula_label, formulas_for
 from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
-from tcm_platform.db import related_names
-from tcm_platform.images import normalize_photo
+from core.db import related_names
+from core.images import normalize_photo
 
 from .. import hooks
 from ..models import (

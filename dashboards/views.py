@@ -6,11 +6,10 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.permissions import has_capability, scope_to_institutions
+from core.models import WorkerHeartbeat
 from decoction.models import StationSettings
 from delivery.services import delivery_sla, urgent_target
 from prescriptions.models import Prescription
-
-from .models import WorkerHeartbeat
 
 
 @login_required
@@ -41,7 +40,7 @@ def delivery_times(request):
     target = StationSettings.current().urgent_target_minutes
     return render(
         request,
-        "delivery/sla.html",
+        "dashboards/delivery_times.html",
         {
             "stats": delivery_sla(prescriptions),
             "urgent": urgent_target(prescriptions, target_minutes=target),
