@@ -1,6 +1,5 @@
-class AuditConflict(Exception):
-    """Someone else holds or has decided this prescription (HTTP 409)."""
+from core.exceptions import Conflict
 
-    def __init__(self, message):
-        self.message = message
-        super().__init__(message)
+
+class AuditConflict(Conflict):
+    """Someone else holds or has decided this prescription (HTTP 409)."""

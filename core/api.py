@@ -5,7 +5,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .exceptions import Conflict
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -37,12 +40,22 @@ def flatten_errors(detail, prefix=""):
     return flat
 
 
+def json_object(request) -> dict:
+    """The request body as an object; anything else (a JSON list, a string) is a 400."""
+    if not hasattr(request.data, "get") or isinstance(request.data, (list, str)):
+        raise DjangoValidationError({"non_field_errors": ["Send a JSON object."]})
+    return request.data
+
+
 def exception_handler(exc, context):
     """Every API error is JSON: {"detail": "...", "errors": {"field.path": ["..."]}}.
 
-    Django's own ValidationError (raised by services) is reported like a serializer error,
-    so a service can refuse bad input without the view translating it.
+    The domain errors map here once for every view: Django's ValidationError (raised by services)
+    is a 400 reported like a serializer error, PermissionDenied a 403, Http404 a 404, and a
+    Conflict (a step out of order, someone else first) a 409.
     """
+    if isinstance(exc, Conflict):
+        return Response({"detail": exc.message, "errors": {}}, status=409)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)

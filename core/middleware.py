@@ -3,7 +3,9 @@ import logging
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,28 @@ class DatabaseUnavailableMiddleware:
             )
         response["Retry-After"] = "5"
         return response
+
+
+class DomainErrorMiddleware:
+    """Pages' side of the one domain-error mapping (the API's is core.api.exception_handler): a
+    Conflict no view handled itself becomes a 409 page in the site's layout with the message and a
+    way back, never a 500. PermissionDenied and Http404 are Django's own 403 and 404."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from .exceptions import Conflict
+
+        if not isinstance(exception, Conflict) or request.path.startswith("/api/"):
+            return None
+        back = request.META.get("HTTP_REFERER", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = "/"
+        return render(request, "409.html", {"message": exception.message, "back": back}, status=409)
 
 
 class ContentSecurityPolicyMiddleware:

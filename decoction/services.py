@@ -4,7 +4,6 @@ and the station's own rules, then moves the prescription through prescriptions'
 
 import logging
 from decimal import Decimal, InvalidOperation
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -333,10 +332,19 @@ def record_packaged(*, actor, prescription: Prescription, data: dict, files: dic
     )
 
 
+def record_rechecked(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
+    return record_recheck(actor=actor, prescription=prescription, data=data, files=files, passed=True)
+
+
+def record_recheck_failed(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
+    return record_recheck(actor=actor, prescription=prescription, data=data, files=files, passed=False)
+
+
+# This app's station steps, for its own pages (the events API reads pipeline.steps.STEPS).
 RECORDERS = {
     Stage.DISPENSED: record_dispensed,
-    Stage.RECHECKED: partial(record_recheck, passed=True),
-    Stage.RECHECK_FAILED: partial(record_recheck, passed=False),
+    Stage.RECHECKED: record_rechecked,
+    Stage.RECHECK_FAILED: record_recheck_failed,
     Stage.SOAKING: record_soaking,
     Stage.DECOCTING: record_decocting,
     Stage.PACKAGED: record_packaged,

@@ -1,5 +1,5 @@
 """Tablet station pages: scan (or type) the code, one form, one tap. Each step goes through the
-same service as the events API (prescriptions.services.prescription_record_step)."""
+same service as the events API (prescriptions.services.prescription_record_step with this app's recorders)."""
 
 import io
 import uuid
@@ -24,7 +24,7 @@ from prescriptions.workflow import Decoction, Stage
 
 from .models import Inspection, StationPhoto
 from .selectors import STATIONS, find_by_code, station_queue, stations_for
-from .services import inspection_record, required_steps
+from .services import RECORDERS, inspection_record, required_steps
 
 
 def _station(request, code):
@@ -73,6 +73,7 @@ def station_page(request, code):
                 stage=stage,
                 data=_step_data(request, station, prescription),
                 files=request.FILES,
+                recorder=RECORDERS[stage],
             )
         except ValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}

@@ -9,8 +9,7 @@ class DeliveryConfig(AppConfig):
     def ready(self):
         from prescriptions import hooks
 
-        from .services import RECORDERS, on_transition
+        from .services import on_transition
 
-        hooks.stage_recorders.update(RECORDERS)
         if on_transition not in hooks.transition_listeners:
             hooks.transition_listeners.append(on_transition)

@@ -377,6 +377,7 @@ def record_picked_up(*, actor, prescription: Prescription, data: dict, files: di
     )
 
 
+# This app's station steps, for its own pages (the events API reads pipeline.steps.STEPS).
 RECORDERS = {
     Stage.SHIPPED: record_shipped,
     Stage.DELIVERED: record_delivered,

@@ -27,8 +27,10 @@ from prescriptions.workflow import DeliveryMode, Stage
 
 from .models import DeliveryRun, DeliveryStop
 from .services import (
+    RECORDERS,
     TRACK_CACHE_SECONDS,
     rate_limited_read,
+    record_picked_up,
     run_create,
     stop_failed,
     tracking_data,
@@ -222,6 +224,7 @@ def courier_step(request, pk):
                 stage=action,
                 data=dict(request.POST.items()),
                 files=request.FILES,
+                recorder=RECORDERS[action],
             )
         else:
             raise ValidationError(_("Unknown action."))
@@ -259,6 +262,7 @@ def pickup(request):
                 stage=Stage.PICKED_UP,
                 data={"code": request.POST.get("code", "")},
                 files={},
+                recorder=record_picked_up,
             )
             messages.success(request, _("%(number)s handed over.") % {"number": prescription.display_number})
         except ValidationError as error:

@@ -1,12 +1,14 @@
 from django.utils.translation import gettext as _
 
+from core.exceptions import Conflict
 
-class InvalidTransition(Exception):
+
+class InvalidTransition(Conflict):
     """The workflow table has no such move (for this prescription or this actor)."""
 
     def __init__(self, current, to, why=""):
         self.current, self.to, self.why = current, to, why
-        super().__init__(f"{current} → {to} is not allowed{': ' + why if why else ''}")
+        Exception.__init__(self, f"{current} → {to} is not allowed{': ' + why if why else ''}")
 
     @property
     def message(self):
@@ -20,12 +22,12 @@ class InvalidTransition(Exception):
         }
 
 
-class ConcurrentTransition(Exception):
+class ConcurrentTransition(Conflict):
     """Someone else changed the prescription's status first."""
 
     def __init__(self, current, to):
         self.current, self.to = current, to
-        super().__init__(f"{current} → {to}: the status changed meanwhile")
+        Exception.__init__(self, f"{current} → {to}: the status changed meanwhile")
 
     @property
     def message(self):

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "decoction",
     "delivery",
     "dashboards",
+    "pipeline",
     "tcm_platform",  # the roof: only the demo seeding command lives here as an app
 ]
 
@@ -96,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

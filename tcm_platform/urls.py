@@ -11,6 +11,7 @@ from catalogue.api import views as catalogue_api
 from dashboards import views
 from delivery import views as delivery_views
 from delivery.urls import tracking_patterns
+from pipeline import api as pipeline_api
 from prescriptions.api import prescription_views
 from prescriptions.api import views as prescriptions_api
 from prescriptions.urls import patient_patterns, prescription_patterns
@@ -45,9 +46,7 @@ api_v1 = [
         prescription_views.PrescriptionReviseView.as_view(),
         name="prescription-revise",
     ),
-    path(
-        "prescriptions/<int:pk>/events/", prescription_views.PrescriptionEventView.as_view(), name="prescription-events"
-    ),
+    path("prescriptions/<int:pk>/events/", pipeline_api.PrescriptionEventView.as_view(), name="prescription-events"),
     path("audit/queue/", audit_api.AuditQueueView.as_view(), name="audit-queue"),
     path("audit/batch-approve/", audit_api.AuditBatchApproveView.as_view(), name="audit-batch-approve"),
     path("audit/<int:pk>/claim/", audit_api.AuditClaimView.as_view(), name="audit-claim"),

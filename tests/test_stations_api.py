@@ -29,7 +29,7 @@ from catalogue.models import Herb, StockBatch
 from catalogue.services import stock_receive
 from decoction.models import DispensingRecord, Inspection, InspectionResult, StationPhoto
 from decoction.services import RECORDERS, inspection_record, inspections_pick, thumbnail_make
-from prescriptions import hooks
+from pipeline.steps import STEPS
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_submit
 from prescriptions.workflow import TRANSITIONS, Decoction, DeliveryMode, Stage, find_move
@@ -366,7 +366,7 @@ def test_every_recordable_step_the_table_does_not_allow_from_a_stage_is_a_confli
         Role.COURIER: courier,
         Role.CLINICIAN: clinician,
     }
-    recordable = sorted(hooks.stage_recorders)
+    recordable = sorted(STEPS)
     assert {Stage.DISPENSED, Stage.RECHECKED, Stage.RECHECK_FAILED, Stage.SOAKING, Stage.DECOCTING} <= set(recordable)
     roles = {
         to: set().union(*(m.roles for moves in TRANSITIONS.values() for m in moves if m.to == to)) for to in recordable
@@ -730,9 +730,9 @@ def test_a_pharmacist_records_the_inspection_and_a_failure_needs_notes(api, stat
     assert Inspection.objects.get(pk=first_pick.pk).result == InspectionResult.PASSED
 
 
-def test_every_step_the_decoction_app_registers_is_walked_here():
+def test_every_step_the_decoction_app_records_is_in_the_step_table_and_walked_here():
     """Guards the tests above: a new station step needs a walk of its own here."""
-    assert all(hooks.stage_recorders[stage] is recorder for stage, recorder in RECORDERS.items())
+    assert all(STEPS[stage] is recorder for stage, recorder in RECORDERS.items())
     assert set(RECORDERS) == set(CENTRE_TRACE[3:]) | {Stage.RECHECK_FAILED}
     for current, to in itertools.pairwise(CENTRE_TRACE[2:]):
         assert find_move(current, to, decoction=Decoction.CENTER, delivery=DeliveryMode.PICKUP) is not None

@@ -1,5 +1,5 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,7 +8,6 @@ from accounts.permissions import CapabilityPermission
 from core.ids import id_field
 from prescriptions.models import Prescription
 
-from ..exceptions import AuditConflict
 from ..models import Decision
 from ..selectors import audit_queue_for, audit_visible_prescription
 from ..services import audit_batch_approve, audit_claim, audit_decide
@@ -54,10 +53,6 @@ def _get(request, pk):
         raise NotFound() from None
 
 
-def conflict(exc):
-    return Response({"detail": exc.message, "errors": {}}, status=status.HTTP_409_CONFLICT)
-
-
 class AuditQueueView(generics.ListAPIView):
     """Prescriptions waiting for the pharmacist's institution, highest risk and longest wait first."""
 
@@ -74,10 +69,7 @@ class AuditClaimView(APIView):
     @extend_schema(request=None, responses=dict)
     def post(self, request, pk):
         prescription = _get(request, pk)
-        try:
-            claim = audit_claim(pharmacist=request.user, prescription=prescription)
-        except AuditConflict as exc:
-            return conflict(exc)
+        claim = audit_claim(pharmacist=request.user, prescription=prescription)
         return Response({"claimed_by": str(claim.pharmacist), "expires_at": claim.expires_at})
 
 
@@ -91,10 +83,7 @@ class AuditDecisionView(APIView):
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         prescription = _get(request, pk)
-        try:
-            decision = audit_decide(pharmacist=request.user, prescription=prescription, **serializer.validated_data)
-        except AuditConflict as exc:
-            return conflict(exc)
+        decision = audit_decide(pharmacist=request.user, prescription=prescription, **serializer.validated_data)
         return Response({"id": prescription.pk, "decision": decision.decision, "status": prescription.status})
 
 

@@ -1,32 +1,26 @@
-import json
-
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CapabilityPermission
+from core.api import json_object
 from core.ids import parse_id
 
-from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Prescription
 from ..selectors import (
     patients_visible_to,
     prescription_detail,
     prescription_search,
-    prescriptions_for_stations,
-    prescriptions_visible_to,
 )
 from ..services import (
     consult_attach_photo,
     prescription_cancel,
     prescription_precheck,
-    prescription_record_step,
     prescription_submit_for,
 )
 from ..workflow import Stage
@@ -37,13 +31,6 @@ from .prescription_serializers import (
     PrescriptionListSerializer,
     submit_response,
 )
-
-
-def _object(request) -> dict:
-    """The request body as an object; anything else (a JSON list, a string) is a 400."""
-    if not hasattr(request.data, "get") or isinstance(request.data, (list, str)):
-        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
-    return request.data
 
 
 def _values(request, serializer):
@@ -158,12 +145,9 @@ class PrescriptionCancelView(APIView):
             prescription = prescription_detail(request.user, pk)
         except Prescription.DoesNotExist:
             raise NotFound() from None
-        try:
-            prescription_cancel(
-                actor=request.user, prescription=prescription, reason=str(_object(request).get("reason", ""))
-            )
-        except (InvalidTransition, ConcurrentTransition) as exc:
-            return Response({"detail": exc.message, "errors": {}}, status=status.HTTP_409_CONFLICT)
+        prescription_cancel(
+            actor=request.user, prescription=prescription, reason=str(json_object(request).get("reason", ""))
+        )
         return Response(submit_response(prescription))
 
 
@@ -178,7 +162,7 @@ class PrescriptionReviseView(APIView):
             previous = prescription_detail(request.user, pk)
         except Prescription.DoesNotExist:
             raise NotFound() from None
-        data = {**_object(request), "patient": previous.patient_id}
+        data = {**json_object(request), "patient": previous.patient_id}
         serializer = PrescriptionInSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         values = _values(request, serializer)
@@ -223,54 +207,4 @@ class PrescriptionPhotoView(APIView):
         return Response(
             {"id": attachment.pk, "kind": attachment.kind, "url": reverse("prescriptions:photo", args=[attachment.pk])},
             status=status.HTTP_201_CREATED,
-        )
-
-
-class RecordedEventSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    stage = serializers.CharField()
-    actor = serializers.CharField(source="actor_name")
-    at = serializers.DateTimeField()
-    data = serializers.JSONField()
-
-
-class PrescriptionEventView(APIView):
-    """Record a station step: `{"stage": "...", ...stage data}` (multipart when a photo is
-    attached). 201 with the event; 200 with the same event for a repeat (same Idempotency-Key,
-    or the same stage twice in a row); 409 for a step out of order; 403 for a role or institution
-    that may not record it; 400 with field errors for bad data."""
-
-    permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
-
-    @extend_schema(request=dict, responses={201: RecordedEventSerializer, 200: RecordedEventSerializer})
-    def post(self, request, pk):
-        prescription = (
-            (prescriptions_for_stations(request.user) | prescriptions_visible_to(request.user))
-            .filter(pk=pk)
-            .select_related("patient", "institution")
-            .first()
-        )
-        if prescription is None:
-            raise NotFound()
-        body = _object(request)
-        data = {key: body.get(key) for key in body if key not in request.FILES}
-        if "weights" in data and isinstance(data["weights"], str):  # multipart sends JSON as text
-            try:
-                data["weights"] = json.loads(data["weights"])
-            except ValueError:
-                raise ValidationError({"weights": ["Send the weights as a JSON list."]}) from None
-        data["idempotency_key"] = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
-        try:
-            event, created = prescription_record_step(
-                actor=request.user,
-                prescription=prescription,
-                stage=str(data.get("stage", "")),
-                data=data,
-                files=request.FILES,
-            )
-        except (InvalidTransition, ConcurrentTransition) as exc:
-            return Response({"detail": exc.message, "errors": {}}, status=status.HTTP_409_CONFLICT)
-        return Response(
-            RecordedEventSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

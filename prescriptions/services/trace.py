@@ -113,13 +113,14 @@ def _repeat(event: TraceEvent, actor):
     return event, False
 
 
-def prescription_record_step(*, actor, prescription: Prescription, stage: str, data: dict, files: dict):
-    """Record a station step through the recorder its app registered. Returns (event, created).
+def prescription_record_step(*, actor, prescription: Prescription, stage: str, data: dict, files: dict, recorder):
+    """Record a station step through `recorder`, the service of the app that owns the step (the
+    station pages call their own; the events API looks it up in pipeline.steps.STEPS; None: no
+    such step). Returns (event, created).
 
     Repeats record nothing new: the same idempotency key, or the same stage twice in a row,
     returns the event already recorded. Raises InvalidTransition for a step out of order (before
     looking at the data), PermissionDenied and ValidationError from the recorder."""
-    recorder = hooks.stage_recorders.get(stage)
     if recorder is None:
         raise ValidationError({"stage": [_("“%(stage)s” is not a step that can be recorded here.") % {"stage": stage}]})
     key = str(data.get("idempotency_key", "") or "")[:64]

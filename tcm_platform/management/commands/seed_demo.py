@@ -22,6 +22,7 @@ from catalogue.importer import import_catalogue
 from catalogue.models import Formula, FormulaKind, Herb, StockBatch
 from catalogue.services import stock_receive
 from delivery.services import pickup_code_for, run_create
+from pipeline.steps import STEPS
 from prescriptions.models import Patient, Prescription
 from prescriptions.services import (
     finding_key,
@@ -465,7 +466,9 @@ class Command(BaseCommand):
         for stage, actor, data, files in steps:
             if stage == Stage.SHIPPED:
                 run_create(courier=actor, prescriptions=[prescription], area=prescription.patient.township or "城关镇")
-            prescription_record_step(actor=actor, prescription=prescription, stage=stage, data=data, files=files)
+            prescription_record_step(
+                actor=actor, prescription=prescription, stage=stage, data=data, files=files, recorder=STEPS[stage]
+            )
             if stage == until:
                 break
 

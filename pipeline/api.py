@@ -1,0 +1,67 @@
+"""The events API: a station step recorded through the step table (pipeline.steps.STEPS)."""
+
+import json
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import json_object
+from prescriptions.selectors import prescriptions_for_stations, prescriptions_visible_to
+from prescriptions.services import prescription_record_step
+
+from .steps import STEPS
+
+
+class RecordedEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    stage = serializers.CharField()
+    actor = serializers.CharField(source="actor_name")
+    at = serializers.DateTimeField()
+    data = serializers.JSONField()
+
+
+class PrescriptionEventView(APIView):
+    """Record a station step: `{"stage": "...", ...stage data}` (multipart when a photo is
+    attached). 201 with the event; 200 with the same event for a repeat (same Idempotency-Key,
+    or the same stage twice in a row); 409 for a step out of order; 403 for a role or institution
+    that may not record it; 400 with field errors for bad data."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=dict, responses={201: RecordedEventSerializer, 200: RecordedEventSerializer})
+    def post(self, request, pk):
+        prescription = (
+            (prescriptions_for_stations(request.user) | prescriptions_visible_to(request.user))
+            .filter(pk=pk)
+            .select_related("patient", "institution")
+            .first()
+        )
+        if prescription is None:
+            raise NotFound()
+        body = json_object(request)
+        data = {key: body.get(key) for key in body if key not in request.FILES}
+        if "weights" in data and isinstance(data["weights"], str):  # multipart sends JSON as text
+            try:
+                data["weights"] = json.loads(data["weights"])
+            except ValueError:
+                raise ValidationError({"weights": ["Send the weights as a JSON list."]}) from None
+        data["idempotency_key"] = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
+        stage = str(data.get("stage", ""))
+        event, created = prescription_record_step(
+            actor=request.user,
+            prescription=prescription,
+            stage=stage,
+            data=data,
+            files=request.FILES,
+            recorder=STEPS.get(stage),
+        )
+        return Response(
+            RecordedEventSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
