@@ -27,12 +27,3 @@ def sweep_unaudited(older_than_seconds: int = 30):
     waiting = Prescription.objects.filter(status=Stage.SUBMITTED, created_at__lt=cutoff, audit_run__isnull=True)
     for pk in waiting.values_list("pk", flat=True)[:500]:
         run_pre_audit.delay(pk)
-
-
-def enqueue_pre_audit(prescription_id: int) -> None:
-    """Called after a submit commits. A broker outage must not fail the clinician's submit: the
-    sweep picks the prescription up once the broker is back."""
-    try:
-        run_pre_audit.delay(prescription_id)
-    except Exception:  # noqa: BLE001 - any broker error; the prescription is safe in the database
-        logger.warning("could not enqueue the audit of prescription %s; the sweep will", prescription_id, exc_info=True)

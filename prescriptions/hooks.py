@@ -4,12 +4,9 @@ importing them (the dependency direction is checked by import-linter).
 - `draft_checkers`: functions (draft: dict) -> list of finding dicts; the submit service asks
   them for block-level findings that need the clinician's second signature. The audit app
   registers its rule engine here.
-- `submitted_listeners`: functions (prescription_id: int) called after a submit commits; the
-  audit app enqueues the AI audit here.
 """
 
 draft_checkers: list = []
-submitted_listeners: list = []
 
 
 def check_draft(draft: dict) -> list[dict]:
@@ -17,11 +14,6 @@ def check_draft(draft: dict) -> list[dict]:
     for checker in draft_checkers:
         findings.extend(checker(draft))
     return findings
-
-
-def notify_submitted(prescription_id: int) -> None:
-    for listener in submitted_listeners:
-        listener(prescription_id)
 
 
 # Functions (prescription, event) called inside the transaction of every status change, after

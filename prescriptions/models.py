@@ -322,3 +322,87 @@ class StuckFlag(models.Model):
 
     def __str__(self):
         return f"{self.prescription} {self.stage}"
+
+
+class Milestone(models.Model):
+    """One reporting row per prescription: when it reached each stage and who moved it there,
+    with the institution, prescriber and the facts dashboards filter by. Written by the one status
+    writer in the transaction of each move (a stage reached twice keeps its latest time), so a
+    county's date-range and institution queries read one indexed table instead of the trace."""
+
+    prescription = models.OneToOneField(
+        Prescription, primary_key=True, on_delete=models.CASCADE, related_name="milestone"
+    )
+    institution = models.ForeignKey("accounts.Institution", on_delete=models.PROTECT, related_name="+")
+    prescriber = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Stage.choices)
+    urgent = models.BooleanField(default=False)
+    decoction = models.CharField(max_length=10, choices=Decoction.choices)
+    delivery = models.CharField(max_length=10, choices=DeliveryMode.choices)
+    # The stage codes, each with its time; each stage a person makes, with who made it.
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    ai_audited_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    dispensed_at = models.DateTimeField(null=True, blank=True)
+    recheck_failed_at = models.DateTimeField(null=True, blank=True)
+    rechecked_at = models.DateTimeField(null=True, blank=True)
+    soaking_at = models.DateTimeField(null=True, blank=True)
+    decocting_at = models.DateTimeField(null=True, blank=True)
+    packaged_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    picked_up_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dispensed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recheck_failed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rechecked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    soaking_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decocting_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    packaged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    picked_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("milestones")
+        verbose_name_plural = _("milestones")
+        indexes = [
+            models.Index(fields=["submitted_at"], name="milestone_submitted"),
+            models.Index(fields=["institution", "submitted_at"], name="milestone_institution"),
+            models.Index(fields=["prescriber", "submitted_at"], name="milestone_prescriber"),
+            models.Index(fields=["status", "submitted_at"], name="milestone_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.prescription_id} {self.status}"

@@ -77,6 +77,9 @@ TRANSITIONS: dict[str, tuple[Move, ...]] = {
     S.PICKED_UP: (),
 }
 
+# The move that brings a new prescription (or the next version of a rejected one) into the pipeline.
+CREATE = _move(S.SUBMITTED, R.CLINICIAN)
+
 TERMINAL = frozenset(stage for stage, moves in TRANSITIONS.items() if not moves)
 # Stages in the order a patient sees them on the tracking page (self-decoction skips two).
 TIMELINE = (

@@ -115,11 +115,35 @@ def _fresh_rule_snapshots():
 
 
 @pytest.fixture
+def actors(clinician, pharmacist, dispenser, decoctor, courier, county_admin):
+    """Every persona by name, and the system (None)."""
+    return {
+        "system": None,
+        "clinician": clinician,
+        "pharmacist": pharmacist,
+        "dispenser": dispenser,
+        "decoctor": decoctor,
+        "courier": courier,
+        "county_admin": county_admin,
+    }
+
+
+@pytest.fixture
 def enqueued(monkeypatch):
-    """Records what would go to the broker, per task, instead of sending it."""
-    calls = {"audit": [], "thumbnail": [], "notification": []}
+    """Records what would go to the broker, per task, instead of sending it. "audit": the
+    prescriptions whose `submitted` move asked for the machine audit (through the trace task);
+    "trace": every (prescription, stage) the status writer announced."""
+    calls = {"audit": [], "thumbnail": [], "notification": [], "trace": []}
+
+    def trace_advanced(name, prescription_id, stage):
+        assert name == "pipeline.trace_advanced", name
+        calls["trace"].append((prescription_id, stage))
+        if stage == "submitted":
+            calls["audit"].append(prescription_id)
+
+    monkeypatch.setattr("core.tasks.enqueue", trace_advanced)
     for kind, task in (
-        ("audit", "audit.tasks.run_pre_audit"),
+        ("audit", "audit.tasks.run_pre_audit"),  # the sweep's re-enqueue
         ("thumbnail", "decoction.tasks.make_thumbnail"),
         ("notification", "delivery.tasks.send_notification"),
     ):

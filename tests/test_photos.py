@@ -24,7 +24,7 @@ def jpeg_with_gps(size=(64, 48)) -> bytes:
 
 @pytest.fixture
 def prescription(clinician, county, catalogue, monkeypatch):
-    monkeypatch.setattr("audit.tasks.run_pre_audit.delay", lambda pk: None)
+    monkeypatch.setattr("core.tasks.enqueue", lambda *args: None)
     patient = PatientFactory(institution=county["T001"])
     prescription, _ = prescription_submit(
         actor=clinician,

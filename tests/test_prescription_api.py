@@ -15,10 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from audit import tasks
 from audit.models import Decision
 from audit.services import audit_decide, audit_run
 from catalogue.models import Herb, HerbAlias
+from core.tasks import enqueue
 from prescriptions.models import Consult, Patient, Prescription, PrescriptionItem, PrescriptionSequence, TraceEvent
 from prescriptions.workflow import Stage
 
@@ -623,10 +623,11 @@ def test_a_refused_submit_schedules_no_audit(clinician_api, patient, django_capt
 def test_a_broker_error_while_enqueueing_does_not_fail_the_submit(
     clinician_api, patient, django_capture_on_commit_callbacks, monkeypatch, caplog
 ):
-    def broker_down(prescription_id):
+    def broker_down(app, name, *args, **kwargs):
         raise OperationalError("broker unreachable")
 
-    monkeypatch.setattr(tasks.run_pre_audit, "delay", broker_down)
+    monkeypatch.setattr("core.tasks.enqueue", enqueue)  # the real one, under the `enqueued` fixture's recorder
+    monkeypatch.setattr("celery.app.base.Celery.send_task", broker_down)
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = post(clinician_api, body(patient))

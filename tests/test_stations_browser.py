@@ -22,7 +22,7 @@ def tablet(browser):  # noqa: F811
 @pytest.fixture
 def rechecked(clinician, county, catalogue, monkeypatch):
     """A centre-decocted prescription that passed the re-check (earlier stations are tested through the API)."""
-    monkeypatch.setattr("audit.tasks.run_pre_audit.delay", lambda pk: None)
+    monkeypatch.setattr("core.tasks.enqueue", lambda *args: None)
     patient = PatientFactory(institution=county["T001"], name="平板患者")
     prescription, _ = prescription_submit(
         actor=clinician,

@@ -18,7 +18,7 @@ WIDTH, HEIGHT = 390, 844
 
 @pytest.fixture(autouse=True)
 def quiet_broker(monkeypatch):
-    monkeypatch.setattr("audit.tasks.run_pre_audit.delay", lambda pk: None)
+    monkeypatch.setattr("core.tasks.enqueue", lambda *args: None)
     monkeypatch.setattr("delivery.tasks.send_notification.delay", lambda pk: None)
 
 

@@ -70,20 +70,6 @@ def last_event(prescription) -> TraceEvent | None:
 
 
 @pytest.fixture
-def actors(clinician, pharmacist, dispenser, decoctor, courier, county_admin):
-    """Every persona by name, and the system (None)."""
-    return {
-        "system": None,
-        "clinician": clinician,
-        "pharmacist": pharmacist,
-        "dispenser": dispenser,
-        "decoctor": decoctor,
-        "courier": courier,
-        "county_admin": county_admin,
-    }
-
-
-@pytest.fixture
 def one_per_mode(catalogue, clinician):
     return {
         (decoction, delivery): submit(clinician, decoction=decoction, delivery=delivery)

@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..workflow import Decoction, DeliveryMode, Stage
 from .patients import patient_create
-from .trace import prescription_transition, record_event
+from .trace import prescription_transition
 
 MAX_GRAMS = Decimal(500)
 MAX_DOSES = 60
@@ -397,16 +397,13 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         Prescription.objects.filter(pk=previous.pk).update(tracking_token=None)
         Prescription.objects.filter(pk=prescription.pk).update(tracking_token=token)
         prescription.tracking_token = token
-    event = record_event(
+    prescription_transition(
         prescription=prescription,
-        stage=Stage.SUBMITTED,
-        first=True,
+        to=Stage.SUBMITTED,
+        created=True,
         actor=actor,
         data={"version": prescription.version, "signed": bool(signature)},
     )
-    for listener in hooks.transition_listeners:
-        listener(prescription, event)
-    transaction.on_commit(lambda: hooks.notify_submitted(prescription.pk))
     return prescription, True
 
 

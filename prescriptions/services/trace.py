@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -9,10 +10,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import tasks
+
 from .. import hooks
 from ..exceptions import ConcurrentTransition, InvalidTransition
-from ..models import Prescription, StuckFlag, TraceEvent
-from ..workflow import SYSTEM, find_move
+from ..models import Milestone, Prescription, StuckFlag, TraceEvent
+from ..workflow import CREATE, SYSTEM, Stage, find_move
 
 
 def event_hash(*, prescription_id: int, stage: str, actor_id, at, data: dict, prev_hash: str) -> str:
@@ -60,37 +63,76 @@ def record_event(
     )
 
 
+# The Celery task (pipeline.tasks) through which each app pulls its side effects of a move —
+# the audit of a new prescription, the patient's notification, the tracking page's cache — from
+# the trace once the move has committed. Sent by name: it lives on a higher floor.
+TRACE_ADVANCED_TASK = "pipeline.trace_advanced"
+
+
 @transaction.atomic
 def prescription_transition(
-    *, prescription: Prescription, to: str, actor=None, data: dict | None = None, changes: dict | None = None
+    *,
+    prescription: Prescription,
+    to: str,
+    actor=None,
+    data: dict | None = None,
+    changes: dict | None = None,
+    created: bool = False,
 ) -> TraceEvent:
-    """Move `prescription` to stage `to` and record it.
+    """Move `prescription` to stage `to` and record it: the status, the trace event and the
+    milestone row in one transaction, then (after commit) the task through which each app pulls
+    its side effects from the trace.
 
-    `actor` None means the system (background work). Raises InvalidTransition when the workflow
-    table has no such move for this prescription or the actor's roles, and ConcurrentTransition
-    when someone else moved it first (compare-and-set on the status). `changes` are other
-    Prescription fields set in the same UPDATE (e.g. the risk level found by the audit)."""
-    current = prescription.status
-    move = find_move(current, to, decoction=prescription.decoction, delivery=prescription.delivery)
-    if move is None:
+    `actor` None means the system (background work). `created`: the prescription was inserted in
+    this transaction at its first stage (the table's CREATE move), so there is no status to
+    compare and no event before it. Raises InvalidTransition when the workflow table has no such
+    move for this prescription or the actor's roles, and ConcurrentTransition when someone else
+    moved it first (compare-and-set on the status). `changes` are other Prescription fields set in
+    the same UPDATE (e.g. the risk level found by the audit)."""
+    current = None if created else prescription.status
+    move = (
+        CREATE if created else find_move(current, to, decoction=prescription.decoction, delivery=prescription.delivery)
+    )
+    if move is None or move.to != to or (created and prescription.status != to):
         raise InvalidTransition(current, to)
     if actor is None:
         if SYSTEM not in move.roles:
             raise InvalidTransition(current, to, "this step needs a person")
     elif not actor.is_active or not (move.roles & actor.role_codes):
         raise InvalidTransition(current, to, "your role cannot make this step")
-    updated = Prescription.objects.filter(pk=prescription.pk, status=current).update(
-        status=to, updated_at=timezone.now(), **(changes or {})
-    )
-    if not updated:
-        raise ConcurrentTransition(current, to)
+    if not created:
+        updated = Prescription.objects.filter(pk=prescription.pk, status=current).update(
+            status=to, updated_at=timezone.now(), **(changes or {})
+        )
+        if not updated:
+            raise ConcurrentTransition(current, to)
     prescription.status = to
     for field, value in (changes or {}).items():
         setattr(prescription, field, value)
-    event = record_event(prescription=prescription, stage=to, actor=actor, data=data)
+    event = record_event(prescription=prescription, stage=to, actor=actor, data=data, first=created)
+    _milestone(prescription, event, created=created)
     for listener in hooks.transition_listeners:
         listener(prescription, event)
+    transaction.on_commit(partial(tasks.enqueue, TRACE_ADVANCED_TASK, prescription.pk, to))
     return event
+
+
+def _milestone(prescription: Prescription, event: TraceEvent, *, created: bool) -> None:
+    stamp = {f"{event.stage}_at": event.at, "status": event.stage}
+    if event.actor_id and event.stage != Stage.AI_AUDITED:
+        stamp[f"{event.stage}_by_id"] = event.actor_id
+    if created:
+        Milestone.objects.create(
+            prescription_id=prescription.pk,
+            institution_id=prescription.institution_id,
+            prescriber_id=prescription.prescriber_id,
+            urgent=prescription.urgent,
+            decoction=prescription.decoction,
+            delivery=prescription.delivery,
+            **stamp,
+        )
+    else:
+        Milestone.objects.filter(prescription_id=prescription.pk).update(**stamp)
 
 
 def station_event_data(actor, station: str, details: dict, request_data: dict) -> dict:

@@ -1,0 +1,76 @@
+"""The composition a reader can follow: the first event goes through the one status writer, the
+writer keeps the milestone row and announces each move once after commit, and the work pulled
+from the trace (the machine audit) happens exactly once however often the task is delivered."""
+
+import pytest
+
+from audit.models import AuditRun
+from pipeline.tasks import trace_advanced
+from prescriptions.exceptions import InvalidTransition
+from prescriptions.models import Milestone, Prescription, TraceEvent
+from prescriptions.services import prescription_transition
+from prescriptions.workflow import Stage
+
+from .test_workflow import CENTRE_PATH, submit
+
+pytestmark = pytest.mark.usefixtures("catalogue")
+
+
+def test_a_submit_writes_its_first_event_and_milestone_through_the_one_writer_and_announces_it_after_commit(
+    clinician, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        prescription = submit(clinician)
+
+    assert enqueued["trace"] == [], "nothing is announced before the commit"
+    for callback in callbacks:
+        callback()
+    event = TraceEvent.objects.get(prescription=prescription)
+    milestone = Milestone.objects.get(prescription=prescription)
+    assert (event.stage, event.actor, event.prev_hash) == (Stage.SUBMITTED, clinician, "")
+    assert (milestone.submitted_at, milestone.submitted_by, milestone.status) == (event.at, clinician, "submitted")
+    assert (milestone.institution_id, milestone.prescriber) == (clinician.institution_id, clinician)
+    assert enqueued["trace"] == [(prescription.pk, Stage.SUBMITTED)]
+
+
+def test_only_a_role_of_the_tables_create_move_may_bring_a_prescription_into_the_pipeline(clinician, pharmacist):
+    prescription = submit(clinician)
+    twin = Prescription.objects.get(pk=prescription.pk)
+    twin.pk, twin.number, twin.tracking_token = None, "X-1", None
+
+    twin.save()
+    with pytest.raises(InvalidTransition):
+        prescription_transition(prescription=twin, to=Stage.SUBMITTED, created=True, actor=pharmacist)
+    with pytest.raises(InvalidTransition):  # nor may a creation land anywhere but the first stage
+        prescription_transition(prescription=twin, to=Stage.APPROVED, created=True, actor=clinician)
+
+
+def test_each_move_stamps_its_time_and_actor_on_the_milestone_row_and_is_announced_once(
+    actors, enqueued, django_capture_on_commit_callbacks
+):
+    events = {}
+    with django_capture_on_commit_callbacks(execute=True):
+        prescription = submit(actors["clinician"])
+        for stage, who in CENTRE_PATH:
+            events[stage] = prescription_transition(prescription=prescription, to=stage, actor=actors[who])
+
+    milestone = Milestone.objects.get(prescription=prescription)
+    assert milestone.status == Stage.DELIVERED
+    for stage, who in CENTRE_PATH:
+        assert getattr(milestone, f"{stage}_at") == events[stage].at, stage
+        if who != "system":
+            assert getattr(milestone, f"{stage}_by") == actors[who], stage
+    assert milestone.rejected_at is None and milestone.picked_up_at is None
+    assert [stage for _pk, stage in enqueued["trace"]] == [Stage.SUBMITTED] + [stage for stage, _who in CENTRE_PATH]
+
+
+def test_the_machine_audit_happens_once_however_often_the_trace_task_is_delivered(clinician, enqueued):
+    prescription = submit(clinician)
+
+    for _ in range(3):
+        trace_advanced(prescription.pk, Stage.SUBMITTED)
+    trace_advanced(prescription.pk, Stage.AI_AUDITED)  # a later move's task audits nothing
+
+    assert AuditRun.objects.filter(prescription=prescription).count() == 1
+    assert TraceEvent.objects.filter(prescription=prescription, stage=Stage.AI_AUDITED).count() == 1
+    assert Prescription.objects.get(pk=prescription.pk).status == Stage.AI_AUDITED
