@@ -1,0 +1,159 @@
+"""Parse every file and cross-check the names between them, before anything is written.
+
+Every bad row is collected as `file:line: reason`; `load` raises them all together.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .files import DATA_DIR, FILES, read_rows
+from .parsing import CONFIDENCE, PREGNANCY, RULE_KIND, RowError, parse_formula, parse_herb, split_names
+
+Rows = list[tuple[int, dict]]
+
+
+@dataclass
+class ImportErrorReport(Exception):
+    errors: list[str]
+
+    def __str__(self):
+        return "\n".join(self.errors)
+
+
+def load(data_dir: Path = DATA_DIR) -> dict:
+    """Parse and cross-check every file; raise ImportErrorReport listing every bad row."""
+    errors: list[str] = []
+    rows = {key: read_rows(data_dir / path, columns, path, errors) for key, (path, columns) in FILES.items()}
+    herbs = _check_herbs(rows, errors)
+    aliases = _check_aliases(rows["aliases"], herbs, errors)
+    resolve = _resolver(herbs, aliases)
+    rules = _check_rules(rows["incompatibilities"], resolve, errors)
+    toxic = _check_toxic(rows["toxic"], resolve, errors)
+    pregnancy = _check_pregnancy(rows["pregnancy"], resolve, errors)
+    formulas = _check_formulas(rows["formulas"], resolve, errors)
+    if errors:
+        raise ImportErrorReport(errors)
+    return {
+        "formulas": formulas,
+        "herbs": herbs,
+        "aliases": aliases,
+        "rules": rules,
+        "toxic": toxic,
+        "pregnancy": pregnancy,
+        "resolve": resolve,
+    }
+
+
+def _resolver(herbs: dict, aliases: dict):
+    """A name as written in the rule lists -> its catalogue name, or None."""
+
+    def resolve(name: str) -> str | None:
+        if name in herbs:
+            return name
+        return aliases[name]["herb"] if name in aliases else None
+
+    return resolve
+
+
+def _check_herbs(rows: dict[str, Rows], errors: list[str]) -> dict[str, dict]:
+    herbs: dict[str, dict] = {}
+    for key in ("herbs", "supplementary"):
+        label = FILES[key][0]
+        for line, row in rows[key]:
+            try:
+                values = parse_herb(row, supplementary=key == "supplementary")
+            except RowError as exc:
+                errors.append(f"{label}:{line}: {exc}")
+                continue
+            if values["name"] in herbs:
+                errors.append(f"{label}:{line}: herb {values['name']!r} is listed twice")
+                continue
+            herbs[values["name"]] = values
+    return herbs
+
+
+def _check_aliases(rows: Rows, herbs: dict, errors: list[str]) -> dict[str, dict]:
+    aliases: dict[str, dict] = {}
+    label = FILES["aliases"][0]
+    for line, row in rows:
+        alias, target = row["alias"], row["herb"]
+        if not alias or len(alias) > 20:
+            errors.append(f"{label}:{line}: alias is empty or longer than 20 characters")
+        elif alias in herbs:
+            errors.append(f"{label}:{line}: alias {alias!r} is itself a catalogue name")
+        elif alias in aliases:
+            errors.append(f"{label}:{line}: alias {alias!r} is listed twice")
+        elif target not in herbs:
+            errors.append(f"{label}:{line}: alias {alias!r} points to {target!r}, which is not in the catalogue")
+        else:
+            aliases[alias] = {"herb": target, "source": row["source"][:200], "notes": row["notes"][:300]}
+    return aliases
+
+
+def _check_rules(rows: Rows, resolve, errors: list[str]) -> list[dict]:
+    rules = []
+    label = FILES["incompatibilities"][0]
+    for line, row in rows:
+        if row["rule"] not in RULE_KIND:
+            errors.append(f"{label}:{line}: rule {row['rule']!r} is not 十八反 or 十九畏")
+            continue
+        groups = {}
+        for column in ("group_a", "group_b"):
+            names = split_names(row[column])
+            unresolved = [name for name in names if resolve(name) is None]
+            if not names:
+                errors.append(f"{label}:{line}: {column} is empty")
+            elif unresolved:
+                errors.append(
+                    f"{label}:{line}: {column} names {'、'.join(unresolved)}, not in the catalogue or aliases"
+                )
+            groups[column] = names
+        rules.append({"kind": RULE_KIND[row["rule"]], "source": row["source"], "notes": row["notes"], **groups})
+    return rules
+
+
+def _check_toxic(rows: Rows, resolve, errors: list[str]) -> list[dict]:
+    toxic = []
+    label = FILES["toxic"][0]
+    for line, row in rows:
+        herb = resolve(row["name"])
+        if herb is None:
+            errors.append(f"{label}:{line}: {row['name']!r} is not in the catalogue or aliases")
+        else:
+            toxic.append({"name": row["name"], "herb": herb, "source": row["source"], "notes": row["notes"]})
+    return toxic
+
+
+def _check_pregnancy(rows: Rows, resolve, errors: list[str]) -> dict[str, dict]:
+    pregnancy = {}
+    label = FILES["pregnancy"][0]
+    for line, row in rows:
+        herb = resolve(row["name"])
+        if herb is None:
+            errors.append(f"{label}:{line}: {row['name']!r} is not in the catalogue or aliases")
+        elif row["level"] not in PREGNANCY:
+            errors.append(f"{label}:{line}: level {row['level']!r} is not one of {'/'.join(PREGNANCY)}")
+        elif row["confidence"] not in CONFIDENCE:
+            errors.append(f"{label}:{line}: confidence {row['confidence']!r} is not one of high/medium/low")
+        elif herb in pregnancy:
+            errors.append(f"{label}:{line}: {row['name']!r} is listed twice")
+        else:
+            pregnancy[herb] = {
+                "level": PREGNANCY[row["level"]],
+                "from_pharmacopoeia": "ChP2020" in row["source"] or "药典" in row["source"],
+                "source": row["source"],
+                "confidence": row["confidence"],
+                "notes": row["notes"],
+            }
+    return pregnancy
+
+
+def _check_formulas(rows: Rows, resolve, errors: list[str]) -> list[dict]:
+    formulas = []
+    label = FILES["formulas"][0]
+    for line, row in rows:
+        try:
+            formulas.append(parse_formula(row, resolve))
+        except RowError as exc:
+            errors.append(f"{label}:{line}: {exc}")
+    return formulas
