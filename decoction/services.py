@@ -123,19 +123,12 @@ def enqueue_thumbnail(photo_id: int) -> None:
         logger.warning("could not enqueue the thumbnail of photo %s", photo_id, exc_info=True)
 
 
-@transaction.atomic
-def record_dispensed(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
-    """Weights per herb (total grams for all doses) within the tolerance, stock taken by batch
-    (earliest expiry first) in the same transaction, and a photo of the herbs."""
-    pharmacy = ensure_station_staff(actor, prescription, Stage.DISPENSED)
-    settings = StationSettings.current()
-    items = list(prescription.items.select_related("herb").order_by("position"))
-    weights = data.get("weights")
+def _weighed(items: list, weights, *, doses: int, tolerance_pct) -> list[tuple]:
+    """(item, actual, expected, deviation) per herb; raises ValidationError naming every bad weight."""
     if not isinstance(weights, list) or len(weights) != len(items):
         raise ValidationError(
             {"weights": [_("Give the weighed grams of each of the %(n)d herbs.") % {"n": len(items)}]}
         )
-    tolerance = settings.weight_tolerance_pct / 100
     errors, measured = {}, []
     for index, (item, weight) in enumerate(zip(items, weights, strict=True)):
         path = f"weights[{index}].grams"
@@ -144,9 +137,9 @@ def record_dispensed(*, actor, prescription: Prescription, data: dict, files: di
         except ValidationError as exc:
             errors.update(exc.message_dict)
             continue
-        expected = item.grams * prescription.doses
+        expected = item.grams * doses
         deviation = (actual - expected) / expected
-        if abs(deviation) > tolerance:
+        if abs(deviation) > tolerance_pct / 100:
             errors[path] = [
                 _("%(herb)s: %(actual)s g weighed, %(expected)s g prescribed (%(dev)+.1f%%, over ±%(tol)s%%).")
                 % {
@@ -154,12 +147,23 @@ def record_dispensed(*, actor, prescription: Prescription, data: dict, files: di
                     "actual": actual,
                     "expected": expected,
                     "dev": deviation * 100,
-                    "tol": settings.weight_tolerance_pct,
+                    "tol": tolerance_pct,
                 }
             ]
         measured.append((item, actual, expected, deviation))
     if errors:
         raise ValidationError(errors)
+    return measured
+
+
+@transaction.atomic
+def record_dispensed(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
+    """Weights per herb (total grams for all doses) within the tolerance, stock taken by batch
+    (earliest expiry first) in the same transaction, and a photo of the herbs."""
+    pharmacy = ensure_station_staff(actor, prescription, Stage.DISPENSED)
+    tolerance_pct = StationSettings.current().weight_tolerance_pct
+    items = list(prescription.items.select_related("herb").order_by("position"))
+    measured = _weighed(items, data.get("weights"), doses=prescription.doses, tolerance_pct=tolerance_pct)
     upload = files.get("photo")
     if upload is None:
         raise ValidationError({"photo": [_("Photograph the dispensed herbs for the re-check.")]})
@@ -185,16 +189,12 @@ def record_dispensed(*, actor, prescription: Prescription, data: dict, files: di
         prescription=prescription, dispenser=actor, pharmacy=pharmacy, weights=lines
     )
     photo = save_station_photo(actor=actor, prescription=prescription, stage=Stage.DISPENSED, upload=upload)
+    details = {"record": record.pk, "photo": photo.pk, "photo_quality": photo.quality, "weights": lines}
     return prescription_transition(
         prescription=prescription,
         to=Stage.DISPENSED,
         actor=actor,
-        data=station_event_data(
-            actor,
-            Stage.DISPENSED,
-            {"record": record.pk, "photo": photo.pk, "photo_quality": photo.quality, "weights": lines},
-            data,
-        ),
+        data=station_event_data(actor, Stage.DISPENSED, details, data),
     )
 
 
