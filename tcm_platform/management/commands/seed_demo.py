@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from PIL import Image
 
-from accounts.models import Institution, InstitutionKind, User
+from accounts.models import Institution, User
 from accounts.roles import Role
 from accounts.services import institution_save, user_set_roles
 from audit.services import audit_decide, audit_run
@@ -34,70 +34,20 @@ from prescriptions.services import (
 from prescriptions.validators import id_check_char
 from prescriptions.workflow import Stage
 
-DEMO_PASSWORD = "tcm-demo-2026"
-
-K = InstitutionKind
-INSTITUTIONS = [
-    # code, name, kind, parent code, township, phone
-    ("H001", "示范县人民医院（医共体牵头医院）", K.LEAD_HOSPITAL, None, "城关镇", "0571-6000 1000"),
-    ("C001", "城东中心卫生院", K.CENTRAL_HEALTH_CENTRE, "H001", "城东镇", "0571-6000 2001"),
-    ("C002", "城西中心卫生院", K.CENTRAL_HEALTH_CENTRE, "H001", "城西镇", "0571-6000 2002"),
-    ("T001", "白塔乡卫生院", K.TOWNSHIP_HEALTH_CENTRE, "C001", "白塔乡", "0571-6000 3001"),
-    ("T002", "青石乡卫生院", K.TOWNSHIP_HEALTH_CENTRE, "C001", "青石乡", "0571-6000 3002"),
-    ("T003", "柳溪乡卫生院", K.TOWNSHIP_HEALTH_CENTRE, "C002", "柳溪乡", "0571-6000 3003"),
-    ("T004", "桃源乡卫生院", K.TOWNSHIP_HEALTH_CENTRE, "C002", "桃源乡", "0571-6000 3004"),
-    ("V001", "白塔村卫生室", K.VILLAGE_CLINIC, "T001", "白塔乡", "0571-6000 4001"),
-    ("V002", "柳溪村卫生室", K.VILLAGE_CLINIC, "T003", "柳溪乡", "0571-6000 4002"),
-    ("P001", "示范县共享中药房（代煎中心）", K.SHARED_PHARMACY, "H001", "城关镇", "0571-6000 5000"),
-    ("D001", "示范县中药配送站", K.DELIVERY_STATION, "H001", "城关镇", "0571-6000 6000"),
-]
-
-USERS = [
-    # username, name, institution code, roles
-    ("admin", "系统管理员", "H001", []),
-    ("countyadmin", "周卫健", "H001", [Role.ADMINISTRATOR]),
-    ("centreadmin", "钱院长", "C001", [Role.ADMINISTRATOR]),
-    ("clinician", "李明华", "T001", [Role.CLINICIAN]),
-    ("clinician2", "王建国", "C002", [Role.CLINICIAN]),
-    ("expert", "陈国医", "H001", [Role.CLINICIAN]),
-    ("pharmacist", "张药师", "H001", [Role.PHARMACIST]),
-    ("pharmacist2", "刘复核", "P001", [Role.PHARMACIST]),
-    ("dispenser", "赵调剂", "P001", [Role.DISPENSER]),
-    ("decoctor", "孙煎药", "P001", [Role.DECOCTION_OPERATOR]),
-    ("courier", "吴配送", "D001", [Role.COURIER]),
-]
-
-# Demo prices (yuan per gram) by category: synthetic, for the demo only.
-PRICE_BANDS = {
-    "补虚药": (0.08, 0.60),
-    "开窍药": (2.00, 30.00),
-    "平肝息风药": (0.10, 2.00),
-    "活血化瘀药": (0.06, 0.80),
-    "安神药": (0.05, 0.50),
-    "止血药": (0.05, 1.20),
-}
-DEFAULT_BAND = (0.03, 0.25)
-
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = [
-    "秀英",
-    "建华",
-    "桂兰",
-    "志强",
-    "玉梅",
-    "国庆",
-    "丽娟",
-    "海燕",
-    "文斌",
-    "春花",
-    "德明",
-    "小红",
-    "永福",
-    "淑珍",
-    "卫东",
-]
-# Administrative-division prefix used for the demo ID numbers.
-AREA_CODE = "330127"
+from ..demo_data import (
+    AREA_CODE,
+    CHILD,
+    DEFAULT_BAND,
+    DEMO_CASES,
+    DEMO_PASSWORD,
+    GIVEN,
+    INSTITUTIONS,
+    PRICE_BANDS,
+    SURNAMES,
+    USERS,
+    WOMAN,
+    DemoCase,
+)
 
 
 def demo_price(herb: Herb) -> Decimal:
@@ -118,6 +68,73 @@ def demo_id_number(born: date, serial: int, male: bool) -> str:
     sex_digit = (serial * 2 + (1 if male else 0)) % 10
     first17 = f"{AREA_CODE}{born:%Y%m%d}{serial % 100:02d}{sex_digit}"
     return first17 + id_check_char(first17)
+
+
+def case_patients(clinician) -> dict:
+    """Who the demo cases are for (see demo_data.DemoCase.patient): the demo clinician's adult
+    patients, each up to three times, the first woman among them, and a child (made once)."""
+    today = date.today()
+    adults = [
+        p
+        for p in Patient.objects.filter(institution=clinician.institution).order_by("pk")
+        if 18 <= p.age_on(today) < 65
+    ]
+    women = [p for p in adults if p.sex == "F"]
+    child = Patient.objects.filter(institution=clinician.institution, name="王小宝").first() or patient_create(
+        actor=clinician,
+        values={
+            "name": "王小宝",
+            "sex": "M",
+            "date_of_birth": date.today() - timedelta(days=5 * 365 + 40),
+            "mobile": "13900001111",
+            "township": "白塔乡",
+            "address": "浙江省示范县白塔乡东村3号",
+        },
+    )
+    return {**dict(enumerate(adults * 3)), WOMAN: women[0], CHILD: child}
+
+
+def case_values(case: DemoCase, patient: Patient, clinician) -> dict:
+    """The submission for a demo case; a case marked `sign` carries the clinician's double
+    signature with a reason for every blocking finding."""
+    rows = []
+    for entry in case.items.split("|"):
+        herb, grams, *instruction = entry.split(":")
+        rows.append({"herb": herb, "grams": grams, "instruction": instruction[0] if instruction else ""})
+    extra = case.extra
+    values = {
+        "consult": {
+            "tcm_disease": case.disease,
+            "tcm_syndrome": case.syndrome,
+            "pregnancy": extra.get("pregnancy", "no"),
+        },
+        "items": rows,
+        "doses": 7,
+        "usage": "每日1剂，水煎分2次温服",
+        "delivery": extra.get("delivery", "address"),
+        "delivery_address": patient.address or "浙江省示范县白塔乡",
+        "urgent": extra.get("urgent", False),
+        "decoction": extra.get("decoction", "center"),
+    }
+    if extra.get("sign"):
+        findings = prescription_precheck(actor=clinician, patient=patient, values=values)["findings"]
+        reasons = {finding_key(f): "经典方配伍，病情需要，已告知患者" for f in findings if f["severity"] == "block"}
+        values["double_signature"] = {"password": DEMO_PASSWORD, "reasons": reasons}
+    return values
+
+
+def decide_case(prescription: Prescription, decision: str, pharmacist) -> None:
+    """The pharmacist's final audit of a demo case: approve, or reject the 十八反 one."""
+    if decision == "approve":
+        audit_decide(pharmacist=pharmacist, prescription=prescription, decision="approve", comment="处方合理")
+    elif decision == "reject":
+        audit_decide(
+            pharmacist=pharmacist,
+            prescription=prescription,
+            decision="reject",
+            reasons=["配伍禁忌，请调整处方"],
+            comment="附子与半夏属十八反，请调整",
+        )
 
 
 class Command(BaseCommand):
@@ -251,184 +268,24 @@ class Command(BaseCommand):
     @transaction.atomic
     def seed_prescriptions(self, users):
         """Prescriptions at several points of the audit: waiting in the pharmacist's queue (clean
-        and flagged), approved, rejected, and just submitted (the worker audits those)."""
+        and flagged), approved, rejected, and just submitted (the worker audits those); and
+        approved ones waiting at every station (see demo_data.DEMO_CASES)."""
         if Prescription.objects.exists():
             return 0
         clinician, pharmacist = users["clinician"], users["pharmacist"]
-        today = date.today()
-        patients = [
-            p
-            for p in Patient.objects.filter(institution=clinician.institution).order_by("pk")
-            if 18 <= p.age_on(today) < 65
-        ]
-        women = [p for p in patients if p.sex == "F"]
-        patients = patients * 3  # some patients come back with another prescription
-        child = Patient.objects.filter(institution=clinician.institution, name="王小宝").first() or patient_create(
-            actor=clinician,
-            values={
-                "name": "王小宝",
-                "sex": "M",
-                "date_of_birth": date.today() - timedelta(days=5 * 365 + 40),
-                "mobile": "13900001111",
-                "township": "白塔乡",
-                "address": "浙江省示范县白塔乡东村3号",
-            },
-        )
-        signed = {"password": DEMO_PASSWORD}
-        cases = [
-            # (patient, disease, syndrome, items, extra, audit?, decision)
-            (patients[0], "虚劳", "脾胃气虚", "党参:9|白术:9|茯苓:12|炙甘草:6", {}, True, None),
-            (patients[1], "咳嗽", "痰湿蕴肺", "法半夏:9|陈皮:9|茯苓:12|炙甘草:3|生姜:3", {}, True, None),
-            (patients[2], "瘿病", "痰气郁结", "海藻:10|昆布:10|浙贝母:9|甘草:6|陈皮:6", {"sign": True}, True, None),
-            (women[0], "痛经", "气滞血瘀", "当归:9|川芎:6|桃仁:9|红花:6|香附:9", {"pregnancy": "yes"}, True, None),
-            (child, "咳嗽", "风寒袭肺", "麻黄:6:decoct_first|苦杏仁:6:add_later|甘草:3", {}, True, None),
-            (patients[3], "感冒", "营卫不和", "桂枝:9|白芍:9|生姜:9|大枣:10|炙甘草:6", {}, True, "approve"),
-            (
-                patients[4],
-                "胸痹",
-                "寒凝心脉",
-                "附子:9:decoct_first|法半夏:9|瓜蒌:12|薤白:9",
-                {"sign": True},
-                True,
-                "reject",
-            ),
-            (patients[5], "不寐", "心脾两虚", "酸枣仁:15|茯苓:12|知母:9|川芎:6|甘草:3", {}, False, None),
-        ]
-        # Prescriptions waiting at every station of the shared pharmacy and decoction centre.
-        station_cases = [
-            (
-                patients[6],
-                "虚劳",
-                "气血两虚",
-                "党参:9|白术:9|茯苓:12|炙甘草:6|当归:9|川芎:6|白芍:9|熟地黄:12",
-                {},
-                True,
-                "approve",
-                Stage.DISPENSED,
-            ),
-            (
-                patients[7],
-                "胃脘痛",
-                "肝郁气滞",
-                "柴胡:6|白芍:12|枳壳:9|香附:9|陈皮:6|炙甘草:6",
-                {},
-                True,
-                "approve",
-                Stage.RECHECKED,
-            ),
-            (
-                patients[8],
-                "感冒",
-                "风寒束表",
-                "荆芥:9|防风:9|羌活:6|川芎:6|白芷:6|甘草:3",
-                {"urgent": True},
-                True,
-                "approve",
-                Stage.SOAKING,
-            ),
-            (
-                patients[9],
-                "不寐",
-                "心脾两虚",
-                "黄芪:15|党参:9|白术:9|茯神:12|酸枣仁:15|远志:6|木香:6|龙眼肉:9",
-                {},
-                True,
-                "approve",
-                Stage.DECOCTING,
-            ),
-            (
-                patients[10],
-                "咳嗽",
-                "痰湿蕴肺",
-                "法半夏:9|陈皮:9|茯苓:12|炙甘草:3|苦杏仁:9:add_later",
-                {},
-                True,
-                "approve",
-                Stage.PACKAGED,
-            ),
-            (
-                patients[11],
-                "便秘",
-                "气虚",
-                "黄芪:15|白术:12|当归:9|火麻仁:10|枳壳:9",
-                {"decoction": "self"},
-                True,
-                "approve",
-                Stage.RECHECKED,
-            ),
-            (
-                patients[12],
-                "头痛",
-                "肝阳上亢",
-                "天麻:9|钩藤:12:add_later|石决明:18:decoct_first|牛膝:12|杜仲:9",
-                {},
-                True,
-                "approve",
-                Stage.SHIPPED,
-            ),
-            (
-                patients[13],
-                "眩晕",
-                "气血两虚",
-                "黄芪:15|当归:9|党参:9|白术:9|茯苓:12|炙甘草:6",
-                {},
-                True,
-                "approve",
-                Stage.DELIVERED,
-            ),
-            (
-                patients[14],
-                "湿疹",
-                "湿热浸淫",
-                "苦参:9|黄柏:9|苍术:9|土茯苓:15|甘草:6",
-                {"delivery": "pickup", "decoction": "self"},
-                True,
-                "approve",
-                Stage.PICKED_UP,
-            ),
-        ]
-        cases = [case + (None,) for case in cases] + station_cases
-        for patient, disease, syndrome, items, extra, audit, decision, stage in cases:
-            rows = []
-            for entry in items.split("|"):
-                herb, grams, *instruction = entry.split(":")
-                rows.append({"herb": herb, "grams": grams, "instruction": instruction[0] if instruction else ""})
-            values = {
-                "consult": {
-                    "tcm_disease": disease,
-                    "tcm_syndrome": syndrome,
-                    "pregnancy": extra.get("pregnancy", "no"),
-                },
-                "items": rows,
-                "doses": 7,
-                "usage": "每日1剂，水煎分2次温服",
-                "delivery": extra.get("delivery", "address"),
-                "delivery_address": patient.address or "浙江省示范县白塔乡",
-                "urgent": extra.get("urgent", False),
-                "decoction": extra.get("decoction", "center"),
-            }
-            if extra.get("sign"):
-                findings = prescription_precheck(actor=clinician, patient=patient, values=values)["findings"]
-                reasons = {
-                    finding_key(f): "经典方配伍，病情需要，已告知患者" for f in findings if f["severity"] == "block"
-                }
-                values["double_signature"] = {**signed, "reasons": reasons}
-            prescription, _ = prescription_submit(actor=clinician, patient=patient, values=values)
-            if audit:
+        patients = case_patients(clinician)
+        for case in DEMO_CASES:
+            patient = patients[case.patient]
+            prescription, _ = prescription_submit(
+                actor=clinician, patient=patient, values=case_values(case, patient, clinician)
+            )
+            if case.audit:
                 audit_run(prescription_id=prescription.pk)
-            if decision == "approve":
-                audit_decide(pharmacist=pharmacist, prescription=prescription, decision="approve", comment="处方合理")
-            elif decision == "reject":
-                audit_decide(
-                    pharmacist=pharmacist,
-                    prescription=prescription,
-                    decision="reject",
-                    reasons=["配伍禁忌，请调整处方"],
-                    comment="附子与半夏属十八反，请调整",
-                )
-            if stage:
-                self.advance(prescription, stage, users)
-        return len(cases)
+            if case.decision:
+                decide_case(prescription, case.decision, pharmacist)
+            if case.stage:
+                self.advance(prescription, case.stage, users)
+        return len(DEMO_CASES)
 
     def advance(self, prescription, until, users):
         """Walk an approved prescription through the stations up to `until`, as the demo staff."""
