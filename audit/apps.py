@@ -9,10 +9,7 @@ class AuditConfig(AppConfig):
     def ready(self):
         from prescriptions import hooks
 
-        from .services import check_draft
         from .tasks import enqueue_pre_audit
 
-        if check_draft not in hooks.draft_checkers:
-            hooks.draft_checkers.append(check_draft)
         if enqueue_pre_audit not in hooks.submitted_listeners:
             hooks.submitted_listeners.append(enqueue_pre_audit)

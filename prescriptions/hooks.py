@@ -1,24 +1,13 @@
 """Extension points through which later stages join a prescription's life without this app
 importing them (the dependency direction is checked by import-linter).
 
-- `draft_checkers`: functions (draft: dict) -> list of finding dicts; the submit service asks
-  them for block-level findings that need the clinician's second signature. The audit app
-  registers its rule engine here.
 - `submitted_listeners`: functions (prescription_id: int) called after a submit commits; the
   audit app enqueues the AI audit here.
 - `stage_recorders`: the station steps (dispensing, re-check, soaking, …, delivery), each
   registered by the app that owns it; `POST /api/v1/prescriptions/{id}/events/` dispatches here.
 """
 
-draft_checkers: list = []
 submitted_listeners: list = []
-
-
-def check_draft(draft: dict) -> list[dict]:
-    findings = []
-    for checker in draft_checkers:
-        findings.extend(checker(draft))
-    return findings
 
 
 def notify_submitted(prescription_id: int) -> None:

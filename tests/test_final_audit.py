@@ -12,16 +12,23 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import Role
-from audit import engine, tasks
-from audit.drafts import parse_draft
+from audit import tasks
 from audit.exceptions import AuditConflict
-from audit.models import AuditClaim, AuditDecision, AuditRun, Decision, RuleVersion, RuleVersionStatus
-from audit.rules import live_rule_version, rule_version_create, rule_version_publish, rule_version_whatif
+from audit.models import AuditClaim, AuditDecision, AuditRun, Decision
 from audit.services import CLAIM_MINUTES, audit_claim, audit_decide, audit_run
 from catalogue.models import Herb
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import finding_key, prescription_cancel, prescription_submit
 from prescriptions.workflow import Stage
+from rules import engine
+from rules.drafts import parse_draft
+from rules.models import RuleVersion, RuleVersionStatus
+from rules.services import (
+    live_rule_version,
+    rule_version_create,
+    rule_version_publish,
+    rule_version_whatif,
+)
 
 from .factories import PatientFactory, UserFactory
 
@@ -486,3 +493,22 @@ def test_whatif_of_a_draft_that_changes_nothing_reports_no_codes(catalogue, coun
     report = rule_version_whatif(version=draft, drafts=[parse_draft(interchange(("细辛", 4), ("党参", 10)))])
 
     assert (report["per_code"], report["prescriptions"]) == ([], 1)
+
+
+def test_the_rule_models_belong_to_the_rules_app_and_the_administrator_group_holds_their_permissions(db):
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+
+    from rules.models import AgeBand, CustomPairRule
+
+    moved = {"ruleversion", "ageband", "custompairrule"}
+    assert {m._meta.db_table for m in (RuleVersion, AgeBand, CustomPairRule)} == {f"audit_{m}" for m in moved}
+    assert not ContentType.objects.filter(app_label="audit", model__in=moved).exists()
+    perms = set(
+        Group.objects.get(name=Role.ADMINISTRATOR).permissions.values_list("content_type__app_label", "codename")
+    )
+    assert {
+        ("rules", "change_ruleversion"),
+        ("rules", "add_ageband"),
+        ("rules", "delete_custompairrule"),
+    } <= perms

@@ -15,6 +15,7 @@ from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
 from core.db import related_names
 from core.images import normalize_photo
+from rules.services import check_draft
 
 from .. import hooks
 from ..models import (
@@ -271,7 +272,7 @@ def prescription_precheck(*, actor, patient, values: dict) -> dict:
         items=items,
     )
     return {
-        "findings": hooks.check_draft(draft),
+        "findings": check_draft(draft).findings,
         "price": price_quote(items=items, doses=doses, decoction=decoction, delivery=delivery),
     }
 
@@ -333,9 +334,8 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         doses=header["doses"],
         items=items,
     )
-    signature = check_signature(
-        actor=actor, findings=hooks.check_draft(draft), signature=values.get("double_signature")
-    )
+    check = check_draft(draft)
+    signature = check_signature(actor=actor, findings=check.findings, signature=values.get("double_signature"))
 
     consult = Consult.objects.create(
         patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values
