@@ -58,14 +58,23 @@ def auditing_institution(institution: Institution) -> Institution:
 def audit_run(*, prescription_id: int) -> AuditRun | None:
     """Audit a submitted prescription once: store the run, move it to `ai_audited` with its risk
     level and the trace event, all in one transaction. A second call finds the run and does
-    nothing; a prescription no longer `submitted` (e.g. cancelled) is left alone."""
+    nothing; a prescription no longer `submitted` (e.g. cancelled) is left alone.
+
+    The run keeps the findings and rule version the submit checked (what the clinician saw and
+    signed for) instead of running the engine again; `duration_ms` is that check's time. Only a
+    prescription submitted before the submit stored its check is checked here, once, with the
+    live rules."""
     existing = AuditRun.objects.filter(prescription_id=prescription_id).first()
     if existing:
         return existing
     prescription = Prescription.objects.select_related("institution").filter(pk=prescription_id).first()
     if prescription is None or prescription.status != Stage.SUBMITTED:
         return None
-    findings, rule_version, duration_ms = check_draft(prescription_draft(prescription))
+    if prescription.precheck_rule_version is None:
+        findings, rule_version, duration_ms = check_draft(prescription_draft(prescription))
+    else:
+        findings = prescription.precheck_findings
+        rule_version, duration_ms = prescription.precheck_rule_version, prescription.precheck_duration_ms
     risk = risk_level([Finding.from_dict(f) for f in findings])
     try:
         with transaction.atomic():

@@ -282,7 +282,8 @@ def prescription_submit(
     *, actor, patient, values: dict, previous: Prescription | None = None
 ) -> tuple[Prescription, bool]:
     """Create a prescription (version 1, or the next version of a rejected one) with status
-    `submitted`, its trace event, and — after commit — the AI audit.
+    `submitted`, its trace event, and — after commit — the AI audit. The rule check made here
+    (findings, rule version) is stored on the prescription; the audit run keeps it.
 
     Returns (prescription, created). The same idempotency key from the same prescriber returns
     the first prescription instead of creating a second. Raises ValidationError with field paths
@@ -359,6 +360,9 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         urgent=bool(values.get("urgent")),
         formula_source=formula_source,
         double_signature=signature,
+        precheck_findings=check.findings,
+        precheck_rule_version=check.rule_version,
+        precheck_duration_ms=check.duration_ms,
         herb_total=quote["herb_total"],
         decoction_fee=quote["decoction_fee"],
         delivery_fee=quote["delivery_fee"],
