@@ -169,6 +169,11 @@ class Prescription(models.Model):
     formula_source = models.CharField(_("started from"), max_length=100, blank=True)
     double_signature = models.JSONField(_("double signature"), default=dict, blank=True)
     risk_level = models.CharField(_("risk"), max_length=10, choices=RiskLevel.choices, blank=True, default="")
+    # The rule check made at submit (what the clinician signed for); the audit run keeps it instead
+    # of checking again. A null version: submitted before the submit stored its check.
+    precheck_findings = models.JSONField(_("findings at submit"), default=list, blank=True)
+    precheck_rule_version = models.PositiveIntegerField(_("rule version at submit"), null=True, blank=True)
+    precheck_duration_ms = models.FloatField(_("check duration at submit (ms)"), default=0)
     herb_total = models.DecimalField(_("herbs (yuan)"), max_digits=10, decimal_places=2, default=0)
     decoction_fee = models.DecimalField(_("decoction fee (yuan)"), max_digits=8, decimal_places=2, default=0)
     delivery_fee = models.DecimalField(_("delivery fee (yuan)"), max_digits=8, decimal_places=2, default=0)

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "catalogue",
+    "rules",
     "prescriptions",
     "audit",
     "decoction",

@@ -167,14 +167,14 @@ ADMIN_MODELS = {
     "catalogue_stockmovement": (True, False),
     "catalogue_formula": (True, True),
     "prescriptions_patient": (True, False),  # patients are registered through the clinic pages
-    "audit_ruleversion": (True, False),  # drafts are frozen from the rule tables, never typed in
-    "audit_ageband": (True, True),
-    "audit_custompairrule": (True, True),
+    "rules_ruleversion": (True, False),  # drafts are frozen from the rule tables, never typed in
+    "rules_ageband": (True, True),
+    "rules_custompairrule": (True, True),
     "audit_auditrun": (True, False),  # written by the audit only
     "audit_auditdecision": (True, False),  # written by the pharmacist's decision only
 }
 # Models whose ModelAdmin refuses the add form whatever the role's permissions say.
-ADMIN_NO_ADD_FORM = {"prescriptions_patient", "audit_ruleversion", "audit_auditrun", "audit_auditdecision"}
+ADMIN_NO_ADD_FORM = {"prescriptions_patient", "rules_ruleversion", "audit_auditrun", "audit_auditdecision"}
 for _model, (_may_list, _may_add) in ADMIN_MODELS.items():
     MATRIX[f"admin:{_model}_changelist"] = Row(ADMIN, (ADMIN_SITE,), ADMINS if _may_list else frozenset())
     MATRIX[f"admin:{_model}_add"] = Row(ADMIN, (ADMIN_SITE,), ADMINS if _may_add else frozenset())

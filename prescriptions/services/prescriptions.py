@@ -15,8 +15,8 @@ from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
 from core.db import related_names
 from core.images import normalize_photo
+from rules.services import check_draft
 
-from .. import hooks
 from ..models import (
     AttachmentKind,
     Consult,
@@ -271,7 +271,7 @@ def prescription_precheck(*, actor, patient, values: dict) -> dict:
         items=items,
     )
     return {
-        "findings": hooks.check_draft(draft),
+        "findings": check_draft(draft).findings,
         "price": price_quote(items=items, doses=doses, decoction=decoction, delivery=delivery),
     }
 
@@ -281,7 +281,8 @@ def prescription_submit(
     *, actor, patient, values: dict, previous: Prescription | None = None
 ) -> tuple[Prescription, bool]:
     """Create a prescription (version 1, or the next version of a rejected one) with status
-    `submitted`, its trace event, and — after commit — the AI audit.
+    `submitted`, its trace event, and — after commit — the AI audit. The rule check made here
+    (findings, rule version) is stored on the prescription; the audit run keeps it.
 
     Returns (prescription, created). The same idempotency key from the same prescriber returns
     the first prescription instead of creating a second. Raises ValidationError with field paths
@@ -333,9 +334,8 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         doses=header["doses"],
         items=items,
     )
-    signature = check_signature(
-        actor=actor, findings=hooks.check_draft(draft), signature=values.get("double_signature")
-    )
+    check = check_draft(draft)
+    signature = check_signature(actor=actor, findings=check.findings, signature=values.get("double_signature"))
 
     consult = Consult.objects.create(
         patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values
@@ -359,6 +359,9 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         urgent=bool(values.get("urgent")),
         formula_source=formula_source,
         double_signature=signature,
+        precheck_findings=check.findings,
+        precheck_rule_version=check.rule_version,
+        precheck_duration_ms=check.duration_ms,
         herb_total=quote["herb_total"],
         decoction_fee=quote["decoction_fee"],
         delivery_fee=quote["delivery_fee"],
