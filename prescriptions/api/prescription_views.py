@@ -12,11 +12,11 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CapabilityPermission
 from core.ids import parse_id
+from patients.permissions import patients_visible_to
 
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Prescription
 from ..selectors import (
-    patients_visible_to,
     prescription_detail,
     prescription_search,
     prescriptions_for_stations,
