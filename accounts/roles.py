@@ -28,7 +28,7 @@ ROLE_MODEL_PERMISSIONS = {
         "catalogue.formula": ("view", "add", "change"),
         "catalogue.stockbatch": ("view",),
         "catalogue.stockmovement": ("view",),
-        "prescriptions.patient": ("view", "change"),
+        "patients.patient": ("view", "change"),
         "rules.ruleversion": ("view", "change"),
         "rules.ageband": ("view", "add", "change"),
         "rules.custompairrule": ("view", "add", "change", "delete"),

@@ -43,7 +43,8 @@ from catalogue.models import Herb  # noqa: E402
 from core.db import connection_url  # noqa: E402
 from core.models import WorkerHeartbeat  # noqa: E402
 from core.tasks import worker_heartbeat  # noqa: E402
-from prescriptions.models import Patient, Prescription, TraceEvent  # noqa: E402
+from patients.models import Patient  # noqa: E402
+from prescriptions.models import Prescription, TraceEvent  # noqa: E402
 from rules import engine  # noqa: E402
 from rules.drafts import parse_draft  # noqa: E402
 from rules.services import live_snapshot  # noqa: E402

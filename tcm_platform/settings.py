@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "catalogue",
+    "patients",
     "rules",
     "prescriptions",
     "audit",

@@ -23,7 +23,8 @@ from PIL import Image
 from delivery.models import Notification
 from delivery.services import notification_send
 from delivery.tasks import send_notification
-from prescriptions.models import Patient, Prescription
+from patients.models import Patient
+from prescriptions.models import Prescription
 from prescriptions.services import prescription_submit, prescription_transition, record_event
 from prescriptions.workflow import Decoction, DeliveryMode, Stage
 

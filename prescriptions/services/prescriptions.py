@@ -14,21 +14,13 @@ from catalogue.formulas import formula_label, formulas_for
 from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
 from core.db import related_names
-from core.images import normalize_photo
+from patients import services as patient_services
+from patients.models import Consult, ConsultAttachment, Patient, Pregnancy
+from patients.services import patient_create
 from rules.services import check_draft
 
-from ..models import (
-    AttachmentKind,
-    Consult,
-    ConsultAttachment,
-    Patient,
-    Pregnancy,
-    Prescription,
-    PrescriptionItem,
-    PrescriptionSequence,
-)
+from ..models import Prescription, PrescriptionItem, PrescriptionSequence
 from ..workflow import Decoction, DeliveryMode, Stage
-from .patients import patient_create
 from .trace import prescription_transition
 
 MAX_GRAMS = Decimal(500)
@@ -455,14 +447,11 @@ def prescription_cancel(*, actor, prescription: Prescription, reason: str):
 
 @transaction.atomic
 def consult_attach_photo(*, actor, prescription: Prescription, kind: str, upload) -> ConsultAttachment:
-    """Attach a tongue/face photo to the prescription's consult (checked and normalised)."""
+    """Attach a tongue/face photo to the prescription's consult (checked and normalised), named
+    after the prescription number; patients.services.consult_attach_photo stores it."""
     ensure_capability(actor, "prescribe")
     if not can_see_institution(actor, prescription.institution_id):
         raise ValidationError(_("This prescription belongs to an institution you cannot see."))
-    if kind not in AttachmentKind.values:
-        raise ValidationError({"kind": [_("Choose tongue, face or other.")]})
-    try:
-        photo = normalize_photo(upload, name=f"{prescription.number}-{kind}")
-    except ValidationError as exc:
-        raise ValidationError({"image": exc.messages}) from None
-    return ConsultAttachment.objects.create(consult=prescription.consult, kind=kind, image=photo, uploaded_by=actor)
+    return patient_services.consult_attach_photo(
+        actor=actor, consult=prescription.consult, kind=kind, upload=upload, file_stem=prescription.number
+    )
