@@ -91,7 +91,7 @@ def model_permissions_of(role: str) -> dict[str, tuple[str, ...]]:
     return {model_label: tuple(actions) for model_label, actions in merged.items()}
 
 
-# Derived, for readers who ask per role: Admin-site model permissions per role.
+# Derived: the admin-site model permissions per role, as sync_role_groups gives them.
 ROLE_MODEL_PERMISSIONS = {role: perms for role in Role if (perms := model_permissions_of(role))}
 
 
