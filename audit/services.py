@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Institution
-from accounts.permissions import ensure_capability
 from accounts.roles import Role
 from prescriptions.exceptions import ConcurrentTransition
 from prescriptions.models import Prescription
@@ -21,6 +20,7 @@ from rules.services import check_draft
 
 from .exceptions import AuditConflict
 from .models import AuditClaim, AuditDecision, AuditRun, Decision
+from .permissions import ensure_routed_to
 
 logger = logging.getLogger(__name__)
 CLAIM_MINUTES = 10
@@ -100,19 +100,11 @@ def audit_run(*, prescription_id: int) -> AuditRun | None:
     return run
 
 
-def _ensure_routed_to(pharmacist, prescription: Prescription) -> AuditRun:
-    ensure_capability(pharmacist, "final_audit")
-    run = AuditRun.objects.filter(prescription=prescription).first()
-    if run is None or run.routed_to_id != pharmacist.institution_id:
-        raise PermissionDenied(_("This prescription is not routed to your institution."))
-    return run
-
-
 @transaction.atomic
 def audit_claim(*, pharmacist, prescription: Prescription, now=None) -> AuditClaim:
     """Take a prescription to decide on it. Raises AuditConflict while another pharmacist holds
     an unexpired claim; the same pharmacist claiming again extends it."""
-    _ensure_routed_to(pharmacist, prescription)
+    ensure_routed_to(pharmacist, prescription)
     now = now or timezone.now()
     expires = now + timedelta(minutes=CLAIM_MINUTES)
     claims = AuditClaim.objects.filter(prescription=prescription)
@@ -139,7 +131,7 @@ def audit_decide(
     """Approve or reject. Rejecting needs at least one reason. Approving despite block-level
     findings needs a written reason per finding and the prescriber's double signature. Exactly one
     decision per prescription version: a concurrent second decision raises AuditConflict."""
-    run = _ensure_routed_to(pharmacist, prescription)
+    run = ensure_routed_to(pharmacist, prescription)
     prescription.refresh_from_db(fields=["status", "double_signature"])
     now = now or timezone.now()
     holder = AuditClaim.objects.filter(prescription=prescription, expires_at__gte=now).exclude(pharmacist=pharmacist)

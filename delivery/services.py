@@ -13,8 +13,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import InstitutionKind
-from accounts.permissions import has_capability
 from core.cache import count_and_get
 from core.images import normalize_photo
 from prescriptions.models import Prescription, TraceEvent
@@ -22,6 +20,7 @@ from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import TIMELINE, Decoction, DeliveryMode, Stage
 
 from .models import DeliveryRun, DeliveryStop, Notification, PickupCode, StopStatus
+from .permissions import ensure_can_hand_over, ensure_courier
 
 logger = logging.getLogger(__name__)
 
@@ -251,13 +250,6 @@ def pickup_code_for(prescription: Prescription) -> PickupCode:
 # --- delivery runs and the delivery stages ----------------------------------------------------------
 
 
-def ensure_courier(actor):
-    if not has_capability(actor, "deliver") or not actor.institution_id:
-        raise PermissionDenied(_("Only a courier of a delivery station does this."))
-    if actor.institution.kind != InstitutionKind.DELIVERY_STATION:
-        raise PermissionDenied(_("Only a courier of a delivery station does this."))
-
-
 @transaction.atomic
 def run_create(*, courier, prescriptions, area: str) -> DeliveryRun:
     """Group packaged prescriptions (delivered to an address, not on another run) into a run."""
@@ -363,8 +355,7 @@ def stop_failed(*, actor, prescription: Prescription, reason: str, retry_at=None
 @transaction.atomic
 def record_picked_up(*, actor, prescription: Prescription, data: dict, files: dict) -> TraceEvent:
     """At the clinic: the patient's 6-digit pickup code."""
-    if not (has_capability(actor, "dispense") or has_capability(actor, "prescribe")):
-        raise PermissionDenied(_("Your role cannot hand out medicine."))
+    ensure_can_hand_over(actor)
     code = PickupCode.objects.filter(prescription=prescription).first()
     given = str(data.get("code", "")).strip()
     if code is None or not given or not secrets.compare_digest(given, code.code):

@@ -26,6 +26,7 @@ from prescriptions.services import prescription_record_step
 from prescriptions.workflow import DeliveryMode, Stage
 
 from .models import DeliveryRun, DeliveryStop
+from .permissions import can_hand_over
 from .services import (
     RECORDERS,
     TRACK_CACHE_SECONDS,
@@ -240,7 +241,7 @@ def courier_step(request, pk):
 @require_http_methods(["GET", "POST"])
 def pickup(request):
     """At the clinic: the prescription number and the patient's 6-digit pickup code."""
-    if not (has_capability(request.user, "dispense") or has_capability(request.user, "prescribe")):
+    if not can_hand_over(request.user):
         raise PermissionDenied
     if request.method == "POST":
         number = request.POST.get("number", "").strip().upper()

@@ -115,9 +115,9 @@ MATRIX = {
     "audit:queue": Row(PAGE, ("final_audit",), frozenset({"pharmacist"})),
     "stations:index": Row(PAGE, ("work_stations",), STATION_STAFF),
     "delivery:courier": Row(PAGE, ("deliver",), frozenset({"courier"})),
-    # The view also lets clinicians hand medicine over at their clinic (dispense OR prescribe);
-    # PAGES lists only `dispense`, so the navigation hides the page from clinicians.
-    "delivery:pickup": Row(PAGE, ("dispense", "prescribe"), CLINICIANS | {"dispenser"}),
+    # Dispensers at the pharmacy and clinicians at their clinic hand medicine over (`hand_over`,
+    # the capability the workflow's PICKED_UP move names); the navigation shows it to both.
+    "delivery:pickup": Row(PAGE, ("hand_over",), CLINICIANS | {"dispenser"}),
     "delivery-times": Row(PAGE, ("view_dashboards",), ADMINS),
     "patients:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "catalogue:herbs": Row(PAGE, ("view_catalogue",), EVERYONE),
