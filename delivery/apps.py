@@ -7,10 +7,11 @@ class DeliveryConfig(AppConfig):
     verbose_name = _("Delivery and tracking")
 
     def ready(self):
+        # The events API dispatches station steps through this table until prescriptions calls
+        # the stage services itself. Transition side effects are not registered: they are pulled
+        # from the trace (services.notifications.trace_pull).
         from prescriptions import hooks
 
-        from .services import RECORDERS, on_transition
+        from .services import RECORDERS
 
         hooks.stage_recorders.update(RECORDERS)
-        if on_transition not in hooks.transition_listeners:
-            hooks.transition_listeners.append(on_transition)
