@@ -203,6 +203,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "core.worker_heartbeat", "schedule": 60.0},
     "audit-sweep": {"task": "audit.sweep_unaudited", "schedule": 30.0},
     "thumbnail-sweep": {"task": "decoction.sweep_thumbnails", "schedule": 120.0},
+    "delivery-trace-pull": {"task": "delivery.pull_trace", "schedule": 10.0},
     "notification-sweep": {"task": "delivery.sweep_notifications", "schedule": 300.0},
     "stuck-prescriptions": {"task": "prescriptions.flag_stuck", "schedule": 300.0},
     "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},

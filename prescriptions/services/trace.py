@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 
 from core import tasks
 
-from .. import hooks
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Milestone, Prescription, StuckFlag, TraceEvent
 from ..permissions import can_make_move, ensure_can_make_move
@@ -112,8 +111,6 @@ def prescription_transition(
         setattr(prescription, field, value)
     event = record_event(prescription=prescription, stage=to, actor=actor, data=data, first=created)
     _milestone(prescription, event, created=created)
-    for listener in hooks.transition_listeners:
-        listener(prescription, event)
     transaction.on_commit(partial(tasks.enqueue, TRACE_ADVANCED_TASK, prescription.pk, to))
     return event
 
