@@ -14,7 +14,7 @@ PAGES = [
     ("audit:queue", _("Audit queue"), "final_audit"),
     ("stations:index", _("Stations"), "work_stations"),
     ("delivery:courier", _("Delivery"), "deliver"),
-    ("delivery:pickup", _("Pickup"), "dispense"),
+    ("delivery:pickup", _("Pickup"), "hand_over"),
     ("delivery-times", _("Delivery times"), "view_dashboards"),
     ("patients:list", _("Patients"), "view_patients"),
     ("catalogue:herbs", _("Herb catalogue"), "view_catalogue"),

@@ -1,7 +1,9 @@
-"""Who may do what, written once. Pages, the API and the admin all ask these functions.
+"""Who may do what, written once. Pages, the API, the admin and each app's permissions.py
+(moves, station steps, deliveries, audits) all ask these functions.
 
-CAPABILITIES maps each action to the roles that may perform it. Object scope is separate:
-a user sees only their own institution's subtree (superusers see everything).
+CAPABILITIES (the one role table, in accounts.roles) maps each action to the roles that may
+perform it; a superuser holds every capability. Object scope is separate: a user sees only their
+own institution's subtree (superusers see everything).
 """
 
 from django.contrib.auth.models import Group
@@ -11,33 +13,15 @@ from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
 from .models import Institution
-from .roles import Role
-
-STAFF_ROLES = frozenset(Role.values)
-
-CAPABILITIES: dict[str, frozenset[str]] = {
-    "prescribe": frozenset({Role.CLINICIAN}),
-    "view_patients": frozenset({Role.CLINICIAN, Role.PHARMACIST, Role.ADMINISTRATOR}),
-    "manage_patients": frozenset({Role.CLINICIAN, Role.ADMINISTRATOR}),
-    "final_audit": frozenset({Role.PHARMACIST}),
-    "dispense": frozenset({Role.DISPENSER}),
-    "recheck": frozenset({Role.PHARMACIST}),
-    "decoct": frozenset({Role.DECOCTION_OPERATOR}),
-    "deliver": frozenset({Role.COURIER}),
-    "work_stations": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR}),
-    "view_catalogue": STAFF_ROLES,
-    "manage_catalogue": frozenset({Role.ADMINISTRATOR}),
-    "view_stock": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR, Role.ADMINISTRATOR}),
-    "manage_stock": frozenset({Role.DISPENSER, Role.ADMINISTRATOR}),
-    "view_dashboards": frozenset({Role.ADMINISTRATOR}),
-    "manage_users": frozenset({Role.ADMINISTRATOR}),
-}
+from .roles import CAPABILITIES, STAFF_ROLES, Role
 
 # Roles that make a user staff of the admin site (catalogue, users, institutions).
 ADMIN_SITE_ROLES = frozenset({Role.ADMINISTRATOR})
 
 
 def has_capability(user, capability: str) -> bool:
+    """Does `user` hold `capability`? Active users by their roles; superusers hold every
+    capability. Raises KeyError for a name that is not in the table."""
     if capability not in CAPABILITIES:
         raise KeyError(f"Unknown capability {capability!r}")
     if not user or not user.is_authenticated or not user.is_active:

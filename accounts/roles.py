@@ -1,6 +1,11 @@
-"""Roles are Django groups named by these codes; the role table below is the only place that
-says which model permissions (for the admin) each role holds. What a role may do in the
-pipeline is in accounts.permissions.CAPABILITIES."""
+"""The one role table. Roles are Django groups named by these codes; CAPABILITIES says which roles
+hold each capability, and every "may I?" of the platform is derived from it: the moves of the
+workflow (prescriptions.workflow names the capability each move needs), the station steps, the
+pages, the API and the admin's model permissions (CAPABILITY_MODEL_PERMISSIONS, given to each role
+group by sync_role_groups). A superuser holds every capability (accounts.permissions.has_capability);
+no one holds the workflow's SYSTEM marker, which is not a capability.
+
+Pure data: no ORM at import time, so the workflow table can read it."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -15,23 +20,53 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", _("Administrator")
 
 
-# Admin-site model permissions per role ("app_label.model": actions).
-ROLE_MODEL_PERMISSIONS = {
-    Role.ADMINISTRATOR: {
+STAFF_ROLES = frozenset(Role.values)
+
+# Capability -> the roles that hold it.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "prescribe": frozenset({Role.CLINICIAN}),
+    "view_patients": frozenset({Role.CLINICIAN, Role.PHARMACIST, Role.ADMINISTRATOR}),
+    "manage_patients": frozenset({Role.CLINICIAN, Role.ADMINISTRATOR}),
+    "final_audit": frozenset({Role.PHARMACIST}),
+    "dispense": frozenset({Role.DISPENSER}),
+    "recheck": frozenset({Role.PHARMACIST}),
+    "decoct": frozenset({Role.DECOCTION_OPERATOR}),
+    "deliver": frozenset({Role.COURIER}),
+    # Hand packaged medicine to the patient who shows the pickup code: at the pharmacy or the clinic.
+    "hand_over": frozenset({Role.DISPENSER, Role.CLINICIAN}),
+    "work_stations": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR}),
+    "view_catalogue": STAFF_ROLES,
+    "manage_catalogue": frozenset({Role.ADMINISTRATOR}),
+    "view_stock": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR, Role.ADMINISTRATOR}),
+    "manage_stock": frozenset({Role.DISPENSER, Role.ADMINISTRATOR}),
+    "view_dashboards": frozenset({Role.ADMINISTRATOR}),
+    "manage_users": frozenset({Role.ADMINISTRATOR}),
+}
+
+# The admin site's model permissions each capability brings ("app_label.model": actions).
+CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    # The people and places of the subtree: staff accounts, institutions, patients' registrations.
+    "manage_users": {
         "accounts.institution": ("view", "add", "change"),
         "accounts.user": ("view", "add", "change"),
+        "patients.patient": ("view", "change"),
+    },
+    # The reference data: the herbs and their rules, the formulas, the audit's rule tables.
+    "manage_catalogue": {
         "catalogue.herb": ("view", "add", "change"),
         "catalogue.herbalias": ("view", "add", "change", "delete"),
         "catalogue.incompatibilityrule": ("view", "add", "change"),
         "catalogue.toxiclistentry": ("view", "add", "change"),
         "catalogue.pregnancycaution": ("view", "add", "change"),
         "catalogue.formula": ("view", "add", "change"),
+        "rules.ruleversion": ("view", "change"),
+        "rules.ageband": ("view", "add", "change"),
+        "rules.custompairrule": ("view", "add", "change", "delete"),
+    },
+    # Read-only records of what happened: stock, audits, prescriptions stuck at a stage.
+    "view_dashboards": {
         "catalogue.stockbatch": ("view",),
         "catalogue.stockmovement": ("view",),
-        "prescriptions.patient": ("view", "change"),
-        "audit.ruleversion": ("view", "change"),
-        "audit.ageband": ("view", "add", "change"),
-        "audit.custompairrule": ("view", "add", "change", "delete"),
         "audit.auditrun": ("view",),
         "audit.auditdecision": ("view",),
         "prescriptions.stuckflag": ("view",),
@@ -39,8 +74,30 @@ ROLE_MODEL_PERMISSIONS = {
 }
 
 
+def roles_holding(capabilities) -> frozenset[str]:
+    """The roles that hold at least one of `capabilities` (names outside the table hold none)."""
+    return frozenset().union(*(CAPABILITIES.get(capability, ()) for capability in capabilities))
+
+
+def model_permissions_of(role: str) -> dict[str, tuple[str, ...]]:
+    """The admin model permissions of the capabilities `role` holds ("app_label.model": actions)."""
+    merged: dict[str, list[str]] = {}
+    for capability, models_actions in CAPABILITY_MODEL_PERMISSIONS.items():
+        if role not in CAPABILITIES[capability]:
+            continue
+        for model_label, actions in models_actions.items():
+            held = merged.setdefault(model_label, [])
+            held.extend(action for action in actions if action not in held)
+    return {model_label: tuple(actions) for model_label, actions in merged.items()}
+
+
+# Derived: the admin-site model permissions per role, as sync_role_groups gives them.
+ROLE_MODEL_PERMISSIONS = {role: perms for role in Role if (perms := model_permissions_of(role))}
+
+
 def sync_role_groups(sender=None, using="default", **kwargs):
-    """Create one group per role and give it exactly the permissions in ROLE_MODEL_PERMISSIONS."""
+    """Create one group per role and give it exactly the model permissions of the capabilities
+    its role holds (ROLE_MODEL_PERMISSIONS)."""
     from django.contrib.auth.models import Group, Permission
 
     for role in Role:

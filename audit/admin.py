@@ -3,9 +3,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import has_capability, scope_to_institutions
+from rules.models import RuleVersion, RuleVersionStatus
+from rules.services import rule_version_create, rule_version_publish, rule_version_whatif
 
-from .models import AgeBand, AuditDecision, AuditRun, CustomPairRule, RuleVersion, RuleVersionStatus
-from .rules import rule_version_create, rule_version_publish, rule_version_whatif
+from .models import AuditDecision, AuditRun
 from .services import recent_drafts
 
 WHATIF_DAYS = 30
@@ -14,7 +15,8 @@ WHATIF_DAYS = 30
 @admin.register(RuleVersion)
 class RuleVersionAdmin(admin.ModelAdmin):
     """Rules change safely: freeze the edited tables into a draft, replay it over the last 30 days,
-    then publish it."""
+    then publish it. Registered here, not in rules/admin.py: the replay reads past prescriptions,
+    which only a floor above `prescriptions` may do."""
 
     list_display = ("number", "status", "note", "created_by", "created_at", "published_at")
     list_filter = ("status",)
@@ -64,18 +66,6 @@ class RuleVersionAdmin(admin.ModelAdmin):
             return
         rule_version_publish(version=version, actor=request.user)
         self.message_user(request, _("v%(n)d is live.") % {"n": version.number})
-
-
-@admin.register(AgeBand)
-class AgeBandAdmin(admin.ModelAdmin):
-    list_display = ("label", "below_years", "factor")
-
-
-@admin.register(CustomPairRule)
-class CustomPairRuleAdmin(admin.ModelAdmin):
-    list_display = ("herb_a", "herb_b", "severity", "message", "active")
-    list_filter = ("severity", "active")
-    autocomplete_fields = ("herb_a", "herb_b")
 
 
 class ReadOnly(admin.ModelAdmin):

@@ -1,7 +1,6 @@
 """The machine pre-audit of submitted prescriptions and the pharmacist's final audit."""
 
 import logging
-import time
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,27 +9,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Institution
-from accounts.permissions import ensure_capability
 from accounts.roles import Role
 from prescriptions.exceptions import ConcurrentTransition
 from prescriptions.models import Prescription
 from prescriptions.services import draft_for_audit, finding_key, prescription_transition
 from prescriptions.workflow import Stage
+from rules.drafts import parse_draft
+from rules.engine import ENGINE_VERSION, Finding, Severity, risk_level
+from rules.services import check_draft
 
-from . import engine
-from .drafts import parse_draft
 from .exceptions import AuditConflict
 from .models import AuditClaim, AuditDecision, AuditRun, Decision
-from .rules import live_snapshot
+from .permissions import ensure_routed_to
 
 logger = logging.getLogger(__name__)
 CLAIM_MINUTES = 10
-
-
-def check_draft(draft: dict) -> list[dict]:
-    """Findings for a draft in the interchange form, with the live rules (the submit hook)."""
-    parsed, patient = parse_draft(draft)
-    return [finding.as_dict() for finding in engine.audit(parsed, patient, live_snapshot())]
 
 
 def prescription_draft(prescription: Prescription) -> dict:
@@ -65,32 +58,32 @@ def auditing_institution(institution: Institution) -> Institution:
 def audit_run(*, prescription_id: int) -> AuditRun | None:
     """Audit a submitted prescription once: store the run, move it to `ai_audited` with its risk
     level and the trace event, all in one transaction. A second call finds the run and does
-    nothing; a prescription no longer `submitted` (e.g. cancelled) is left alone."""
+    nothing; a prescription no longer `submitted` (e.g. cancelled) is left alone.
+
+    The run keeps the findings and rule version the submit checked (what the clinician saw and
+    signed for) instead of running the engine again; `duration_ms` is that check's time. Only a
+    prescription submitted before the submit stored its check is checked here, once, with the
+    live rules."""
     existing = AuditRun.objects.filter(prescription_id=prescription_id).first()
     if existing:
         return existing
-    prescription = (
-        Prescription.objects.select_related("patient", "consult", "institution")
-        .prefetch_related("items", "patient__allergies")
-        .filter(pk=prescription_id)
-        .first()
-    )
+    prescription = Prescription.objects.select_related("institution").filter(pk=prescription_id).first()
     if prescription is None or prescription.status != Stage.SUBMITTED:
         return None
-    rules = live_snapshot()
-    draft, patient = parse_draft(prescription_draft(prescription))
-    started = time.perf_counter()
-    findings = engine.audit(draft, patient, rules)
-    duration_ms = (time.perf_counter() - started) * 1000
-    risk = engine.risk_level(findings)
+    if prescription.precheck_rule_version is None:
+        findings, rule_version, duration_ms = check_draft(prescription_draft(prescription))
+    else:
+        findings = prescription.precheck_findings
+        rule_version, duration_ms = prescription.precheck_rule_version, prescription.precheck_duration_ms
+    risk = risk_level([Finding.from_dict(f) for f in findings])
     try:
         with transaction.atomic():
             run = AuditRun.objects.create(
                 prescription=prescription,
-                rule_version=rules.version,
-                engine_version=engine.ENGINE_VERSION,
+                rule_version=rule_version,
+                engine_version=ENGINE_VERSION,
                 duration_ms=duration_ms,
-                findings=[f.as_dict() for f in findings],
+                findings=findings,
                 risk_level=risk,
                 routed_to=auditing_institution(prescription.institution),
             )
@@ -99,7 +92,7 @@ def audit_run(*, prescription_id: int) -> AuditRun | None:
                 to=Stage.AI_AUDITED,
                 actor=None,
                 changes={"risk_level": risk},
-                data={"risk": risk, "findings": len(findings), "rule_version": rules.version},
+                data={"risk": risk, "findings": len(findings), "rule_version": rule_version},
             )
     except (IntegrityError, ConcurrentTransition):
         # Another worker audited it (or it was cancelled) at the same moment: nothing to do.
@@ -107,19 +100,11 @@ def audit_run(*, prescription_id: int) -> AuditRun | None:
     return run
 
 
-def _ensure_routed_to(pharmacist, prescription: Prescription) -> AuditRun:
-    ensure_capability(pharmacist, "final_audit")
-    run = AuditRun.objects.filter(prescription=prescription).first()
-    if run is None or run.routed_to_id != pharmacist.institution_id:
-        raise PermissionDenied(_("This prescription is not routed to your institution."))
-    return run
-
-
 @transaction.atomic
 def audit_claim(*, pharmacist, prescription: Prescription, now=None) -> AuditClaim:
     """Take a prescription to decide on it. Raises AuditConflict while another pharmacist holds
     an unexpired claim; the same pharmacist claiming again extends it."""
-    _ensure_routed_to(pharmacist, prescription)
+    ensure_routed_to(pharmacist, prescription)
     now = now or timezone.now()
     expires = now + timedelta(minutes=CLAIM_MINUTES)
     claims = AuditClaim.objects.filter(prescription=prescription)
@@ -146,7 +131,7 @@ def audit_decide(
     """Approve or reject. Rejecting needs at least one reason. Approving despite block-level
     findings needs a written reason per finding and the prescriber's double signature. Exactly one
     decision per prescription version: a concurrent second decision raises AuditConflict."""
-    run = _ensure_routed_to(pharmacist, prescription)
+    run = ensure_routed_to(pharmacist, prescription)
     prescription.refresh_from_db(fields=["status", "double_signature"])
     now = now or timezone.now()
     holder = AuditClaim.objects.filter(prescription=prescription, expires_at__gte=now).exclude(pharmacist=pharmacist)
@@ -161,7 +146,7 @@ def audit_decide(
             raise ValidationError({"reasons": [_("Give at least one reason for rejecting.")]})
         to = Stage.REJECTED
     elif decision == Decision.APPROVE:
-        blocking = [f for f in run.findings if f["severity"] == engine.Severity.BLOCK]
+        blocking = [f for f in run.findings if f["severity"] == Severity.BLOCK]
         errors = {}
         if blocking and not prescription.double_signature:
             errors["overrides"] = [_("Block-level findings without the prescriber's double signature: reject instead.")]

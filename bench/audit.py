@@ -38,15 +38,16 @@ from django.test import Client  # noqa: E402
 from accounts.models import Institution, InstitutionKind, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
 from accounts.services import user_set_roles  # noqa: E402
-from audit import engine  # noqa: E402
-from audit.drafts import parse_draft  # noqa: E402
-from audit.rules import live_snapshot  # noqa: E402
 from catalogue.importer import import_catalogue  # noqa: E402
 from catalogue.models import Herb  # noqa: E402
 from core.db import connection_url  # noqa: E402
 from core.models import WorkerHeartbeat  # noqa: E402
 from core.tasks import worker_heartbeat  # noqa: E402
-from prescriptions.models import Patient, Prescription, TraceEvent  # noqa: E402
+from patients.models import Patient  # noqa: E402
+from prescriptions.models import Prescription, TraceEvent  # noqa: E402
+from rules import engine  # noqa: E402
+from rules.drafts import parse_draft  # noqa: E402
+from rules.services import live_snapshot  # noqa: E402
 
 FIFTEEN = [
     "黄芪",

@@ -32,7 +32,7 @@ from accounts.services import user_set_roles  # noqa: E402
 from catalogue.importer import import_catalogue  # noqa: E402
 from catalogue.models import Herb  # noqa: E402
 from core.db import connection_url  # noqa: E402
-from prescriptions.models import Patient  # noqa: E402
+from patients.models import Patient  # noqa: E402
 from tcm_platform.celery import app  # noqa: E402
 
 CLIENTS = 8

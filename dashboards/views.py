@@ -8,8 +8,9 @@ from django.utils import timezone
 from accounts.permissions import has_capability, scope_to_institutions
 from core.models import WorkerHeartbeat
 from decoction.models import StationSettings
-from delivery.services import delivery_sla, urgent_target
 from prescriptions.models import Prescription
+
+from .selectors import delivery_sla, urgent_target
 
 
 @login_required

@@ -1,20 +1,35 @@
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Institution, InstitutionKind
 from accounts.permissions import has_capability
+from prescriptions.models import Prescription
 from prescriptions.selectors import prescriptions_for_stations
-from prescriptions.workflow import Decoction, Stage
+from prescriptions.workflow import TRANSITIONS, Decoction, Stage
+
+
+def station_capability(stages) -> str:
+    """The capability every workflow move into `stages` accepts: the staff of the station. (A
+    self-decocted prescription may also be packed at the dispensing bench, through the API.)"""
+    moves = [move for moves in TRANSITIONS.values() for move in moves if move.to in stages]
+    (capability,) = frozenset.intersection(*(move.capabilities for move in moves))
+    return capability
 
 
 @dataclass(frozen=True)
 class Station:
     code: str
     label: str
-    capability: str
     waiting: Q  # which prescriptions wait here
     stages: tuple  # the steps recorded here
+
+    @property
+    def capability(self) -> str:
+        """Who opens the station: derived from the workflow moves of its stages."""
+        return station_capability(self.stages)
 
 
 STATIONS = {
@@ -23,26 +38,37 @@ STATIONS = {
         Station(
             "dispensing",
             _("Dispensing"),
-            "dispense",
             Q(status__in=[Stage.APPROVED, Stage.RECHECK_FAILED]),
             (Stage.DISPENSED,),
         ),
-        Station(
-            "recheck", _("Re-check"), "recheck", Q(status=Stage.DISPENSED), (Stage.RECHECKED, Stage.RECHECK_FAILED)
-        ),
-        Station(
-            "soaking", _("Soaking"), "decoct", Q(status=Stage.RECHECKED, decoction=Decoction.CENTER), (Stage.SOAKING,)
-        ),
-        Station("decocting", _("Decoction"), "decoct", Q(status=Stage.SOAKING), (Stage.DECOCTING,)),
+        Station("recheck", _("Re-check"), Q(status=Stage.DISPENSED), (Stage.RECHECKED, Stage.RECHECK_FAILED)),
+        Station("soaking", _("Soaking"), Q(status=Stage.RECHECKED, decoction=Decoction.CENTER), (Stage.SOAKING,)),
+        Station("decocting", _("Decoction"), Q(status=Stage.SOAKING), (Stage.DECOCTING,)),
         Station(
             "packaging",
             _("Packaging"),
-            "decoct",
             Q(status=Stage.DECOCTING) | Q(status=Stage.RECHECKED, decoction=Decoction.SELF),
             (Stage.PACKAGED,),
         ),
     )
 }
+
+
+def pharmacy_for(prescription: Prescription) -> Institution:
+    """The shared pharmacy that serves the prescription's county (the first active one in its tree)."""
+    root = prescription.institution
+    while root.parent_id:
+        root = root.parent
+    pharmacy = (
+        Institution.objects.filter(
+            kind=InstitutionKind.SHARED_PHARMACY, is_active=True, pk__in=Institution.objects.subtree_ids(root.pk)
+        )
+        .order_by("code")
+        .first()
+    )
+    if pharmacy is None:
+        raise ValidationError(_("No shared pharmacy is configured for this county."))
+    return pharmacy
 
 
 def stations_for(user) -> list[Station]:

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Institution, InstitutionKind
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction, Toxicity, ToxicListEntry
 from catalogue.services import OutOfStock, stock_consume
@@ -20,53 +19,13 @@ from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import Decoction, Stage
 
 from .models import DispensingRecord, Inspection, InspectionResult, StationPhoto, StationSettings
+from .permissions import ensure_station_staff
 
 logger = logging.getLogger(__name__)
 
-# Which capability each step needs (the workflow table says which role; this says the station).
-# (A self-decocted prescription is packed as herbs, at the dispensing bench or the centre.)
-STEP_CAPABILITY = {
-    Stage.DISPENSED: ("dispense",),
-    Stage.RECHECKED: ("recheck",),
-    Stage.RECHECK_FAILED: ("recheck",),
-    Stage.SOAKING: ("decoct",),
-    Stage.DECOCTING: ("decoct",),
-    Stage.PACKAGED: ("decoct", "dispense"),
-}
 EXTERIOR_CATEGORIES = {"解表药"}
 TONIC_CATEGORIES = {"补虚药"}
 CHILD_BELOW_YEARS = 14
-
-
-def pharmacy_for(prescription: Prescription) -> Institution:
-    """The shared pharmacy that serves the prescription's county (the first active one in its tree)."""
-    root = prescription.institution
-    while root.parent_id:
-        root = root.parent
-    pharmacy = (
-        Institution.objects.filter(
-            kind=InstitutionKind.SHARED_PHARMACY, is_active=True, pk__in=Institution.objects.subtree_ids(root.pk)
-        )
-        .order_by("code")
-        .first()
-    )
-    if pharmacy is None:
-        raise ValidationError(_("No shared pharmacy is configured for this county."))
-    return pharmacy
-
-
-def ensure_station_staff(actor, prescription: Prescription, stage: str) -> Institution:
-    """Only staff of the serving pharmacy record its steps; a re-check may also be made by a
-    pharmacist of the county's lead hospital. Raises PermissionDenied."""
-    if not any(has_capability(actor, capability) for capability in STEP_CAPABILITY[stage]):
-        raise PermissionDenied(_("Your role cannot record this step."))
-    pharmacy = pharmacy_for(prescription)
-    allowed = {pharmacy.pk}
-    if stage in (Stage.RECHECKED, Stage.RECHECK_FAILED) and pharmacy.parent_id:
-        allowed.add(pharmacy.parent_id)
-    if actor.institution_id not in allowed and not actor.is_superuser:
-        raise PermissionDenied(_("Only staff of %(pharmacy)s record this step.") % {"pharmacy": pharmacy.name})
-    return pharmacy
 
 
 def last_event(prescription: Prescription, stage: str) -> TraceEvent | None:

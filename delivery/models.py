@@ -106,3 +106,18 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.prescription_id} {self.stage} {self.status}"
+
+
+class TraceCursor(models.Model):
+    """How far an app has handled the prescriptions' trace, which is its outbox: every event up to
+    `last_event_id`, and the ids above it in `handled_above` (events that committed while an
+    older id was still invisible: an open transaction, or one rolled back). The pull locks this
+    row and moves it in the transaction that writes what the events caused."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    handled_above = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.name} @ {self.last_event_id}"

@@ -5,7 +5,20 @@ from django.utils import timezone
 
 from .models import Notification
 from .notify import backend
-from .services import notification_send
+from .services import notification_send, trace_pull
+
+
+@shared_task(
+    name="delivery.pull_trace",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def pull_trace(prescription_id: int | None = None):
+    """Handle the trace events delivery has not handled yet (notifications, cached tracking pages).
+    Run by the beat and kicked after a transition commits; `prescription_id` is a hint it ignores:
+    a pull takes everything not yet handled, and a second run finds nothing to do."""
+    return trace_pull()
 
 
 @shared_task(

@@ -23,9 +23,11 @@ from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
 from prescriptions.models import Prescription
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.services import prescription_record_step
-from prescriptions.workflow import DeliveryMode, Stage
+from prescriptions.workflow import Stage
 
-from .models import DeliveryRun, DeliveryStop
+from .models import DeliveryStop
+from .permissions import can_hand_over
+from .selectors import open_runs_of, prescriptions_waiting_for_courier, tracking_lookup
 from .services import (
     RECORDERS,
     TRACK_CACHE_SECONDS,
@@ -34,7 +36,6 @@ from .services import (
     run_create,
     stop_failed,
     tracking_data,
-    tracking_lookup,
     tracking_verify,
 )
 
@@ -178,17 +179,11 @@ def _courier(request):
 @login_required
 def courier_home(request):
     _courier(request)
-    waiting = (
-        prescriptions_for_stations(request.user)
-        .filter(status=Stage.PACKAGED, delivery=DeliveryMode.ADDRESS)
-        .exclude(delivery_stops__run__is_open=True)
-        .select_related("patient")
-        .order_by("-urgent", "updated_at")
+    return render(
+        request,
+        "delivery/courier.html",
+        {"waiting": prescriptions_waiting_for_courier(request.user), "runs": open_runs_of(request.user)},
     )
-    runs = DeliveryRun.objects.filter(courier=request.user, is_open=True).prefetch_related(
-        "stops__prescription__patient"
-    )
-    return render(request, "delivery/courier.html", {"waiting": waiting, "runs": runs})
 
 
 @login_required
@@ -240,7 +235,7 @@ def courier_step(request, pk):
 @require_http_methods(["GET", "POST"])
 def pickup(request):
     """At the clinic: the prescription number and the patient's 6-digit pickup code."""
-    if not (has_capability(request.user, "dispense") or has_capability(request.user, "prescribe")):
+    if not can_hand_over(request.user):
         raise PermissionDenied
     if request.method == "POST":
         number = request.POST.get("number", "").strip().upper()

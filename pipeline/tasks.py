@@ -6,6 +6,7 @@ owners' periodic sweeps catch up on a lost message."""
 from celery import shared_task
 
 from audit.services import audit_run
+from delivery.services import trace_pull
 from prescriptions.workflow import Stage
 
 
@@ -13,3 +14,4 @@ from prescriptions.workflow import Stage
 def trace_advanced(prescription_id: int, stage: str):
     if stage == Stage.SUBMITTED:
         audit_run(prescription_id=prescription_id)  # audit: a new prescription is machine-audited
+    trace_pull()  # delivery: the patient's notification, the tracking page's cache

@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class PrescriptionsConfig(AppConfig):
     name = "prescriptions"
-    verbose_name = _("Patients and prescriptions")
+    verbose_name = _("Prescriptions")

@@ -2,12 +2,6 @@ from django.urls import path
 
 from . import views
 
-patient_patterns = [
-    path("", views.patient_list, name="list"),
-    path("new/", views.patient_edit, name="new"),
-    path("<int:pk>/", views.patient_edit, name="edit"),
-]
-
 prescription_patterns = [
     path("", views.prescription_list, name="list"),
     path("new/", views.prescription_editor, name="new"),

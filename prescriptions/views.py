@@ -12,19 +12,18 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction
+from patients.models import AttachmentKind, ConsultAttachment, ConsultMode, Pregnancy
+from patients.permissions import patients_visible_to
 
 from .exceptions import ConcurrentTransition, InvalidTransition
-from .forms import PatientForm
-from .models import AttachmentKind, ConsultAttachment, ConsultMode, Pregnancy, Prescription
+from .models import Prescription
 from .selectors import (
-    patient_search,
-    patients_visible_to,
     prescription_detail,
     prescription_search,
     prescription_versions,
     prescriptions_visible_to,
 )
-from .services import consult_attach_photo, patient_create, patient_update, prescription_cancel
+from .services import consult_attach_photo, prescription_cancel
 from .services.prescriptions import age_years
 from .workflow import Stage, next_stages
 
@@ -32,51 +31,6 @@ from .workflow import Stage, next_stages
 def _require(request, capability):
     if not has_capability(request.user, capability):
         raise PermissionDenied
-
-
-def add_service_errors(form, error: ValidationError):
-    """Show a service's ValidationError at the fields it names (the rest at the top of the form)."""
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
-
-
-@login_required
-def patient_list(request):
-    _require(request, "view_patients")
-    query = request.GET.get("q", "")[:40]
-    page = Paginator(patient_search(request.user, query), 25).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "prescriptions/patient_list.html",
-        {
-            "page": page,
-            "query": query,
-            "can_manage": has_capability(request.user, "manage_patients"),
-            "can_prescribe": has_capability(request.user, "prescribe"),
-        },
-    )
-
-
-@login_required
-def patient_edit(request, pk=None):
-    _require(request, "manage_patients")
-    patient = get_object_or_404(patients_visible_to(request.user), pk=pk) if pk else None
-    form = PatientForm(request.POST or None, instance=patient)
-    if request.method == "POST" and form.is_valid():
-        try:
-            if patient:
-                patient_update(actor=request.user, patient=patient, values=form.cleaned_data)
-                messages.success(request, _("Patient saved."))
-            else:
-                patient = patient_create(actor=request.user, values=form.cleaned_data)
-                messages.success(request, _("Patient registered."))
-            return redirect("patients:list")
-        except ValidationError as error:
-            add_service_errors(form, error)
-    return render(request, "prescriptions/patient_form.html", {"form": form, "patient": patient})
 
 
 def _date(value):

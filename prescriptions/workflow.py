@@ -1,7 +1,8 @@
-"""The prescription pipeline as data: the stages and every allowed move with the role that makes it.
+"""The prescription pipeline as data: the stages and every allowed move with the capability that
+makes it (the roles holding it are read from accounts.roles.CAPABILITIES, the one role table).
 
 Pure Python, no ORM. Services, pages, the API, the tests and the README read this table; nothing
-else decides whether a move is allowed.
+else decides whether a move is allowed (prescriptions.permissions.can_make_move asks it).
 """
 
 from dataclasses import dataclass
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.roles import Role
+from accounts.roles import roles_holding
 
-SYSTEM = "system"  # moves made by background work, not by a person
+# Moves made by background work: a marker, not a capability; no person holds it, not even a superuser.
+SYSTEM = "system"
 
 
 class Stage(models.TextChoices):
@@ -44,33 +46,40 @@ class DeliveryMode(models.TextChoices):
 @dataclass(frozen=True)
 class Move:
     to: str
-    roles: frozenset
+    capabilities: frozenset  # any one of them lets a person make the move; SYSTEM: background work
     decoction: str | None = None  # only for prescriptions decocted this way
     delivery: str | None = None  # only for prescriptions delivered this way
 
+    @property
+    def roles(self) -> frozenset:
+        """The roles whose holders may make the move (SYSTEM kept as a marker), derived from the
+        role table. Superusers hold every capability, so they may make every move but a SYSTEM one."""
+        return roles_holding(self.capabilities) | (self.capabilities & {SYSTEM})
 
-def _move(to, *roles, decoction=None, delivery=None):
-    return Move(to, frozenset(roles), decoction, delivery)
+
+def _move(to, *capabilities, decoction=None, delivery=None):
+    return Move(to, frozenset(capabilities), decoction, delivery)
 
 
-S, R = Stage, Role
+S = Stage
 TRANSITIONS: dict[str, tuple[Move, ...]] = {
-    S.SUBMITTED: (_move(S.AI_AUDITED, SYSTEM), _move(S.CANCELLED, R.CLINICIAN)),
-    S.AI_AUDITED: (_move(S.APPROVED, R.PHARMACIST), _move(S.REJECTED, R.PHARMACIST), _move(S.CANCELLED, R.CLINICIAN)),
-    S.APPROVED: (_move(S.DISPENSED, R.DISPENSER), _move(S.CANCELLED, R.CLINICIAN)),
-    S.DISPENSED: (_move(S.RECHECKED, R.PHARMACIST), _move(S.RECHECK_FAILED, R.PHARMACIST)),
-    S.RECHECK_FAILED: (_move(S.DISPENSED, R.DISPENSER),),
+    S.SUBMITTED: (_move(S.AI_AUDITED, SYSTEM), _move(S.CANCELLED, "prescribe")),
+    S.AI_AUDITED: (_move(S.APPROVED, "final_audit"), _move(S.REJECTED, "final_audit"), _move(S.CANCELLED, "prescribe")),
+    S.APPROVED: (_move(S.DISPENSED, "dispense"), _move(S.CANCELLED, "prescribe")),
+    S.DISPENSED: (_move(S.RECHECKED, "recheck"), _move(S.RECHECK_FAILED, "recheck")),
+    S.RECHECK_FAILED: (_move(S.DISPENSED, "dispense"),),
     S.RECHECKED: (
-        _move(S.SOAKING, R.DECOCTION_OPERATOR, decoction=Decoction.CENTER),
-        _move(S.PACKAGED, R.DECOCTION_OPERATOR, R.DISPENSER, decoction=Decoction.SELF),
+        _move(S.SOAKING, "decoct", decoction=Decoction.CENTER),
+        # packed as herbs, at the centre or at the dispensing bench
+        _move(S.PACKAGED, "decoct", "dispense", decoction=Decoction.SELF),
     ),
-    S.SOAKING: (_move(S.DECOCTING, R.DECOCTION_OPERATOR),),
-    S.DECOCTING: (_move(S.PACKAGED, R.DECOCTION_OPERATOR),),
+    S.SOAKING: (_move(S.DECOCTING, "decoct"),),
+    S.DECOCTING: (_move(S.PACKAGED, "decoct"),),
     S.PACKAGED: (
-        _move(S.SHIPPED, R.COURIER, delivery=DeliveryMode.ADDRESS),
-        _move(S.PICKED_UP, R.DISPENSER, R.CLINICIAN, delivery=DeliveryMode.PICKUP),
+        _move(S.SHIPPED, "deliver", delivery=DeliveryMode.ADDRESS),
+        _move(S.PICKED_UP, "hand_over", delivery=DeliveryMode.PICKUP),
     ),
-    S.SHIPPED: (_move(S.DELIVERED, R.COURIER),),
+    S.SHIPPED: (_move(S.DELIVERED, "deliver"),),
     S.REJECTED: (),
     S.CANCELLED: (),
     S.DELIVERED: (),
@@ -78,7 +87,7 @@ TRANSITIONS: dict[str, tuple[Move, ...]] = {
 }
 
 # The move that brings a new prescription (or the next version of a rejected one) into the pipeline.
-CREATE = _move(S.SUBMITTED, R.CLINICIAN)
+CREATE = _move(S.SUBMITTED, "prescribe")
 
 TERMINAL = frozenset(stage for stage, moves in TRANSITIONS.items() if not moves)
 # Stages in the order a patient sees them on the tracking page (self-decoction skips two).

@@ -11,10 +11,11 @@ from catalogue.api import views as catalogue_api
 from dashboards import views
 from delivery import views as delivery_views
 from delivery.urls import tracking_patterns
+from patients.api import views as patients_api
+from patients.urls import patient_patterns
 from pipeline import api as pipeline_api
 from prescriptions.api import prescription_views
-from prescriptions.api import views as prescriptions_api
-from prescriptions.urls import patient_patterns, prescription_patterns
+from prescriptions.urls import prescription_patterns
 
 admin.site.site_header = _("County TCM Prescription Platform")
 admin.site.site_title = _("County TCM Prescription Platform")
@@ -25,8 +26,8 @@ api_v1 = [
     path("stock/", catalogue_api.StockBatchListView.as_view(), name="stock-list"),
     path("formulas/", catalogue_api.FormulaListCreateView.as_view(), name="formula-list"),
     path("formulas/<int:pk>/", catalogue_api.FormulaDetailView.as_view(), name="formula-detail"),
-    path("patients/", prescriptions_api.PatientListCreateView.as_view(), name="patient-list"),
-    path("patients/<int:pk>/", prescriptions_api.PatientDetailView.as_view(), name="patient-detail"),
+    path("patients/", patients_api.PatientListCreateView.as_view(), name="patient-list"),
+    path("patients/<int:pk>/", patients_api.PatientDetailView.as_view(), name="patient-detail"),
     path("auth/token/", obtain_auth_token, name="auth-token"),
     path("prescriptions/", prescription_views.PrescriptionListCreateView.as_view(), name="prescription-list"),
     path(

@@ -107,11 +107,11 @@ def api(client):
 def _fresh_rule_snapshots():
     """Rule snapshots are cached per version number for the life of a process; test databases
     roll back and reuse numbers, so each test starts with an empty cache."""
-    from audit import rules
+    from rules import services
 
-    rules._snapshots.clear()
+    services._snapshots.clear()
     yield
-    rules._snapshots.clear()
+    services._snapshots.clear()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import factory
 
 from accounts.models import Institution, InstitutionKind, User
 from accounts.services import user_set_roles
-from prescriptions.models import Patient
+from patients.models import Patient
 
 
 class InstitutionFactory(factory.django.DjangoModelFactory):

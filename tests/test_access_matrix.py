@@ -27,7 +27,8 @@ from catalogue.models import Herb
 from decoction.models import Inspection, StationPhoto
 from decoction.selectors import STATIONS
 from delivery.models import DeliveryStop
-from prescriptions.models import Patient, Prescription
+from patients.models import Patient
+from prescriptions.models import Prescription
 from prescriptions.services import consult_attach_photo
 from prescriptions.workflow import Stage
 from tcm_platform import urls as platform_urls
@@ -114,9 +115,9 @@ MATRIX = {
     "audit:queue": Row(PAGE, ("final_audit",), frozenset({"pharmacist"})),
     "stations:index": Row(PAGE, ("work_stations",), STATION_STAFF),
     "delivery:courier": Row(PAGE, ("deliver",), frozenset({"courier"})),
-    # The view also lets clinicians hand medicine over at their clinic (dispense OR prescribe);
-    # PAGES lists only `dispense`, so the navigation hides the page from clinicians.
-    "delivery:pickup": Row(PAGE, ("dispense", "prescribe"), CLINICIANS | {"dispenser"}),
+    # Dispensers at the pharmacy and clinicians at their clinic hand medicine over (`hand_over`,
+    # the capability the workflow's PICKED_UP move names); the navigation shows it to both.
+    "delivery:pickup": Row(PAGE, ("hand_over",), CLINICIANS | {"dispenser"}),
     "delivery-times": Row(PAGE, ("view_dashboards",), ADMINS),
     "patients:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "catalogue:herbs": Row(PAGE, ("view_catalogue",), EVERYONE),
@@ -166,15 +167,15 @@ ADMIN_MODELS = {
     "catalogue_stockbatch": (True, False),  # stock moves only through the stock services
     "catalogue_stockmovement": (True, False),
     "catalogue_formula": (True, True),
-    "prescriptions_patient": (True, False),  # patients are registered through the clinic pages
-    "audit_ruleversion": (True, False),  # drafts are frozen from the rule tables, never typed in
-    "audit_ageband": (True, True),
-    "audit_custompairrule": (True, True),
+    "patients_patient": (True, False),  # patients are registered through the clinic pages
+    "rules_ruleversion": (True, False),  # drafts are frozen from the rule tables, never typed in
+    "rules_ageband": (True, True),
+    "rules_custompairrule": (True, True),
     "audit_auditrun": (True, False),  # written by the audit only
     "audit_auditdecision": (True, False),  # written by the pharmacist's decision only
 }
 # Models whose ModelAdmin refuses the add form whatever the role's permissions say.
-ADMIN_NO_ADD_FORM = {"prescriptions_patient", "audit_ruleversion", "audit_auditrun", "audit_auditdecision"}
+ADMIN_NO_ADD_FORM = {"patients_patient", "rules_ruleversion", "audit_auditrun", "audit_auditdecision"}
 for _model, (_may_list, _may_add) in ADMIN_MODELS.items():
     MATRIX[f"admin:{_model}_changelist"] = Row(ADMIN, (ADMIN_SITE,), ADMINS if _may_list else frozenset())
     MATRIX[f"admin:{_model}_add"] = Row(ADMIN, (ADMIN_SITE,), ADMINS if _may_add else frozenset())
@@ -774,7 +775,7 @@ def test_herb_and_formula_details_follow_the_catalogue_and_the_formulas_owner(cl
 def test_clinicians_pharmacists_dispensers_decoctors_and_couriers_are_refused_the_admin_site(client, personas):
     for who in ("clinician", "outsider", "pharmacist", "dispenser", "decoctor", "courier"):
         as_user(client, personas[who])
-        for url in ("/admin/", "/admin/accounts/user/", "/admin/prescriptions/patient/"):
+        for url in ("/admin/", "/admin/accounts/user/", "/admin/patients/patient/"):
             assert outcome(client.get(url)) == "admin-login", (who, url)
         login_page = client.get("/admin/", follow=True)
         assert login_page.resolver_match.view_name == "admin:login", who
@@ -795,9 +796,9 @@ def changelist(client, user, url) -> set:
 
 def test_centre_admin_sees_only_its_subtrees_users_and_patients_and_county_admin_sees_all(client, personas, scattered):
     centre_users = {u.username for u in changelist(client, personas["centre_admin"], "/admin/accounts/user/")}
-    centre_patients = changelist(client, personas["centre_admin"], "/admin/prescriptions/patient/")
+    centre_patients = changelist(client, personas["centre_admin"], "/admin/patients/patient/")
     county_users = {u.username for u in changelist(client, personas["county_admin"], "/admin/accounts/user/")}
-    county_patients = changelist(client, personas["county_admin"], "/admin/prescriptions/patient/")
+    county_patients = changelist(client, personas["county_admin"], "/admin/patients/patient/")
 
     assert centre_users == {"clinician", "centreadmin", "village"}
     assert centre_patients == {scattered["T001"], scattered["V001"]}
@@ -810,7 +811,7 @@ def test_centre_admin_sees_only_its_subtrees_users_and_patients_and_county_admin
 def test_centre_admin_cannot_open_the_change_page_of_a_user_or_patient_outside_its_subtree(client, personas, scattered):
     outside = (
         f"/admin/accounts/user/{personas['outsider'].pk}/change/",
-        f"/admin/prescriptions/patient/{scattered['T003'].pk}/change/",
+        f"/admin/patients/patient/{scattered['T003'].pk}/change/",
     )
     for url in outside:
         refused = as_user(client, personas["centre_admin"]).get(url)

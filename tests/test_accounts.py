@@ -202,7 +202,7 @@ def test_administrator_role_group_holds_the_admin_permissions_of_every_app_after
     assert ("accounts", "change_user") in perms
     assert ("catalogue", "change_herb") in perms
     assert ("catalogue", "view_stockbatch") in perms
-    assert ("prescriptions", "view_patient") in perms
+    assert ("patients", "view_patient") in perms
 
 
 def test_giving_the_administrator_role_makes_a_user_staff_and_taking_it_away_undoes_that(county):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from audit import engine
-from audit.drafts import parse_draft
-from audit.rules import live_snapshot, rule_version_create, rule_version_publish, snapshot_for
+from rules import engine
+from rules.drafts import parse_draft
+from rules.services import live_snapshot, rule_version_create, rule_version_publish, snapshot_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = json.loads((ROOT / "tests" / "fixtures" / "audit_cases.json").read_text(encoding="utf-8"))

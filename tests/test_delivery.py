@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.roles import Role
+from dashboards.selectors import delivery_sla
 from delivery.models import DeliveryRun, DeliveryStop, StopStatus
-from delivery.services import delivery_sla, pickup_code_for, run_create, stop_failed
+from delivery.services import pickup_code_for, run_create, stop_failed
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import record_event
 from prescriptions.workflow import DeliveryMode, Stage

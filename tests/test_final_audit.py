@@ -12,16 +12,24 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import Role
-from audit import engine, tasks
-from audit.drafts import parse_draft
+from audit import tasks
 from audit.exceptions import AuditConflict
-from audit.models import AuditClaim, AuditDecision, AuditRun, Decision, RuleVersion, RuleVersionStatus
-from audit.rules import live_rule_version, rule_version_create, rule_version_publish, rule_version_whatif
-from audit.services import CLAIM_MINUTES, audit_claim, audit_decide, audit_run
+from audit.models import AuditClaim, AuditDecision, AuditRun, Decision
+from audit.services import CLAIM_MINUTES, audit_claim, audit_decide, audit_run, prescription_draft
 from catalogue.models import Herb
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import finding_key, prescription_cancel, prescription_submit
 from prescriptions.workflow import Stage
+from rules import engine
+from rules.drafts import parse_draft
+from rules.models import RuleVersion, RuleVersionStatus
+from rules.services import (
+    live_rule_version,
+    live_snapshot,
+    rule_version_create,
+    rule_version_publish,
+    rule_version_whatif,
+)
 
 from .factories import PatientFactory, UserFactory
 
@@ -119,6 +127,73 @@ def test_the_run_stores_rule_and_engine_versions_findings_and_risk(setup):
     assert all(set(f) == {"code", "severity", "herbs", "message", "source"} for f in run.findings)
     event = TraceEvent.objects.get(prescription=prescription, stage=Stage.AI_AUDITED)
     assert (event.actor, event.actor_name, event.data["risk"]) == (None, "系统", "high")
+
+
+def test_the_submit_stores_the_findings_and_rule_version_it_checked(setup):
+    prescription = fresh(submit(setup, LOW_ITEMS))
+
+    draft, patient = parse_draft(prescription_draft(prescription))
+    expected = [f.as_dict() for f in engine.audit(draft, patient, live_snapshot())]
+    assert [f["code"] for f in prescription.precheck_findings] == ["duplicate.herb"]
+    assert prescription.precheck_findings == expected
+    assert prescription.precheck_rule_version == live_rule_version().number
+    assert prescription.precheck_duration_ms > 0
+
+
+def test_the_audit_run_uses_the_findings_stored_at_submit_without_running_the_engine_again(
+    setup, county_admin, monkeypatch
+):
+    """细辛 3 g passes v1; v2, published between the submit and the audit, caps it at 2 g. The run
+    keeps what the clinician was shown and signed for: v1's findings, v1's number."""
+    prescription = fresh(submit(setup, [("细辛", 3), *LOW_ITEMS]))
+    submitted_with = live_rule_version().number
+    Herb.objects.filter(name="细辛").update(dose_max_g=Decimal(2))
+    new = rule_version_publish(version=rule_version_create(actor=county_admin, note="细辛 2 g"), actor=county_admin)
+    assert new.number != submitted_with
+
+    def engine_runs_again(*args):
+        raise AssertionError("the audit ran the rule engine again")
+
+    monkeypatch.setattr("rules.engine.audit", engine_runs_again)
+    run = audit_run(prescription_id=prescription.pk)
+
+    run.refresh_from_db()
+    assert run.rule_version == submitted_with
+    assert run.findings == prescription.precheck_findings
+    assert [f["code"] for f in run.findings] == ["duplicate.herb"]
+    assert run.risk_level == "low" and fresh(prescription).risk_level == "low"
+    assert run.duration_ms == prescription.precheck_duration_ms
+    event = TraceEvent.objects.get(prescription=prescription, stage=Stage.AI_AUDITED)
+    assert event.data["rule_version"] == submitted_with
+
+
+def test_a_prescription_submitted_before_the_check_was_stored_is_checked_once_with_the_live_rules(setup):
+    prescription = submit(setup, LOW_ITEMS)
+    Prescription.objects.filter(pk=prescription.pk).update(
+        precheck_findings=[], precheck_rule_version=None, precheck_duration_ms=0
+    )
+
+    run = audit_run(prescription_id=prescription.pk)
+
+    assert [f["code"] for f in run.findings] == ["duplicate.herb"]
+    assert (run.rule_version, run.risk_level) == (live_rule_version().number, "low")
+    assert audit_run(prescription_id=prescription.pk).pk == run.pk
+
+
+def test_the_submit_and_the_live_warnings_ask_the_rules_app_directly_not_a_hook_registry(setup, monkeypatch):
+    from prescriptions import hooks
+    from prescriptions.services import prescription_precheck
+
+    assert not hasattr(hooks, "draft_checkers") and not hasattr(hooks, "check_draft")
+    marker = engine.Finding("custom.pair", "info", ("党参", "白术"), "来自 rules 的检查", "test")
+    monkeypatch.setattr("rules.engine.audit", lambda draft, patient, rules: [marker])
+
+    values = {"items": [{"herb": herb, "grams": str(grams)} for herb, grams in NONE_ITEMS], "doses": 7}
+    warnings = prescription_precheck(actor=setup, patient=PatientFactory(institution=setup.institution), values=values)
+    prescription = fresh(submit(setup))
+
+    assert warnings["findings"] == [marker.as_dict()]
+    assert prescription.precheck_findings == [marker.as_dict()]
 
 
 @pytest.mark.parametrize(("items", "risk"), [(NONE_ITEMS, "none"), (LOW_ITEMS, "low"), (HIGH_ITEMS, "high")])
@@ -348,9 +423,12 @@ def test_approving_despite_a_block_finding_needs_a_reason_for_each_finding(setup
 
 
 def test_a_block_finding_the_clinician_did_not_sign_for_cannot_be_approved(setup, pharmacist_api, county_admin):
-    """The rules changed between submit and audit: 细辛 3 g was fine, the new version caps it at 2 g."""
+    """Submitted before the submit stored its check, and the rules changed before the audit ran:
+    细辛 3 g was fine, the new version caps it at 2 g. (A prescription submitted since keeps the
+    findings it was signed for: see test_the_audit_run_uses_the_findings_stored_at_submit_….)"""
     prescription = submit(setup, [("细辛", 3), ("党参", 10)])
     assert prescription.double_signature == {}
+    Prescription.objects.filter(pk=prescription.pk).update(precheck_findings=[], precheck_rule_version=None)
     Herb.objects.filter(name="细辛").update(dose_max_g=Decimal(2))
     rule_version_publish(version=rule_version_create(actor=county_admin, note="细辛 2 g"), actor=county_admin)
     run = audit_run(prescription_id=prescription.pk)
@@ -486,3 +564,22 @@ def test_whatif_of_a_draft_that_changes_nothing_reports_no_codes(catalogue, coun
     report = rule_version_whatif(version=draft, drafts=[parse_draft(interchange(("细辛", 4), ("党参", 10)))])
 
     assert (report["per_code"], report["prescriptions"]) == ([], 1)
+
+
+def test_the_rule_models_belong_to_the_rules_app_and_the_administrator_group_holds_their_permissions(db):
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+
+    from rules.models import AgeBand, CustomPairRule
+
+    moved = {"ruleversion", "ageband", "custompairrule"}
+    assert {m._meta.db_table for m in (RuleVersion, AgeBand, CustomPairRule)} == {f"audit_{m}" for m in moved}
+    assert not ContentType.objects.filter(app_label="audit", model__in=moved).exists()
+    perms = set(
+        Group.objects.get(name=Role.ADMINISTRATOR).permissions.values_list("content_type__app_label", "codename")
+    )
+    assert {
+        ("rules", "change_ruleversion"),
+        ("rules", "add_ageband"),
+        ("rules", "delete_custompairrule"),
+    } <= perms

@@ -2,7 +2,10 @@
 writer keeps the milestone row and announces each move once after commit, and the work pulled
 from the trace (the machine audit) happens exactly once however often the task is delivered."""
 
+import importlib.util
+
 import pytest
+from django.apps import AppConfig, apps
 
 from audit.models import AuditRun
 from pipeline.tasks import trace_advanced
@@ -74,3 +77,29 @@ def test_the_machine_audit_happens_once_however_often_the_trace_task_is_delivere
     assert AuditRun.objects.filter(prescription=prescription).count() == 1
     assert TraceEvent.objects.filter(prescription=prescription, stage=Stage.AI_AUDITED).count() == 1
     assert Prescription.objects.get(pk=prescription.pk).status == Stage.AI_AUDITED
+
+
+PROJECT_APPS = {"core", "accounts", "catalogue", "rules", "patients", "prescriptions", "audit", "decoction", "delivery"}
+PROJECT_APPS |= {"dashboards", "pipeline", "tcm_platform"}
+
+
+def test_no_app_fills_a_registry_at_start_up_and_prescriptions_has_no_hook_module():
+    """Composition is read in calls: only accounts has a ready(), and it connects Django's own
+    login signals to the security log and the role groups to post_migrate, nothing of the pipeline."""
+    with_ready = {
+        c.name for c in apps.get_app_configs() if c.name in PROJECT_APPS and type(c).ready is not AppConfig.ready
+    }
+
+    assert with_ready == {"accounts"}
+    assert importlib.util.find_spec("prescriptions.hooks") is None
+    assert {c.name for c in apps.get_app_configs()} >= PROJECT_APPS
+
+
+def test_every_station_step_of_the_workflow_has_exactly_one_recorder_in_the_step_table():
+    from pipeline.steps import STEPS
+    from prescriptions.workflow import TRANSITIONS
+
+    people_moves = {m.to for moves in TRANSITIONS.values() for m in moves if "system" not in m.capabilities}
+    stations = people_moves - {Stage.APPROVED, Stage.REJECTED, Stage.CANCELLED}  # the audit's and the clinician's
+
+    assert set(STEPS) == stations

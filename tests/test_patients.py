@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
-from prescriptions.models import Patient
-from prescriptions.validators import parse_id_number, validate_mobile
+from patients.models import Patient
+from patients.validators import parse_id_number, validate_mobile
 
 from .factories import PatientFactory
 

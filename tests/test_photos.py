@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from prescriptions.models import ConsultAttachment
+from patients.models import ConsultAttachment
 from prescriptions.services import prescription_submit
 
 from .factories import PatientFactory

@@ -13,7 +13,8 @@ from django.urls import reverse
 from accounts.models import Institution, User
 from audit.selectors import audit_queue_for
 from catalogue.models import Herb, StockBatch
-from prescriptions.models import Patient, Prescription
+from patients.models import Patient
+from prescriptions.models import Prescription
 from tcm_platform.management.commands.seed_demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent

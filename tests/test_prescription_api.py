@@ -19,7 +19,8 @@ from audit.models import Decision
 from audit.services import audit_decide, audit_run
 from catalogue.models import Herb, HerbAlias
 from core.tasks import enqueue
-from prescriptions.models import Consult, Patient, Prescription, PrescriptionItem, PrescriptionSequence, TraceEvent
+from patients.models import Consult, Patient
+from prescriptions.models import Prescription, PrescriptionItem, PrescriptionSequence, TraceEvent
 from prescriptions.workflow import Stage
 
 from .factories import PatientFactory

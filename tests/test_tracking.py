@@ -1,7 +1,7 @@
 """The patient's tracking page and its JSON: the QR code that leads to it, what a stranger with the
 link may see (masked) and what the last 4 digits of the mobile unlock, the same 404 for every bad
 token, caching and its invalidation by a new stage, per-IP limits, and the notification outbox
-written with each stage the patient is told about."""
+pulled from the trace for each stage the patient is told about."""
 
 import html
 import io
@@ -21,9 +21,10 @@ from django.utils.translation import gettext
 from PIL import Image
 
 from delivery.models import Notification
-from delivery.services import notification_send
+from delivery.services import notification_send, trace_pull
 from delivery.tasks import send_notification
-from prescriptions.models import Patient, Prescription
+from patients.models import Patient
+from prescriptions.models import Prescription
 from prescriptions.services import prescription_submit, prescription_transition, record_event
 from prescriptions.workflow import Decoction, DeliveryMode, Stage
 
@@ -71,7 +72,7 @@ ANNOUNCED = {Stage.APPROVED, Stage.REJECTED, Stage.DECOCTING, Stage.SHIPPED, Sta
 def frozen_clock(monkeypatch):
     """Rate limits count per clock window; one fixed moment keeps a test's requests in one window."""
     moment = timezone.now()
-    monkeypatch.setattr("delivery.services.timezone", types.SimpleNamespace(now=lambda: moment))
+    monkeypatch.setattr("delivery.services.tracking.timezone", types.SimpleNamespace(now=lambda: moment))
     return moment
 
 
@@ -372,6 +373,8 @@ def test_the_masked_page_is_cached_and_a_new_stage_shows_on_the_next_request(
 
     with django_capture_on_commit_callbacks(execute=True):
         prescription_transition(prescription=prescription, to=Stage.PACKAGED, actor=decoctor)
+    with django_capture_on_commit_callbacks(execute=True):
+        trace_pull()
 
     page = text(client.get(page_url(prescription)))
     assert current(page) == ZH[Stage.PACKAGED]
@@ -425,6 +428,7 @@ def test_each_announced_stage_writes_exactly_one_notification_and_the_others_non
 
     for stage, actor in walk:
         prescription_transition(prescription=prescription, to=stage, actor=actor)
+        trace_pull()
         assert notifications(prescription, stage).count() == (1 if stage in ANNOUNCED else 0), stage
 
     assert sorted(notifications(prescription).values_list("stage", flat=True)) == sorted(ANNOUNCED - {Stage.REJECTED})
@@ -436,19 +440,22 @@ def test_a_rejection_writes_exactly_one_notification(clinician, pharmacist, cata
     prescription = prescription_at(clinician, Stage.AI_AUDITED)
 
     prescription_transition(prescription=prescription, to=Stage.REJECTED, actor=pharmacist)
+    trace_pull()
 
     assert list(notifications(prescription).values_list("stage", flat=True)) == [Stage.REJECTED]
 
 
-def test_the_notification_is_written_in_the_transaction_of_the_stage_and_rolls_back_with_it(
+def test_the_notification_is_written_in_the_transaction_of_the_pull_and_rolls_back_with_the_stage(
     clinician, pharmacist, catalogue
 ):
     prescription = prescription_at(clinician, Stage.AI_AUDITED)
 
     with pytest.raises(RuntimeError), transaction.atomic():
         prescription_transition(prescription=prescription, to=Stage.APPROVED, actor=pharmacist)
+        trace_pull()
         assert notifications(prescription, Stage.APPROVED).count() == 1
         raise RuntimeError("the stage change fails later in its transaction")
+    trace_pull()
 
     assert not notifications(prescription).exists()
     assert Prescription.objects.get(pk=prescription.pk).status == Stage.AI_AUDITED
@@ -459,8 +466,9 @@ def test_the_notification_is_enqueued_only_after_the_commit(
 ):
     prescription = prescription_at(clinician, Stage.AI_AUDITED)
 
+    prescription_transition(prescription=prescription, to=Stage.APPROVED, actor=pharmacist)
     with django_capture_on_commit_callbacks() as callbacks:
-        prescription_transition(prescription=prescription, to=Stage.APPROVED, actor=pharmacist)
+        trace_pull()
     assert enqueued["notification"] == []
     for callback in callbacks:
         callback()
@@ -482,6 +490,7 @@ class FakeGateway:
 def announced(clinician, pharmacist, catalogue, zhang):
     prescription = prescription_at(clinician, Stage.AI_AUDITED, patient=zhang)
     prescription_transition(prescription=prescription, to=Stage.APPROVED, actor=pharmacist)
+    trace_pull()
     return notifications(prescription, Stage.APPROVED).get()
 
 

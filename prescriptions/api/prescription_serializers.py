@@ -5,8 +5,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.ids import id_field, parse_id
+from patients.models import ConsultMode, Pregnancy, Sex
 
-from ..models import ConsultMode, Pregnancy, Prescription, Sex
+from ..models import Prescription
 from ..services.prescriptions import CONSULT_FIELDS
 from ..workflow import Decoction, DeliveryMode
 

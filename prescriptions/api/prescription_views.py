@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 from accounts.permissions import CapabilityPermission
 from core.api import json_object
 from core.ids import parse_id
+from patients.permissions import patients_visible_to
 
 from ..models import Prescription
 from ..selectors import (
-    patients_visible_to,
     prescription_detail,
     prescription_search,
 )

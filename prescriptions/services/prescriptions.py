@@ -14,21 +14,13 @@ from catalogue.formulas import formula_label, formulas_for
 from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
 from core.db import related_names
-from core.images import normalize_photo
+from patients import services as patient_services
+from patients.models import Consult, ConsultAttachment, Patient, Pregnancy
+from patients.services import patient_create
+from rules.services import check_draft
 
-from .. import hooks
-from ..models import (
-    AttachmentKind,
-    Consult,
-    ConsultAttachment,
-    Patient,
-    Pregnancy,
-    Prescription,
-    PrescriptionItem,
-    PrescriptionSequence,
-)
+from ..models import Prescription, PrescriptionItem, PrescriptionSequence
 from ..workflow import Decoction, DeliveryMode, Stage
-from .patients import patient_create
 from .trace import prescription_transition
 
 MAX_GRAMS = Decimal(500)
@@ -271,7 +263,7 @@ def prescription_precheck(*, actor, patient, values: dict) -> dict:
         items=items,
     )
     return {
-        "findings": hooks.check_draft(draft),
+        "findings": check_draft(draft).findings,
         "price": price_quote(items=items, doses=doses, decoction=decoction, delivery=delivery),
     }
 
@@ -281,7 +273,8 @@ def prescription_submit(
     *, actor, patient, values: dict, previous: Prescription | None = None
 ) -> tuple[Prescription, bool]:
     """Create a prescription (version 1, or the next version of a rejected one) with status
-    `submitted`, its trace event, and — after commit — the AI audit.
+    `submitted`, its trace event, and — after commit — the AI audit. The rule check made here
+    (findings, rule version) is stored on the prescription; the audit run keeps it.
 
     Returns (prescription, created). The same idempotency key from the same prescriber returns
     the first prescription instead of creating a second. Raises ValidationError with field paths
@@ -333,9 +326,8 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         doses=header["doses"],
         items=items,
     )
-    signature = check_signature(
-        actor=actor, findings=hooks.check_draft(draft), signature=values.get("double_signature")
-    )
+    check = check_draft(draft)
+    signature = check_signature(actor=actor, findings=check.findings, signature=values.get("double_signature"))
 
     consult = Consult.objects.create(
         patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values
@@ -359,6 +351,9 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         urgent=bool(values.get("urgent")),
         formula_source=formula_source,
         double_signature=signature,
+        precheck_findings=check.findings,
+        precheck_rule_version=check.rule_version,
+        precheck_duration_ms=check.duration_ms,
         herb_total=quote["herb_total"],
         decoction_fee=quote["decoction_fee"],
         delivery_fee=quote["delivery_fee"],
@@ -452,14 +447,11 @@ def prescription_cancel(*, actor, prescription: Prescription, reason: str):
 
 @transaction.atomic
 def consult_attach_photo(*, actor, prescription: Prescription, kind: str, upload) -> ConsultAttachment:
-    """Attach a tongue/face photo to the prescription's consult (checked and normalised)."""
+    """Attach a tongue/face photo to the prescription's consult (checked and normalised), named
+    after the prescription number; patients.services.consult_attach_photo stores it."""
     ensure_capability(actor, "prescribe")
     if not can_see_institution(actor, prescription.institution_id):
         raise ValidationError(_("This prescription belongs to an institution you cannot see."))
-    if kind not in AttachmentKind.values:
-        raise ValidationError({"kind": [_("Choose tongue, face or other.")]})
-    try:
-        photo = normalize_photo(upload, name=f"{prescription.number}-{kind}")
-    except ValidationError as exc:
-        raise ValidationError({"image": exc.messages}) from None
-    return ConsultAttachment.objects.create(consult=prescription.consult, kind=kind, image=photo, uploaded_by=actor)
+    return patient_services.consult_attach_photo(
+        actor=actor, consult=prescription.consult, kind=kind, upload=upload, file_stem=prescription.number
+    )

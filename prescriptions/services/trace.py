@@ -4,7 +4,7 @@ import hashlib
 import json
 from functools import partial
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 
 from core import tasks
 
-from .. import hooks
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Milestone, Prescription, StuckFlag, TraceEvent
-from ..workflow import CREATE, SYSTEM, Stage, find_move
+from ..permissions import can_make_move, ensure_can_make_move
+from ..workflow import CREATE, Stage, find_move
 
 
 def event_hash(*, prescription_id: int, stage: str, actor_id, at, data: dict, prev_hash: str) -> str:
@@ -96,9 +96,9 @@ def prescription_transition(
     if move is None or move.to != to or (created and prescription.status != to):
         raise InvalidTransition(current, to)
     if actor is None:
-        if SYSTEM not in move.roles:
+        if not can_make_move(None, move):
             raise InvalidTransition(current, to, "this step needs a person")
-    elif not actor.is_active or not (move.roles & actor.role_codes):
+    elif not can_make_move(actor, move):
         raise InvalidTransition(current, to, "your role cannot make this step")
     if not created:
         updated = Prescription.objects.filter(pk=prescription.pk, status=current).update(
@@ -111,8 +111,6 @@ def prescription_transition(
         setattr(prescription, field, value)
     event = record_event(prescription=prescription, stage=to, actor=actor, data=data, first=created)
     _milestone(prescription, event, created=created)
-    for listener in hooks.transition_listeners:
-        listener(prescription, event)
     transaction.on_commit(partial(tasks.enqueue, TRACE_ADVANCED_TASK, prescription.pk, to))
     return event
 
@@ -176,8 +174,7 @@ def prescription_record_step(*, actor, prescription: Prescription, stage: str, d
     move = find_move(prescription.status, stage, decoction=prescription.decoction, delivery=prescription.delivery)
     if move is None:
         raise InvalidTransition(prescription.status, stage)
-    if not actor.is_active or not (move.roles & actor.role_codes):
-        raise PermissionDenied(_("Your role cannot record this step."))
+    ensure_can_make_move(actor, move)
     try:
         return recorder(actor=actor, prescription=prescription, data=data, files=files), True
     except ConcurrentTransition:

@@ -22,16 +22,17 @@ from catalogue.importer import import_catalogue
 from catalogue.models import Formula, FormulaKind, Herb, StockBatch
 from catalogue.services import stock_receive
 from delivery.services import pickup_code_for, run_create
+from patients.models import Patient
+from patients.services import patient_create
+from patients.validators import id_check_char
 from pipeline.steps import STEPS
-from prescriptions.models import Patient, Prescription
+from prescriptions.models import Prescription
 from prescriptions.services import (
     finding_key,
-    patient_create,
     prescription_precheck,
     prescription_record_step,
     prescription_submit,
 )
-from prescriptions.validators import id_check_char
 from prescriptions.workflow import Stage
 
 from ..demo_data import (

@@ -3,7 +3,7 @@ warnings) parsed into engine objects, with clear errors for malformed input."""
 
 from decimal import Decimal, InvalidOperation
 
-from .engine import Item, PatientContext, PrescriptionDraft
+from .data import Item, PatientContext, PrescriptionDraft
 
 
 class DraftError(ValueError):

@@ -1,9 +1,12 @@
 """Rule versions: freeze the working rule tables into JSON, load a version as an engine
-RuleSnapshot (cached per version number), publish, and replay a draft over past prescriptions."""
+RuleSnapshot (cached per version number), publish, and replay a draft over past prescriptions;
+and the check of one draft with the live rules (the editor's warnings and the submit)."""
 
+import time
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -12,9 +15,27 @@ from accounts.permissions import ensure_capability
 from catalogue.models import Herb, HerbAlias, IncompatibilityRule, PregnancyCaution, ToxicListEntry
 
 from . import engine
+from .drafts import parse_draft
 from .models import AgeBand, CustomPairRule, RuleVersion, RuleVersionStatus
 
 _snapshots: dict[int, engine.RuleSnapshot] = {}
+
+
+class DraftCheck(NamedTuple):
+    findings: list[dict]  # Finding.as_dict(), most severe first
+    rule_version: int  # the live rule version the findings come from
+    duration_ms: float  # the engine's time (parsing and loading the rules excluded)
+
+
+def check_draft(draft: dict) -> DraftCheck:
+    """The findings for a draft in the interchange form, with the live rules. Raises DraftError
+    for a malformed draft."""
+    parsed, patient = parse_draft(draft)
+    rules = live_snapshot()
+    started = time.perf_counter()
+    findings = engine.audit(parsed, patient, rules)
+    duration_ms = (time.perf_counter() - started) * 1000
+    return DraftCheck([finding.as_dict() for finding in findings], rules.version, duration_ms)
 
 
 def _decimal(value):

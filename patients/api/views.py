@@ -4,7 +4,8 @@ from rest_framework.response import Response
 
 from accounts.permissions import CapabilityPermission
 
-from ..selectors import patient_search, patients_visible_to
+from ..permissions import patients_visible_to
+from ..selectors import patient_search
 from ..services import patient_create, patient_update
 from .serializers import PatientSerializer
 

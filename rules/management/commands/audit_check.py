@@ -3,9 +3,9 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from audit import engine
-from audit.drafts import DraftError, parse_draft
-from audit.rules import live_snapshot
+from rules import engine
+from rules.drafts import DraftError, parse_draft
+from rules.services import live_snapshot
 
 
 class Command(BaseCommand):

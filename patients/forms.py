@@ -5,7 +5,7 @@ from .models import Patient
 
 
 class PatientForm(forms.ModelForm):
-    """Field shapes only; prescriptions.services checks the rules and reports errors per field."""
+    """Field shapes only; patients.services checks the rules and reports errors per field."""
 
     allergies = forms.CharField(
         label=_("Herb allergies"), required=False, help_text=_("Herb names separated by 、 or spaces, e.g. 白芍、甘草")

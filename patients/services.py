@@ -1,4 +1,4 @@
-"""Writes for the prescriptions app (patients now; prescriptions and their trace in later issues)."""
+"""All writes of the patients app: registering and changing patients, and consult photos."""
 
 from datetime import date
 
@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import can_see_institution, ensure_capability
 from catalogue.selectors import herb_resolve
+from core.images import normalize_photo
 
-from ..models import Patient
-from ..validators import parse_id_number, validate_mobile
+from .models import AttachmentKind, Consult, ConsultAttachment, Patient
+from .validators import parse_id_number, validate_mobile
 
 PATIENT_FIELDS = (
     "name",
@@ -124,3 +125,22 @@ def patient_update(*, actor, patient: Patient, values: dict) -> Patient:
         raise ValidationError(_("This patient is registered at an institution you cannot see."))
     cleaned = clean_patient_values(values)
     return _save(patient, cleaned)
+
+
+@transaction.atomic
+def consult_attach_photo(*, actor, consult: Consult, kind: str, upload, file_stem: str) -> ConsultAttachment:
+    """Attach a tongue/face photo to a consult (checked and normalised), stored as
+    `<file_stem>-<kind>.jpg`; the caller names the file (prescriptions use the prescription number).
+
+    Raises ValidationError for an actor who may not prescribe or see the consult's institution,
+    an unknown kind, or a file that is not a usable photo."""
+    ensure_capability(actor, "prescribe")
+    if not can_see_institution(actor, consult.institution_id):
+        raise ValidationError(_("This patient is registered at an institution you cannot see."))
+    if kind not in AttachmentKind.values:
+        raise ValidationError({"kind": [_("Choose tongue, face or other.")]})
+    try:
+        photo = normalize_photo(upload, name=f"{file_stem}-{kind}")
+    except ValidationError as exc:
+        raise ValidationError({"image": exc.messages}) from None
+    return ConsultAttachment.objects.create(consult=consult, kind=kind, image=photo, uploaded_by=actor)

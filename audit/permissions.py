@@ -1,0 +1,23 @@
+"""Who may audit a prescription: the `final_audit` capability (the one role table, the same one
+the workflow's APPROVED and REJECTED moves name) and the routing: a pharmacist decides only on
+prescriptions routed to their own institution. Routing is an assignment, not a view of the
+subtree, so a superuser decides only on what is routed to the institution they are placed at."""
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from accounts.permissions import ensure_capability
+from prescriptions.models import Prescription
+
+from .models import AuditRun
+
+
+def ensure_routed_to(pharmacist, prescription: Prescription) -> AuditRun:
+    """The prescription's audit run, if it is routed to `pharmacist`'s institution. Raises
+    PermissionDenied without `final_audit` or for a prescription routed elsewhere (or not yet
+    audited by the machine)."""
+    ensure_capability(pharmacist, "final_audit")
+    run = AuditRun.objects.filter(prescription=prescription).first()
+    if run is None or run.routed_to_id != pharmacist.institution_id:
+        raise PermissionDenied(_("This prescription is not routed to your institution."))
+    return run

@@ -1,0 +1,34 @@
+"""Who may deliver and hand over medicine: capabilities from the one role table
+(accounts.roles.CAPABILITIES, the same ones the workflow's SHIPPED, DELIVERED and PICKED_UP moves
+name) plus delivery's own scope: a courier works for a delivery station. Superusers hold every
+capability; a run still needs a courier placed at a delivery station."""
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from accounts.models import InstitutionKind
+from accounts.permissions import has_capability
+
+
+def can_deliver(actor) -> bool:
+    """A courier of a delivery station."""
+    if not has_capability(actor, "deliver") or not actor.institution_id:
+        return False
+    return actor.institution.kind == InstitutionKind.DELIVERY_STATION
+
+
+def ensure_courier(actor) -> None:
+    """Raise PermissionDenied unless can_deliver(actor)."""
+    if not can_deliver(actor):
+        raise PermissionDenied(_("Only a courier of a delivery station does this."))
+
+
+def can_hand_over(actor) -> bool:
+    """Hand packaged medicine to a patient with the pickup code (a dispenser or a clinician)."""
+    return has_capability(actor, "hand_over")
+
+
+def ensure_can_hand_over(actor) -> None:
+    """Raise PermissionDenied unless can_hand_over(actor)."""
+    if not can_hand_over(actor):
+        raise PermissionDenied(_("Your role cannot hand out medicine."))

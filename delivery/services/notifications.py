@@ -1,0 +1,167 @@
+"""The patient notifications, pulled from the prescriptions' trace (the trace is the outbox).
+
+A pull claims the trace events delivery has not handled yet; for each it writes the notification
+of an announced stage, and after its commit it enqueues the sending and drops the cached tracking
+pages of every prescription that moved. Sending goes through the configured backend, once."""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from prescriptions.models import TraceEvent
+from prescriptions.workflow import Stage
+
+from ..models import Notification, TraceCursor
+from .tracking import track_cache_keys
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_STAGES = {
+    Stage.APPROVED: "您在{institution}的中药处方已通过药师审核，正在安排调剂。",
+    Stage.REJECTED: "您的中药处方需要医师调整，医院会与您联系。",
+    Stage.DECOCTING: "您的中药正在煎煮。",
+    Stage.SHIPPED: "您的中药已发出，预计{expected}送达。",
+    Stage.DELIVERED: "您的中药已送达，请按说明服用。",
+}
+CURSOR = "delivery"
+# An id not visible below a visible one belongs to a transaction still open or rolled back. Once
+# the event above the gap is this old, the transaction is taken as rolled back and the cursor
+# steps over it; until then the events above the gap are remembered as handled, one by one.
+IN_FLIGHT_GRACE = timedelta(minutes=2)
+
+
+def trace_pull(*, limit: int = 500) -> int:
+    """Handle up to `limit` trace events delivery has not handled yet, oldest id first: write the
+    notification of each announced stage (once per prescription and stage, so a stage entered
+    again is not announced again); after commit, enqueue each new notification and drop the cached
+    tracking pages of each prescription that moved. Returns how many events were handled.
+
+    One transaction: the cursor row is locked (a concurrent pull waits, then finds only what is
+    left) and moves with the notifications written, so a crash loses nothing and repeats nothing."""
+    with transaction.atomic():
+        cursor, _created = TraceCursor.objects.select_for_update().get_or_create(name=CURSOR)
+        handled = set(cursor.handled_above)
+        events = list(
+            TraceEvent.objects.filter(pk__gt=cursor.last_event_id)
+            .exclude(pk__in=handled)
+            .select_related("prescription__institution")
+            .order_by("pk")[:limit]
+        )
+        if not events and not handled:
+            return 0
+        written = _announce(events)
+        keys = _cached_pages_of(events)
+        position, above = _advance(cursor.last_event_id, handled | {e.pk for e in events}, {e.pk: e.at for e in events})
+        TraceCursor.objects.filter(pk=cursor.pk).update(
+            last_event_id=position, handled_above=sorted(above), updated_at=timezone.now()
+        )
+        for notification_id in written:
+            transaction.on_commit(partial(enqueue_notification, notification_id))
+        if keys:
+            transaction.on_commit(partial(forget_tracking_pages, keys))
+    return len(events)
+
+
+def notification_text(event: TraceEvent) -> str:
+    expected = event.data.get("expected_at", "")
+    message = NOTIFY_STAGES[event.stage].format(
+        institution=event.prescription.institution.name, expected=expected[11:16] if expected else "今天"
+    )
+    return message[:300]
+
+
+def _announce(events: list[TraceEvent]) -> list[int]:
+    """Write the notification of each announced stage not announced yet; the new rows' ids."""
+    announced = [event for event in events if event.stage in NOTIFY_STAGES]
+    if not announced:
+        return []
+    done = set(
+        Notification.objects.filter(prescription_id__in={event.prescription_id for event in announced}).values_list(
+            "prescription_id", "stage"
+        )
+    )
+    written = []
+    for event in announced:
+        if (event.prescription_id, event.stage) in done:
+            continue  # a stage entered again is announced once
+        done.add((event.prescription_id, event.stage))
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    prescription_id=event.prescription_id, stage=event.stage, message=notification_text(event)
+                )
+        except IntegrityError:
+            continue  # written by something outside the cursor's lock (a release still running in-process listeners)
+        written.append(notification.pk)
+    return written
+
+
+def _cached_pages_of(events: list[TraceEvent]) -> list[str]:
+    """The cache keys of the tracking pages of each prescription that moved. A first version's
+    `submitted` event needs none: its token is new, nothing can have cached its page."""
+    tokens = {
+        event.prescription.tracking_token
+        for event in events
+        if event.prescription.tracking_token
+        and not (event.stage == Stage.SUBMITTED and event.prescription.version == 1)
+    }
+    return [key for token in sorted(tokens) for key in track_cache_keys(token)]
+
+
+def _advance(position: int, handled: set[int], at_of: dict) -> tuple[int, set[int]]:
+    """The cursor moves over every handled id that follows it with no gap, and over a gap once the
+    event above it is older than IN_FLIGHT_GRACE. Returns (position, handled ids above it)."""
+    old_enough = timezone.now() - IN_FLIGHT_GRACE
+    for pk in sorted(handled):
+        if pk != position + 1:
+            at = at_of.get(pk) or TraceEvent.objects.filter(pk=pk).values_list("at", flat=True).first()
+            if at is not None and at > old_enough:
+                break
+        position = pk
+    return position, {pk for pk in handled if pk > position}
+
+
+def forget_tracking_pages(keys: list[str]) -> None:
+    """After commit. A cache outage must not fail a pull that has committed; the page then expires
+    on its own within TRACK_CACHE_SECONDS."""
+    try:
+        cache.delete_many(keys)
+    except Exception:  # noqa: BLE001 - any cache error
+        logger.warning("could not drop cached tracking pages %s", keys, exc_info=True)
+
+
+def enqueue_notification(notification_id: int) -> None:
+    from ..tasks import send_notification  # the tasks module imports the services
+
+    try:
+        send_notification.delay(notification_id)
+    except Exception:  # noqa: BLE001 - any broker error: the outbox row stays pending for the sweep
+        logger.warning("could not enqueue notification %s", notification_id, exc_info=True)
+
+
+def notification_send(*, notification_id: int, backend) -> Notification | None:
+    """Send once: a row already sent is left alone. Raises the backend's error for a retry."""
+    notification = Notification.objects.select_related("prescription__patient").filter(pk=notification_id).first()
+    if notification is None or notification.status == "sent":
+        return notification
+    claimed = Notification.objects.filter(pk=notification.pk, status="pending", attempts=notification.attempts).update(
+        attempts=notification.attempts + 1
+    )
+    if not claimed:
+        return notification  # another worker is sending it
+    try:
+        backend.send(
+            phone=notification.prescription.patient.mobile,
+            message=notification.message,
+            reference=f"{notification.prescription.number}:{notification.stage}",
+        )
+    except Exception as exc:
+        Notification.objects.filter(pk=notification.pk).update(last_error=str(exc)[:300])
+        raise
+    Notification.objects.filter(pk=notification.pk).update(status="sent", sent_at=timezone.now(), last_error="")
+    notification.refresh_from_db()
+    return notification

@@ -1,0 +1,88 @@
+"""The patient's tracking data: the path of stages, the expected arrival, the masked or full view,
+the check of the last 4 digits of the mobile, and the rate limits in front of it."""
+
+import secrets
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.cache import count_and_get
+from prescriptions.models import Prescription
+from prescriptions.workflow import DeliveryMode, Stage
+
+from ..selectors import expected_ready, path_of
+from .runs import pickup_code_for
+
+TRACK_CACHE_SECONDS = 300
+VERIFY_LIMIT, VERIFY_WINDOW = 5, 15 * 60
+
+
+def track_cache_keys(token: str) -> list[str]:
+    """Every key under which the tracking page and JSON of `token` are cached."""
+    return [f"track:{kind}:{token}:{language}" for kind in ("page", "json") for language in ("zh-hans", "en")]
+
+
+def tracking_data(prescription: Prescription, *, full: bool) -> dict:
+    """What the patient's page shows. Masked by default: no diagnosis, ID, phone or address beyond
+    the township; `full` (after the last 4 digits of the mobile) adds the herbs and usage."""
+    done = {}
+    for event in prescription.events.all():
+        done.setdefault(event.stage, event.at)
+    path = path_of(prescription)
+    timeline = [
+        {
+            "stage": stage,
+            "label": str(Stage(stage).label),
+            "at": done.get(stage),
+            "done": stage in done,
+            "current": stage == prescription.status,
+        }
+        for stage in path
+    ]
+    expected = expected_ready(prescription)
+    data = {
+        "number": prescription.display_number,
+        "patient": prescription.patient.masked_name,
+        "township": prescription.patient.township or prescription.institution.township,
+        "institution": prescription.institution.name,
+        "phone": prescription.institution.phone,
+        "status": prescription.status,
+        "status_label": str(Stage(prescription.status).label),
+        "stopped": prescription.status in (Stage.REJECTED, Stage.CANCELLED),
+        "timeline": timeline,
+        "expected": expected,
+        "decoction": prescription.decoction,
+        "doses": prescription.doses,
+        "full": full,
+    }
+    if full:
+        data["usage"] = prescription.usage
+        data["herbs"] = [
+            {"name": item.written_name, "grams": f"{item.grams.normalize():f}"} for item in prescription.items.all()
+        ]
+        code = getattr(prescription, "pickup_code", None)
+        if prescription.delivery == DeliveryMode.PICKUP:
+            data["pickup_code"] = (code or pickup_code_for(prescription)).code
+    return data
+
+
+def rate_limited(scope: str, key: str, *, limit: int, window: int) -> bool:
+    """Count one hit; True when more than `limit` hits fell in the current `window` seconds."""
+    return rate_limited_read(scope, key, limit=limit, window=window)[0]
+
+
+def rate_limited_read(scope: str, key: str, *, limit: int, window: int, cached: str = "") -> tuple[bool, object]:
+    """rate_limited(), and the cache value at `cached` (None when absent) read in the same round
+    trip: the tracking page serves most scans with one cache call."""
+    bucket = f"rl:{scope}:{key}:{int(timezone.now().timestamp()) // window}"
+    hits, value = count_and_get(bucket, window + 5, cached or None)
+    return hits > limit, value
+
+
+def tracking_verify(*, prescription: Prescription, last4: str, client: str) -> bool:
+    """True when `last4` are the last four digits of the patient's mobile. The sixth try from the
+    same client for the same token within 15 minutes is refused, right or wrong."""
+    if rate_limited("verify", f"{prescription.tracking_token}:{client}", limit=VERIFY_LIMIT, window=VERIFY_WINDOW):
+        raise PermissionDenied(_("Too many tries. Please wait 15 minutes or call the clinic."))
+    return bool(last4) and len(last4) == 4 and secrets.compare_digest(last4, prescription.patient.mobile[-4:])
