@@ -1,14 +1,13 @@
 """All writes of the prescriptions app."""
 
+from .drafting import finding_key, price_quote
 from .prescriptions import (
     consult_attach_photo,
     draft_for_audit,
-    finding_key,
     prescription_cancel,
     prescription_precheck,
     prescription_submit,
     prescription_submit_for,
-    price_quote,
 )
 from .trace import prescription_record_step, prescription_transition, record_event, station_event_data
 

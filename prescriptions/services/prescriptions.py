@@ -1,9 +1,8 @@
 """Submitting, revising and cancelling prescriptions."""
 
 import secrets
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -11,8 +10,6 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import can_see_institution, ensure_capability, has_capability
 from catalogue.formulas import formula_label, formulas_for
-from catalogue.models import SpecialDecoction
-from catalogue.selectors import herb_resolve_many, herb_suggest
 from core.db import related_names
 from patients import services as patient_services
 from patients.models import Consult, ConsultAttachment, Patient, Pregnancy
@@ -21,12 +18,15 @@ from rules.services import check_draft
 
 from ..models import Prescription, PrescriptionItem, PrescriptionSequence
 from ..workflow import Decoction, DeliveryMode, Stage
+from .drafting import (
+    MAX_DOSES,
+    check_signature,
+    clean_header,
+    clean_items,
+    price_quote,
+)
 from .trace import prescription_transition
 
-MAX_GRAMS = Decimal(500)
-MAX_DOSES = 60
-MAX_ITEMS = 40
-MAX_HERB_NAME = 20
 CONSULT_FIELDS = (
     "mode",
     "chief_complaint",
@@ -40,13 +40,6 @@ CONSULT_FIELDS = (
     "pregnancy",
     "weight_kg",
 )
-# Finding codes that are refused outright instead of being signed for.
-REFUSED_CODES = {"catalog.unknown", "herb.inactive"}
-INSTRUCTION_LABELS = {label: value for value, label in SpecialDecoction.choices if value}
-
-
-def finding_key(finding: dict) -> str:
-    return f"{finding['code']}:{'+'.join(finding['herbs'])}"
 
 
 def age_years(patient, today=None) -> Decimal:
@@ -78,81 +71,6 @@ def draft_for_audit(*, patient, pregnancy: str, weight_kg, doses: int, items: li
     }
 
 
-def normalise_instruction(value) -> str:
-    value = str(value or "").strip()
-    return INSTRUCTION_LABELS.get(value, value)
-
-
-def clean_items(raw_items) -> list[dict]:
-    """Resolve and check the herb rows; errors are keyed `items[3].grams` etc."""
-    errors: dict[str, list] = {}
-    if not raw_items:
-        raise ValidationError({"items": [_("Add at least one herb.")]})
-    if len(raw_items) > MAX_ITEMS:
-        raise ValidationError({"items": [_("A prescription has at most %(n)d herbs.") % {"n": MAX_ITEMS}]})
-    cleaned, seen = [], {}
-    resolved = herb_resolve_many(str(raw.get("herb", "")) for raw in raw_items)
-    for index, raw in enumerate(raw_items):
-        path = f"items[{index}]"
-        name = str(raw.get("herb", "")).strip()
-        herb = resolved.get(name)
-        if not name:
-            errors.setdefault(f"{path}.herb", []).append(_("Choose a herb."))
-        elif herb is None:
-            suggestions = herb_suggest(name) if len(name) <= MAX_HERB_NAME else []
-            message = _("“%(name)s” is not in the herb catalogue.") % {"name": name}
-            if suggestions:
-                message += " " + _("Did you mean: %(names)s?") % {"names": "、".join(suggestions)}
-            errors.setdefault(f"{path}.herb", []).append(message)
-        elif not herb.active:
-            errors.setdefault(f"{path}.herb", []).append(
-                _("%(name)s is not dispensed (inactive in the catalogue).") % {"name": name}
-            )
-        elif herb.pk in seen:
-            errors.setdefault(f"{path}.herb", []).append(
-                _("%(name)s is already in row %(row)d.") % {"name": name, "row": seen[herb.pk] + 1}
-            )
-        try:
-            grams = Decimal(str(raw.get("grams", "")))
-            if not grams.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            errors.setdefault(f"{path}.grams", []).append(_("Enter the grams as a number."))
-            grams = None
-        else:
-            if grams <= 0 or grams > MAX_GRAMS:
-                errors.setdefault(f"{path}.grams", []).append(_("Grams must be more than 0 and at most 500."))
-            elif grams != grams.quantize(Decimal("0.01")):
-                errors.setdefault(f"{path}.grams", []).append(_("Use at most two decimals."))
-        instruction = normalise_instruction(raw.get("instruction", ""))
-        if instruction and instruction not in SpecialDecoction.values:
-            errors.setdefault(f"{path}.instruction", []).append(_("Unknown decoction instruction."))
-        if herb is not None and herb.pk not in seen:
-            seen[herb.pk] = index
-        cleaned.append({"herb": name, "herb_obj": herb, "grams": grams, "instruction": instruction})
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
-
-
-def price_quote(*, items: list[dict], doses: int, decoction: str, delivery: str) -> dict:
-    """Catalogue price × grams × doses per herb, plus decoction and delivery fees."""
-    lines = []
-    for item in items:
-        price = item["herb_obj"].price_per_g or Decimal(0)
-        lines.append((price * item["grams"] * doses).quantize(Decimal("0.01")))
-    herb_total = sum(lines, Decimal(0))
-    decoction_fee = settings.TCM_DECOCTION_FEE_PER_DOSE * doses if decoction == Decoction.CENTER else Decimal(0)
-    delivery_fee = settings.TCM_DELIVERY_FEE if delivery == DeliveryMode.ADDRESS else Decimal(0)
-    return {
-        "lines": lines,
-        "herb_total": herb_total,
-        "decoction_fee": decoction_fee,
-        "delivery_fee": delivery_fee,
-        "total": herb_total + decoction_fee + delivery_fee,
-    }
-
-
 def next_number(institution, day) -> str:
     """Institution code + date + sequence, unique even when submits race: the counter row is
     incremented and read in one statement, which holds its row lock until commit."""
@@ -173,72 +91,6 @@ def next_number(institution, day) -> str:
         except IntegrityError:  # a concurrent first submit of the day created the row
             return next_number(institution, day)
     return f"{institution.code}-{day:%Y%m%d}-{last:04d}"
-
-
-def check_signature(*, actor, findings: list[dict], signature: dict | None) -> dict:
-    """Block-level findings need the prescriber's second signature: the password again and a
-    reason for each finding (《中药处方格式及书写规范》: 配伍禁忌/超剂量须重新签名)."""
-    blocking = [f for f in findings if f["severity"] == "block" and f["code"] not in REFUSED_CODES]
-    if not blocking:
-        return {}
-    signature = signature or {}
-    errors = {}
-    if not signature.get("password") or not actor.check_password(str(signature["password"])):
-        errors["double_signature.password"] = [
-            _("This prescription has block-level findings: sign again with your password.")
-        ]
-    reasons = signature.get("reasons") or {}
-    missing = [f for f in blocking if not str(reasons.get(finding_key(f), "")).strip()]
-    for finding in missing:
-        errors.setdefault("double_signature.reasons", []).append(
-            _("Give a reason for: %(message)s") % {"message": finding["message"]}
-        )
-    if errors:
-        raise ValidationError(errors)
-    return {
-        "signed_by": actor.pk,
-        "signed_by_name": str(actor),
-        "signed_at": timezone.now().isoformat(),
-        "findings": [{**f, "reason": str(reasons[finding_key(f)]).strip()[:300]} for f in blocking],
-    }
-
-
-def _clean_header(values: dict) -> dict:
-    errors = {}
-    try:
-        doses = int(values.get("doses") or 0)
-    except (TypeError, ValueError):
-        doses = 0
-    if not 1 <= doses <= MAX_DOSES:
-        errors["doses"] = [_("Doses must be between 1 and 60.")]
-    consult = values.get("consult") or {}
-    if not str(consult.get("tcm_disease", "")).strip():
-        errors["consult.tcm_disease"] = [_("A TCM diagnosis (disease) is required.")]
-    usage = str(values.get("usage", "")).strip()
-    if not usage:
-        errors["usage"] = [_("Write how to take it, e.g. 每日1剂，水煎分2次温服.")]
-    decoction = values.get("decoction") or Decoction.CENTER
-    if decoction not in Decoction.values:
-        errors["decoction"] = [_("Choose centre or self decoction.")]
-    delivery = values.get("delivery") or DeliveryMode.ADDRESS
-    if delivery not in DeliveryMode.values:
-        errors["delivery"] = [_("Choose delivery or pickup.")]
-    address = str(values.get("delivery_address", "")).strip()
-    if delivery == DeliveryMode.ADDRESS and not address:
-        errors["delivery_address"] = [_("A delivery address is required.")]
-    pregnancy = consult.get("pregnancy") or Pregnancy.UNKNOWN
-    if pregnancy not in Pregnancy.values:
-        errors["consult.pregnancy"] = [_("Unknown pregnancy status.")]
-    if errors:
-        raise ValidationError(errors)
-    return {
-        "doses": doses,
-        "usage": usage[:200],
-        "decoction": decoction,
-        "delivery": delivery,
-        "delivery_address": address[:200],
-        "consult": {**consult, "pregnancy": pregnancy},
-    }
 
 
 def prescription_precheck(*, actor, patient, values: dict) -> dict:
@@ -290,34 +142,8 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first()
         if existing:
             return existing, False
-    if not actor.institution_id:
-        raise ValidationError(_("Your account belongs to no institution; ask an administrator."))
-    if not can_see_institution(actor, patient.institution_id):
-        raise ValidationError({"patient": [_("This patient is registered at an institution you cannot see.")]})
-    if previous is not None and previous.status != Stage.REJECTED:
-        raise ValidationError(_("Only a rejected prescription can be revised."))
-    if previous is not None and Prescription.objects.filter(previous=previous).exists():
-        raise ValidationError(_("This prescription has already been revised."))
-
-    errors = {}
-    try:
-        items = clean_items(values.get("items") or [])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-        items = []
-    try:
-        header = _clean_header(values)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-
-    formula_source = ""
-    if values.get("formula"):
-        formula = formulas_for(actor).filter(pk=values["formula"]).first()
-        if formula is None:
-            raise ValidationError({"formula": [_("No such formula.")]})
-        formula_source = formula_label(formula)
+    _ensure_may_submit(actor=actor, patient=patient, previous=previous)
+    items, header = _cleaned(values)
     consult_values = {k: header["consult"][k] for k in CONSULT_FIELDS if header["consult"].get(k) not in (None, "")}
     draft = draft_for_audit(
         patient=patient,
@@ -328,64 +154,21 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
     )
     check = check_draft(draft)
     signature = check_signature(actor=actor, findings=check.findings, signature=values.get("double_signature"))
-
     consult = Consult.objects.create(
         patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values
     )
-    quote = price_quote(items=items, doses=header["doses"], decoction=header["decoction"], delivery=header["delivery"])
-    today = timezone.localdate()
-    prescription = Prescription(
-        number=previous.number if previous else next_number(actor.institution, today),
-        version=previous.version + 1 if previous else 1,
-        previous=previous,
-        patient=patient,
-        consult=consult,
-        prescriber=actor,
-        institution_id=actor.institution_id,
-        doses=header["doses"],
-        usage=header["usage"],
-        decoction=header["decoction"],
-        delivery=header["delivery"],
-        delivery_address=header["delivery_address"],
-        notes=str(values.get("notes", ""))[:500],
-        urgent=bool(values.get("urgent")),
-        formula_source=formula_source,
-        double_signature=signature,
-        precheck_findings=check.findings,
-        precheck_rule_version=check.rule_version,
-        precheck_duration_ms=check.duration_ms,
-        herb_total=quote["herb_total"],
-        decoction_fee=quote["decoction_fee"],
-        delivery_fee=quote["delivery_fee"],
-        total=quote["total"],
-        tracking_token=secrets.token_urlsafe(24),
-        idempotency_key=key,
+    prescription = _new_prescription(
+        actor=actor, patient=patient, consult=consult, previous=previous, values=values, items=items, header=header
     )
-    try:
-        if key or previous is not None:  # only these can collide with a concurrent twin
-            with transaction.atomic():
-                prescription.save()
-        else:
-            prescription.save()
-    except IntegrityError:
-        existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first() if key else None
-        if existing:  # the same submit raced itself
-            return existing, False
-        if previous is not None:  # two revisions of the same version raced
-            raise ValidationError(_("This prescription has already been revised.")) from None
-        raise
-    PrescriptionItem.objects.bulk_create(
-        PrescriptionItem(
-            prescription_id=prescription.pk,
-            position=index + 1,
-            herb_id=item["herb_obj"].pk,
-            written_name=item["herb"],
-            grams=item["grams"],
-            instruction=item["instruction"],
-            unit_price=item["herb_obj"].price_per_g or 0,
-        )
-        for index, item in enumerate(items)
-    )
+    prescription.double_signature = signature
+    prescription.precheck_findings = check.findings
+    prescription.precheck_rule_version = check.rule_version
+    prescription.precheck_duration_ms = check.duration_ms
+    prescription.idempotency_key = key
+    twin = _save_once(prescription, actor=actor, key=key, previous=previous)
+    if twin is not None:
+        return twin, False
+    _save_items(prescription, items)
     if previous is not None and previous.tracking_token:
         # The patient's QR code follows the prescription to its new version.
         token = previous.tracking_token
@@ -400,6 +183,98 @@ def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> t
         data={"version": prescription.version, "signed": bool(signature)},
     )
     return prescription, True
+
+
+def _ensure_may_submit(*, actor, patient, previous: Prescription | None) -> None:
+    if not actor.institution_id:
+        raise ValidationError(_("Your account belongs to no institution; ask an administrator."))
+    if not can_see_institution(actor, patient.institution_id):
+        raise ValidationError({"patient": [_("This patient is registered at an institution you cannot see.")]})
+    if previous is not None and previous.status != Stage.REJECTED:
+        raise ValidationError(_("Only a rejected prescription can be revised."))
+    if previous is not None and Prescription.objects.filter(previous=previous).exists():
+        raise ValidationError(_("This prescription has already been revised."))
+
+
+def _cleaned(values: dict) -> tuple[list[dict], dict]:
+    """The herb rows and the header, with every field's errors reported together."""
+    errors, items, header = {}, [], {}
+    try:
+        items = clean_items(values.get("items") or [])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        header = clean_header(values)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return items, header
+
+
+def _new_prescription(*, actor, patient, consult, previous, values: dict, items: list[dict], header: dict):
+    formula_source = ""
+    if values.get("formula"):
+        formula = formulas_for(actor).filter(pk=values["formula"]).first()
+        if formula is None:
+            raise ValidationError({"formula": [_("No such formula.")]})
+        formula_source = formula_label(formula)
+    quote = price_quote(items=items, doses=header["doses"], decoction=header["decoction"], delivery=header["delivery"])
+    return Prescription(
+        number=previous.number if previous else next_number(actor.institution, timezone.localdate()),
+        version=previous.version + 1 if previous else 1,
+        previous=previous,
+        patient=patient,
+        consult=consult,
+        prescriber=actor,
+        institution_id=actor.institution_id,
+        doses=header["doses"],
+        usage=header["usage"],
+        decoction=header["decoction"],
+        delivery=header["delivery"],
+        delivery_address=header["delivery_address"],
+        notes=str(values.get("notes", ""))[:500],
+        urgent=bool(values.get("urgent")),
+        formula_source=formula_source,
+        herb_total=quote["herb_total"],
+        decoction_fee=quote["decoction_fee"],
+        delivery_fee=quote["delivery_fee"],
+        total=quote["total"],
+        tracking_token=secrets.token_urlsafe(24),
+    )
+
+
+def _save_once(prescription: Prescription, *, actor, key: str, previous) -> Prescription | None:
+    """Insert the row; returns the twin instead when the same submit raced itself."""
+    try:
+        if key or previous is not None:  # only these can collide with a concurrent twin
+            with transaction.atomic():
+                prescription.save()
+        else:
+            prescription.save()
+    except IntegrityError:
+        existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first() if key else None
+        if existing:  # the same submit raced itself
+            return existing
+        if previous is not None:  # two revisions of the same version raced
+            raise ValidationError(_("This prescription has already been revised.")) from None
+        raise
+    return None
+
+
+def _save_items(prescription: Prescription, items: list[dict]) -> None:
+    PrescriptionItem.objects.bulk_create(
+        PrescriptionItem(
+            prescription_id=prescription.pk,
+            position=index + 1,
+            herb_id=item["herb_obj"].pk,
+            written_name=item["herb"],
+            grams=item["grams"],
+            instruction=item["instruction"],
+            unit_price=item["herb_obj"].price_per_g or 0,
+        )
+        for index, item in enumerate(items)
+    )
 
 
 @transaction.atomic
