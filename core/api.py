@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import Conflict
+from .ids import idempotency_key
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -45,6 +46,12 @@ def json_object(request) -> dict:
     if not hasattr(request.data, "get") or isinstance(request.data, (list, str)):
         raise DjangoValidationError({"non_field_errors": ["Send a JSON object."]})
     return request.data
+
+
+def request_idempotency_key(request, data) -> str:
+    """The idempotency key of an API request: the `idempotency_key` field, else the
+    `Idempotency-Key` header."""
+    return idempotency_key(data.get("idempotency_key") or request.headers.get("Idempotency-Key", ""))
 
 
 def exception_handler(exc, context):

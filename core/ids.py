@@ -22,3 +22,9 @@ def parse_ids(values) -> list[int]:
 
 def id_field(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+def idempotency_key(value) -> str:
+    """A client's idempotency key as stored and compared: text of at most 64 characters; "" means
+    none was given."""
+    return str(value or "")[:64]

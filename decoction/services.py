@@ -13,10 +13,12 @@ from django.utils.translation import gettext as _
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction, Toxicity, ToxicListEntry
 from catalogue.services import OutOfStock, stock_consume
+from core import tasks
 from core.images import make_thumbnail, normalize_photo, photo_quality
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import Decoction, Stage
+from rules.data import CHILD_BELOW_YEARS
 
 from .models import DispensingRecord, Inspection, InspectionResult, StationPhoto, StationSettings
 from .permissions import ensure_station_staff
@@ -25,7 +27,12 @@ logger = logging.getLogger(__name__)
 
 EXTERIOR_CATEGORIES = {"解表药"}
 TONIC_CATEGORIES = {"补虚药"}
-CHILD_BELOW_YEARS = 14
+
+
+def is_child(patient) -> bool:
+    """Below the pediatric age the audit rules use (rules.data.CHILD_BELOW_YEARS), today."""
+    born = patient.date_of_birth
+    return patient.age_on(timezone.localdate()) < CHILD_BELOW_YEARS if born else False
 
 
 def last_event(prescription: Prescription, stage: str) -> TraceEvent | None:
@@ -73,13 +80,9 @@ def save_station_photo(*, actor, prescription: Prescription, stage: str, upload)
 
 
 def enqueue_thumbnail(photo_id: int) -> None:
-    """After commit; a broker outage must not fail the step (the sweep makes it later)."""
-    from .tasks import make_thumbnail as make_thumbnail_task
-
-    try:
-        make_thumbnail_task.delay(photo_id)
-    except Exception:  # noqa: BLE001 - any broker error; the photo is safe and the sweep retries
-        logger.warning("could not enqueue the thumbnail of photo %s", photo_id, exc_info=True)
+    """After commit; a broker outage must not fail the step (the sweep makes it later). Sent by
+    name: the tasks module imports these services, not the other way round."""
+    tasks.enqueue("decoction.make_thumbnail", photo_id)
 
 
 def _weighed(items: list, weights, *, doses: int, tolerance_pct) -> list[tuple]:
@@ -263,8 +266,7 @@ def record_packaged(*, actor, prescription: Prescription, data: dict, files: dic
     details, warnings = {"bags": bags}, []
     if prescription.decoction == Decoction.CENTER:
         ml = int(_number(data.get("ml_per_bag"), "ml_per_bag", maximum=1000))
-        born = prescription.patient.date_of_birth
-        child = prescription.patient.age_on(timezone.localdate()) < CHILD_BELOW_YEARS if born else False
+        child = is_child(prescription.patient)
         low, high = StationSettings.window(settings.child_ml if child else settings.adult_ml)
         if not low <= ml <= high:
             warnings.append(

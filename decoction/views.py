@@ -1,11 +1,8 @@
 """Tablet station pages: scan (or type) the code, one form, one tap. Each step goes through the
 same service as the events API (prescriptions.services.prescription_record_step with this app's recorders)."""
 
-import io
 import uuid
 
-import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,15 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import has_capability
+from core.qr import qr_svg_inline
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
-from prescriptions.models import Prescription
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.services import prescription_record_step
 from prescriptions.workflow import Decoction, Stage
 
 from .models import Inspection, StationPhoto
 from .selectors import STATIONS, find_by_code, station_queue, stations_for
-from .services import RECORDERS, inspection_record, required_steps
+from .services import RECORDERS, inspection_record, is_child, required_steps
 
 
 def _station(request, code):
@@ -111,7 +108,7 @@ def _prescription_context(prescription):
         item.expected_total = item.grams * prescription.doses
     dispensing = prescription.dispensing_records.order_by("-created_at", "-pk").first()
     photo = prescription.station_photos.order_by("-created_at", "-pk").first()
-    child = prescription.patient.age_on(timezone.localdate()) < 14
+    child = is_child(prescription.patient)
     return {
         "items": items,
         "dispensing": dispensing,
@@ -135,19 +132,6 @@ def station_photo(request, pk):
     return response
 
 
-def qr_svg(text: str, scale: int = 4) -> str:
-    """An inline SVG QR code (error correction M, quiet zone kept)."""
-    out = io.BytesIO()
-    segno.make(text, error="m", micro=False).save(
-        out, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, svgclass="qr", lineclass=None
-    )
-    return out.getvalue().decode()
-
-
-def tracking_url(prescription: Prescription) -> str:
-    return f"{settings.SITE_URL}/t/{prescription.tracking_token}/" if prescription.tracking_token else ""
-
-
 @login_required
 def labels(request, pk):
     """Bag labels (A6 or 80 mm) and the patient's receipt, printed from the browser."""
@@ -159,7 +143,7 @@ def labels(request, pk):
     packaged = prescription.events.filter(stage=Stage.PACKAGED).order_by("-at").first()
     bags = (packaged.data.get("bags") if packaged else None) or prescription.doses * 2
     size = request.GET.get("size") if request.GET.get("size") in ("a6", "80mm") else "80mm"
-    url = tracking_url(prescription)
+    url = prescription.tracking_url or ""
     return render(
         request,
         "decoction/labels.html",
@@ -168,7 +152,7 @@ def labels(request, pk):
             "bags": range(1, int(bags) + 1),
             "total": bags,
             "size": size,
-            "qr": qr_svg(url) if url else "",
+            "qr": qr_svg_inline(url) if url else "",
             "tracking_url": url,
             "receipt": request.GET.get("receipt") == "1",
             "today": timezone.localdate(),

@@ -1,9 +1,7 @@
 """The patient's tracking page (public, by token) and the courier's and pickup pages."""
 
-import io
 import json
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,8 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_capability
 from core.ids import parse_ids
+from core.qr import qr_image
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
-from prescriptions.models import Prescription
+from prescriptions.models import Prescription, tracking_url
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.services import prescription_record_step
 from prescriptions.workflow import Stage
@@ -149,23 +148,13 @@ def track_json(request, token):
     return _public(JsonResponse(tracking_data(prescription, full=True)))
 
 
-def tracking_url(token: str) -> str:
-    return f"{settings.SITE_URL}/t/{token}/"
-
-
 def track_qr(request, token, kind):
     """The tracking URL as a QR code (error correction M, quiet zone of 4 modules)."""
     if tracking_lookup(token) is None:
         return not_found()
-    qr = segno.make(tracking_url(token), error="m", micro=False)
-    out = io.BytesIO()
-    if kind == "svg":
-        qr.save(out, kind="svg", scale=8, border=4)
-        content_type = "image/svg+xml"
-    else:
-        qr.save(out, kind="png", scale=8, border=4)
-        content_type = "image/png"
-    return _public(HttpResponse(out.getvalue(), content_type=content_type))
+    kind = "svg" if kind == "svg" else "png"
+    content_type = "image/svg+xml" if kind == "svg" else "image/png"
+    return _public(HttpResponse(qr_image(tracking_url(token), kind=kind), content_type=content_type))
 
 
 # --- courier ------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import json_object
+from core.api import json_object, request_idempotency_key
 from prescriptions.selectors import prescriptions_for_stations, prescriptions_visible_to
 from prescriptions.services import prescription_record_step
 
@@ -52,7 +52,7 @@ class PrescriptionEventView(APIView):
                 data["weights"] = json.loads(data["weights"])
             except ValueError:
                 raise ValidationError({"weights": ["Send the weights as a JSON list."]}) from None
-        data["idempotency_key"] = data.get("idempotency_key") or request.headers.get("Idempotency-Key", "")
+        data["idempotency_key"] = request_idempotency_key(request, data)
         stage = str(data.get("stage", ""))
         event, created = prescription_record_step(
             actor=request.user,

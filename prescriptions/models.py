@@ -1,12 +1,19 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import SpecialDecoction
 from patients.models import Consult, Patient
 
 from .workflow import Decoction, DeliveryMode, Stage
+
+
+def tracking_url(token: str) -> str:
+    """The patient's tracking page for `token` as an absolute address: printed as a QR code on
+    receipts and bags, returned to hospital systems."""
+    return f"{settings.SITE_URL}{reverse('tracking:track', args=[token])}"
 
 
 class PrescriptionSequence(models.Model):
@@ -99,6 +106,10 @@ class Prescription(models.Model):
 
     def __str__(self):
         return self.display_number
+
+    @property
+    def tracking_url(self) -> str | None:
+        return tracking_url(self.tracking_token) if self.tracking_token else None
 
     @property
     def display_number(self) -> str:

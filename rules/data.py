@@ -92,6 +92,11 @@ class CustomPairRule:
     source: str
 
 
+# A patient is a child below this age (years): the pediatric dose rules, and the decoction
+# centre's ml per bag for children, both read it from here.
+CHILD_BELOW_YEARS = 14
+
+
 @dataclass(frozen=True)
 class RuleSnapshot:
     version: int
@@ -100,7 +105,7 @@ class RuleSnapshot:
     incompatibilities: tuple
     age_bands: tuple  # ascending by below_years
     custom_pairs: tuple = ()
-    child_below_years: Decimal = Decimal(14)
+    child_below_years: Decimal = Decimal(CHILD_BELOW_YEARS)
     elderly_from_years: Decimal = Decimal(65)
     elderly_factor: Decimal = Decimal("0.8")
     max_doses_without_reason: int = 7

@@ -130,24 +130,24 @@ def actors(clinician, pharmacist, dispenser, decoctor, courier, county_admin):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """Records what would go to the broker, per task, instead of sending it. "audit": the
-    prescriptions whose `submitted` move asked for the machine audit (through the trace task);
-    "trace": every (prescription, stage) the status writer announced."""
+    """Records what would go to the broker, per kind, instead of sending it. Services send tasks by
+    name through core.tasks.enqueue: "audit" holds the prescriptions whose `submitted` move asked
+    for the machine audit (and the sweep's re-enqueues), "trace" every (prescription, stage) the
+    status writer announced, "thumbnail" and "notification" the photo and outbox ids."""
     calls = {"audit": [], "thumbnail": [], "notification": [], "trace": []}
 
-    def trace_advanced(name, prescription_id, stage):
-        assert name == "pipeline.trace_advanced", name
-        calls["trace"].append((prescription_id, stage))
-        if stage == "submitted":
-            calls["audit"].append(prescription_id)
+    def enqueue(name, *args):
+        if name == "pipeline.trace_advanced":
+            prescription_id, stage = args
+            calls["trace"].append((prescription_id, stage))
+            if stage == "submitted":
+                calls["audit"].append(prescription_id)
+        else:
+            kind = {"decoction.make_thumbnail": "thumbnail", "delivery.send_notification": "notification"}[name]
+            calls[kind].append(*args)
 
-    monkeypatch.setattr("core.tasks.enqueue", trace_advanced)
-    for kind, task in (
-        ("audit", "audit.tasks.run_pre_audit"),  # the sweep's re-enqueue
-        ("thumbnail", "decoction.tasks.make_thumbnail"),
-        ("notification", "delivery.tasks.send_notification"),
-    ):
-        monkeypatch.setattr(f"{task}.delay", calls[kind].append)
+    monkeypatch.setattr("core.tasks.enqueue", enqueue)
+    monkeypatch.setattr("audit.tasks.run_pre_audit.delay", calls["audit"].append)  # the sweep
     return calls
 
 

@@ -32,8 +32,6 @@ def in_test_transaction():
 def tokens(request, county, catalogue, monkeypatch, in_test_transaction):
     """A token per role, and a patient and prescription for the id-taking operations to find."""
     monkeypatch.setattr("core.tasks.enqueue", lambda *args: None)
-    monkeypatch.setattr("decoction.tasks.make_thumbnail.delay", lambda pk: None)
-    monkeypatch.setattr("delivery.tasks.send_notification.delay", lambda pk: None)
     users = {role: request.getfixturevalue(role) for role in ROLES}
     PatientFactory(institution=county["T001"])
     return {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}

@@ -19,7 +19,6 @@ WIDTH, HEIGHT = 390, 844
 @pytest.fixture(autouse=True)
 def quiet_broker(monkeypatch):
     monkeypatch.setattr("core.tasks.enqueue", lambda *args: None)
-    monkeypatch.setattr("delivery.tasks.send_notification.delay", lambda pk: None)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import tasks
 from prescriptions.models import TraceEvent
 from prescriptions.workflow import Stage
 
@@ -135,12 +136,9 @@ def forget_tracking_pages(keys: list[str]) -> None:
 
 
 def enqueue_notification(notification_id: int) -> None:
-    from ..tasks import send_notification  # the tasks module imports the services
-
-    try:
-        send_notification.delay(notification_id)
-    except Exception:  # noqa: BLE001 - any broker error: the outbox row stays pending for the sweep
-        logger.warning("could not enqueue notification %s", notification_id, exc_info=True)
+    """After commit. Sent by name (the tasks module imports these services); a broker error leaves
+    the outbox row pending for the sweep."""
+    tasks.enqueue("delivery.send_notification", notification_id)
 
 
 def notification_send(*, notification_id: int, backend) -> Notification | None:

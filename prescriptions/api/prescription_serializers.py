@@ -1,6 +1,5 @@
 from decimal import Decimal
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -204,7 +203,7 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
         }
 
     def get_tracking_url(self, obj) -> str | None:
-        return f"{settings.SITE_URL}/t/{obj.tracking_token}/" if obj.tracking_token else None
+        return obj.tracking_url
 
 
 def submit_response(prescription) -> dict:
@@ -213,7 +212,5 @@ def submit_response(prescription) -> dict:
         "number": prescription.number,
         "version": prescription.version,
         "status": prescription.status,
-        "tracking_url": f"{settings.SITE_URL}/t/{prescription.tracking_token}/"
-        if prescription.tracking_token
-        else None,
+        "tracking_url": prescription.tracking_url,
     }

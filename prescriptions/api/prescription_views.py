@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CapabilityPermission
-from core.api import json_object
+from core.api import json_object, request_idempotency_key
 from core.ids import parse_id
 from patients.permissions import patients_visible_to
 
@@ -35,7 +35,7 @@ from .prescription_serializers import (
 
 def _values(request, serializer):
     values = dict(serializer.validated_data)
-    values["idempotency_key"] = values.get("idempotency_key") or request.headers.get("Idempotency-Key", "")[:64]
+    values["idempotency_key"] = request_idempotency_key(request, values)
     return values
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import can_see_institution, ensure_capability, has_capability
 from catalogue.formulas import formula_label, formulas_for
 from core.db import related_names
+from core.ids import idempotency_key
 from patients import services as patient_services
 from patients.models import Consult, ConsultAttachment, Patient, Pregnancy
 from patients.services import patient_create
@@ -137,7 +138,7 @@ def prescription_submit(
 def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> tuple[Prescription, bool]:
     """prescription_submit's work, inside the caller's transaction."""
     ensure_capability(actor, "prescribe")
-    key = str(values.get("idempotency_key") or "")[:64]
+    key = idempotency_key(values.get("idempotency_key"))
     if key:
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first()
         if existing:
@@ -281,7 +282,7 @@ def _save_items(prescription: Prescription, items: list[dict]) -> None:
 def prescription_submit_for(*, actor, patient, values: dict, previous: Prescription | None = None):
     """Submit for an existing patient (an id the actor may see) or a new one given inline; a new
     patient and the prescription are written together or not at all."""
-    key = str(values.get("idempotency_key") or "")[:64]
+    key = idempotency_key(values.get("idempotency_key"))
     if key and actor.is_authenticated:
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first()
         if existing:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import tasks
+from core.ids import idempotency_key
 
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Milestone, Prescription, StuckFlag, TraceEvent
@@ -136,7 +137,7 @@ def _milestone(prescription: Prescription, event: TraceEvent, *, created: bool) 
 def station_event_data(actor, station: str, details: dict, request_data: dict) -> dict:
     """What a station step's trace event records: the station, the operator's institution, the
     step's details and the request's idempotency key (so a repeated request finds this event)."""
-    key = str(request_data.get("idempotency_key", "") or "")[:64]
+    key = idempotency_key(request_data.get("idempotency_key"))
     return {
         "station": station,
         "institution": actor.institution.code if actor.institution_id else "",
@@ -163,7 +164,7 @@ def prescription_record_step(*, actor, prescription: Prescription, stage: str, d
     looking at the data), PermissionDenied and ValidationError from the recorder."""
     if recorder is None:
         raise ValidationError({"stage": [_("“%(stage)s” is not a step that can be recorded here.") % {"stage": stage}]})
-    key = str(data.get("idempotency_key", "") or "")[:64]
+    key = idempotency_key(data.get("idempotency_key"))
     if key:
         existing = TraceEvent.objects.filter(prescription=prescription, data__idempotency_key=key).first()
         if existing:

@@ -7,7 +7,6 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -161,7 +160,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
         shown = Prescription.objects.filter(status=Stage.SHIPPED).exclude(tracking_token=None).first()
         if shown:
-            self.stdout.write(f"Patient tracking page (on its way): {settings.SITE_URL}/t/{shown.tracking_token}/")
+            self.stdout.write(f"Patient tracking page (on its way): {shown.tracking_url}")
         for username, name, code, roles in USERS:
             label = "、".join(str(Role(role).label) for role in roles) or "superuser"
             self.stdout.write(f"  {username:<12} {name}  {institutions[code].name}  [{label}]")
