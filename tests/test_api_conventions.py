@@ -8,6 +8,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.mixins import ListModelMixin
 
 from catalogue.services import stock_receive
+from prescriptions.services.drafting import PrescriptionForm
 from tcm_platform.urls import api_v1
 
 from .factories import PatientFactory, UserFactory
@@ -152,13 +153,15 @@ def test_a_json_list_instead_of_an_object_is_a_400_not_a_500(api, clinician, cou
     prescription, _ = prescription_submit(
         actor=clinician,
         patient=PatientFactory(institution=county["T001"]),
-        values={
-            "consult": {"tcm_disease": "感冒"},
-            "doses": 3,
-            "usage": "每日1剂",
-            "delivery": "pickup",
-            "items": [{"herb": "桂枝", "grams": 9}],
-        },
+        form=PrescriptionForm.of(
+            {
+                "consult": {"tcm_disease": "感冒"},
+                "doses": 3,
+                "usage": "每日1剂",
+                "delivery": "pickup",
+                "items": [{"herb": "桂枝", "grams": 9}],
+            }
+        ),
     )
     api.force_login(clinician)
     response = api.post(f"/api/v1/prescriptions/{prescription.pk}/{suffix}", [1, 2], content_type="application/json")

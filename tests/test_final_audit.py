@@ -19,6 +19,7 @@ from audit.services import CLAIM_MINUTES, audit_claim, audit_decide, audit_run, 
 from catalogue.models import Herb
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import finding_key, prescription_cancel, prescription_submit
+from prescriptions.services.drafting import PrescriptionForm
 from prescriptions.workflow import Stage
 from rules import engine
 from rules.drafts import parse_draft
@@ -56,7 +57,7 @@ def submit(clinician, items=NONE_ITEMS, *, doses=None, age_minutes=0) -> Prescri
     if high:
         values["double_signature"] = {"password": PASSWORD, "reasons": {EIGHTEEN: "病情需要，已告知患者"}}
     patient = PatientFactory(institution=clinician.institution)
-    prescription, created = prescription_submit(actor=clinician, patient=patient, values=values)
+    prescription, created = prescription_submit(actor=clinician, patient=patient, form=PrescriptionForm.of(values))
     assert created
     if age_minutes:
         Prescription.objects.filter(pk=prescription.pk).update(
@@ -190,7 +191,9 @@ def test_the_submit_and_the_live_warnings_ask_the_rules_app_directly_not_a_hook_
     monkeypatch.setattr("rules.engine.audit", lambda draft, patient, rules: [marker])
 
     values = {"items": [{"herb": herb, "grams": str(grams)} for herb, grams in NONE_ITEMS], "doses": 7}
-    warnings = prescription_precheck(actor=setup, patient=PatientFactory(institution=setup.institution), values=values)
+    warnings = prescription_precheck(
+        actor=setup, patient=PatientFactory(institution=setup.institution), form=PrescriptionForm.of(values)
+    )
     prescription = fresh(submit(setup))
 
     assert warnings["findings"] == [marker.as_dict()]

@@ -7,6 +7,7 @@ from django.db import connection
 
 from prescriptions.models import Prescription
 from prescriptions.services import prescription_submit
+from prescriptions.services.drafting import PrescriptionForm
 
 from .factories import PatientFactory
 
@@ -26,14 +27,16 @@ def test_fifty_concurrent_submits_get_fifty_distinct_numbers(clinician, county, 
             prescription_submit(
                 actor=clinician,
                 patient=patient,
-                values={
-                    "consult": {"tcm_disease": "感冒"},
-                    "doses": 3,
-                    "usage": "每日1剂，水煎分2次温服",
-                    "delivery": "pickup",
-                    "items": [{"herb": "桂枝", "grams": 9}, {"herb": "炙甘草", "grams": 6}],
-                    "idempotency_key": f"race-{n}",
-                },
+                form=PrescriptionForm.of(
+                    {
+                        "consult": {"tcm_disease": "感冒"},
+                        "doses": 3,
+                        "usage": "每日1剂，水煎分2次温服",
+                        "delivery": "pickup",
+                        "items": [{"herb": "桂枝", "grams": 9}, {"herb": "炙甘草", "grams": 6}],
+                        "idempotency_key": f"race-{n}",
+                    }
+                ),
             )
         except Exception as exc:  # noqa: BLE001 - collected and reported below
             errors.append(repr(exc))

@@ -8,6 +8,7 @@ from PIL import Image
 
 from patients.models import ConsultAttachment
 from prescriptions.services import prescription_submit
+from prescriptions.services.drafting import PrescriptionForm
 
 from .factories import PatientFactory
 
@@ -29,13 +30,15 @@ def prescription(clinician, county, catalogue, monkeypatch):
     prescription, _ = prescription_submit(
         actor=clinician,
         patient=patient,
-        values={
-            "consult": {"tcm_disease": "咳嗽"},
-            "doses": 3,
-            "usage": "每日1剂",
-            "delivery": "pickup",
-            "items": [{"herb": "桂枝", "grams": 9}],
-        },
+        form=PrescriptionForm.of(
+            {
+                "consult": {"tcm_disease": "咳嗽"},
+                "doses": 3,
+                "usage": "每日1剂",
+                "delivery": "pickup",
+                "items": [{"herb": "桂枝", "grams": 9}],
+            }
+        ),
     )
     return prescription
 

@@ -32,6 +32,7 @@ from decoction.services import RECORDERS, inspection_record, inspections_pick, t
 from pipeline.steps import STEPS
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_submit
+from prescriptions.services.drafting import PrescriptionForm
 from prescriptions.workflow import TRANSITIONS, Decoction, DeliveryMode, Stage, find_move
 
 from .factories import InstitutionFactory, PatientFactory, UserFactory
@@ -107,15 +108,17 @@ def submit(clinician, *, items=PLAIN, decoction=Decoction.CENTER, delivery=Deliv
     prescription, created = prescription_submit(
         actor=clinician,
         patient=PatientFactory(institution=clinician.institution),
-        values={
-            "consult": {"tcm_disease": "胃痛"},
-            "items": [{"herb": herb, "grams": str(grams)} for herb, grams in items],
-            "doses": DOSES,
-            "usage": "每日1剂，水煎分2次温服",
-            "decoction": decoction,
-            "delivery": delivery,
-            "delivery_address": "白塔乡白塔村1号" if delivery == DeliveryMode.ADDRESS else "",
-        },
+        form=PrescriptionForm.of(
+            {
+                "consult": {"tcm_disease": "胃痛"},
+                "items": [{"herb": herb, "grams": str(grams)} for herb, grams in items],
+                "doses": DOSES,
+                "usage": "每日1剂，水煎分2次温服",
+                "decoction": decoction,
+                "delivery": delivery,
+                "delivery_address": "白塔乡白塔村1号" if delivery == DeliveryMode.ADDRESS else "",
+            }
+        ),
     )
     assert created
     return prescription

@@ -4,6 +4,7 @@ import pytest
 
 from prescriptions.models import Prescription
 from prescriptions.services import prescription_submit
+from prescriptions.services.drafting import PrescriptionForm
 
 from .factories import PatientFactory
 from .test_browser import browser  # noqa: F401 - the shared Chromium
@@ -27,18 +28,20 @@ def rechecked(clinician, county, catalogue, monkeypatch):
     prescription, _ = prescription_submit(
         actor=clinician,
         patient=patient,
-        values={
-            "consult": {"tcm_disease": "咳嗽"},
-            "doses": 3,
-            "usage": "每日1剂，水煎分2次温服",
-            "delivery": "pickup",
-            "items": [
-                {"herb": "法半夏", "grams": 9},
-                {"herb": "陈皮", "grams": 9},
-                {"herb": "茯苓", "grams": 12},
-                {"herb": "苦杏仁", "grams": 9, "instruction": "add_later"},
-            ],
-        },
+        form=PrescriptionForm.of(
+            {
+                "consult": {"tcm_disease": "咳嗽"},
+                "doses": 3,
+                "usage": "每日1剂，水煎分2次温服",
+                "delivery": "pickup",
+                "items": [
+                    {"herb": "法半夏", "grams": 9},
+                    {"herb": "陈皮", "grams": 9},
+                    {"herb": "茯苓", "grams": 12},
+                    {"herb": "苦杏仁", "grams": 9, "instruction": "add_later"},
+                ],
+            }
+        ),
     )
     Prescription.objects.filter(pk=prescription.pk).update(status="rechecked")
     return prescription

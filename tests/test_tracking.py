@@ -26,6 +26,7 @@ from delivery.tasks import send_notification
 from patients.models import Patient
 from prescriptions.models import Prescription
 from prescriptions.services import prescription_submit, prescription_transition, record_event
+from prescriptions.services.drafting import PrescriptionForm
 from prescriptions.workflow import Decoction, DeliveryMode, Stage
 
 from .factories import PatientFactory
@@ -85,15 +86,17 @@ def prescription_at(
     prescription, created = prescription_submit(
         actor=clinician,
         patient=patient,
-        values={
-            "consult": {"tcm_disease": DIAGNOSIS},
-            "items": [{"herb": herb, "grams": grams} for herb, grams in herbs],
-            "doses": 7,
-            "usage": USAGE,
-            "decoction": decoction,
-            "delivery": delivery,
-            "delivery_address": ADDRESS if delivery == DeliveryMode.ADDRESS else "",
-        },
+        form=PrescriptionForm.of(
+            {
+                "consult": {"tcm_disease": DIAGNOSIS},
+                "items": [{"herb": herb, "grams": grams} for herb, grams in herbs],
+                "doses": 7,
+                "usage": USAGE,
+                "decoction": decoction,
+                "delivery": delivery,
+                "delivery_address": ADDRESS if delivery == DeliveryMode.ADDRESS else "",
+            }
+        ),
     )
     assert created
     path = [s for s in CENTRE_PATH if decoction == Decoction.CENTER or s not in (Stage.SOAKING, Stage.DECOCTING)]

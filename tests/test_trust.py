@@ -10,6 +10,7 @@ from django.db import OperationalError, connection
 
 from prescriptions.models import AppendOnlyError, Prescription, TraceEvent
 from prescriptions.services import prescription_submit
+from prescriptions.services.drafting import PrescriptionForm
 
 from .factories import PatientFactory
 
@@ -23,13 +24,15 @@ def prescription(clinician, county, catalogue, monkeypatch):
     prescription, _ = prescription_submit(
         actor=clinician,
         patient=patient,
-        values={
-            "consult": {"tcm_disease": "感冒"},
-            "doses": 3,
-            "usage": "每日1剂",
-            "delivery": "pickup",
-            "items": [{"herb": "桂枝", "grams": 9}],
-        },
+        form=PrescriptionForm.of(
+            {
+                "consult": {"tcm_disease": "感冒"},
+                "doses": 3,
+                "usage": "每日1剂",
+                "delivery": "pickup",
+                "items": [{"herb": "桂枝", "grams": 9}],
+            }
+        ),
     )
     from audit.services import audit_run
 

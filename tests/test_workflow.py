@@ -9,6 +9,7 @@ import pytest
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_submit, prescription_transition
+from prescriptions.services.drafting import PrescriptionForm
 from prescriptions.services.trace import event_hash
 from prescriptions.workflow import SYSTEM, TRANSITIONS, Decoction, DeliveryMode, Stage
 
@@ -44,15 +45,17 @@ def submit(clinician, *, decoction=Decoction.CENTER, delivery=DeliveryMode.ADDRE
     prescription, created = prescription_submit(
         actor=clinician,
         patient=patient,
-        values={
-            "consult": {"tcm_disease": "感冒"},
-            "items": [{"herb": "党参", "grams": "10"}, {"herb": "白术", "grams": "10"}],
-            "doses": 7,
-            "usage": "每日1剂，水煎分2次温服",
-            "decoction": decoction,
-            "delivery": delivery,
-            "delivery_address": "白塔乡白塔村1号" if delivery == DeliveryMode.ADDRESS else "",
-        },
+        form=PrescriptionForm.of(
+            {
+                "consult": {"tcm_disease": "感冒"},
+                "items": [{"herb": "党参", "grams": "10"}, {"herb": "白术", "grams": "10"}],
+                "doses": 7,
+                "usage": "每日1剂，水煎分2次温服",
+                "decoction": decoction,
+                "delivery": delivery,
+                "delivery_address": "白塔乡白塔村1号" if delivery == DeliveryMode.ADDRESS else "",
+            }
+        ),
     )
     assert created and prescription.status == Stage.SUBMITTED
     return prescription

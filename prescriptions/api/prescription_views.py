@@ -23,6 +23,7 @@ from ..services import (
     prescription_precheck,
     prescription_submit_for,
 )
+from ..services.drafting import PrescriptionForm
 from ..workflow import Stage
 from .prescription_serializers import (
     PrecheckSerializer,
@@ -89,8 +90,9 @@ class PrescriptionListCreateView(generics.ListCreateAPIView):
         serializer = PrescriptionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = _values(request, serializer)
+        patient = values.pop("patient")
         prescription, created = prescription_submit_for(
-            actor=request.user, patient=values.pop("patient"), values=values
+            actor=request.user, patient=patient, form=PrescriptionForm.of(values)
         )
         return Response(
             submit_response(prescription), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -125,7 +127,7 @@ class PrescriptionPrecheckView(APIView):
         )
         if patient is None:
             raise ValidationError({"patient": ["Precheck needs a registered patient id."]})
-        result = prescription_precheck(actor=request.user, patient=patient, values=values)
+        result = prescription_precheck(actor=request.user, patient=patient, form=PrescriptionForm.of(values))
         price = result["price"]
         return Response(
             {
@@ -168,7 +170,7 @@ class PrescriptionReviseView(APIView):
         values = _values(request, serializer)
         values.pop("patient")
         prescription, created = prescription_submit_for(
-            actor=request.user, patient=previous.patient_id, values=values, previous=previous
+            actor=request.user, patient=previous.patient_id, form=PrescriptionForm.of(values), previous=previous
         )
         return Response(
             submit_response(prescription), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

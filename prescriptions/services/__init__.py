@@ -1,6 +1,6 @@
 """All writes of the prescriptions app."""
 
-from .drafting import finding_key, price_quote
+from .drafting import PrescriptionForm, finding_key, price_quote
 from .prescriptions import (
     consult_attach_photo,
     draft_for_audit,
@@ -12,6 +12,7 @@ from .prescriptions import (
 from .trace import prescription_record_step, prescription_transition, record_event, station_event_data
 
 __all__ = [
+    "PrescriptionForm",
     "consult_attach_photo",
     "draft_for_audit",
     "finding_key",

@@ -2,6 +2,8 @@
 price, and the prescriber's second signature for block-level findings. Errors carry field paths
 such as `items[3].grams`."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -24,6 +26,62 @@ REFUSED_CODES = {"catalog.unknown", "herb.inactive"}
 INSTRUCTION_LABELS = {label: value for value, label in SpecialDecoction.choices if value}
 
 
+@dataclass(frozen=True)
+class PrescriptionForm:
+    """A prescription as a clinician's editor or a hospital system sends it, not yet checked: the
+    submit services take this, check every field and report errors at its path (`items[3].grams`,
+    `consult.tcm_disease`)."""
+
+    items: tuple = ()
+    doses: object = None
+    usage: object = ""
+    decoction: object = ""
+    delivery: object = ""
+    delivery_address: object = ""
+    consult: Mapping = field(default_factory=dict)
+    notes: object = ""
+    urgent: bool = False
+    formula: object = None  # the id of the formula the clinician started from
+    double_signature: Mapping | None = None  # {"password", "reasons": {finding key: reason}}
+    idempotency_key: str = ""
+
+    @classmethod
+    def of(cls, values: Mapping) -> "PrescriptionForm":
+        """From form or JSON values or a serializer's validated data; other keys are left out."""
+        names = {f.name for f in fields(cls)}
+        given = {key: value for key, value in values.items() if key in names and value is not None}
+        if isinstance(given.get("items"), list):
+            given["items"] = tuple(given["items"])
+        if not isinstance(given.get("consult", {}), Mapping):
+            given["consult"] = {}
+        return cls(**given)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A checked herb row: the name as written, the catalogue herb it resolved to, grams per dose."""
+
+    name: str
+    herb: object  # catalogue.models.Herb
+    grams: Decimal
+    instruction: str
+
+    def as_draft(self) -> dict:
+        return {"herb": self.name, "grams": self.grams, "instruction": self.instruction}
+
+
+@dataclass(frozen=True)
+class Header:
+    """The checked header of a prescription."""
+
+    doses: int
+    usage: str
+    decoction: str
+    delivery: str
+    delivery_address: str
+    consult: dict
+
+
 def finding_key(finding: dict) -> str:
     return f"{finding['code']}:{'+'.join(finding['herbs'])}"
 
@@ -33,13 +91,16 @@ def normalise_instruction(value) -> str:
     return INSTRUCTION_LABELS.get(value, value)
 
 
-def clean_items(raw_items) -> list[dict]:
+def clean_items(raw_items) -> list[Line]:
     """Resolve and check the herb rows; errors are keyed `items[3].grams` etc."""
     errors: dict[str, list] = {}
     if not raw_items:
         raise ValidationError({"items": [_("Add at least one herb.")]})
+    if not isinstance(raw_items, (list, tuple)):
+        raise ValidationError({"items": [_("Send the herbs as a list.")]})
     if len(raw_items) > MAX_ITEMS:
         raise ValidationError({"items": [_("A prescription has at most %(n)d herbs.") % {"n": MAX_ITEMS}]})
+    raw_items = [raw if isinstance(raw, Mapping) else {} for raw in raw_items]
     cleaned, seen = [], {}
     resolved = herb_resolve_many(str(raw.get("herb", "")) for raw in raw_items)
     for index, raw in enumerate(raw_items):
@@ -79,18 +140,18 @@ def clean_items(raw_items) -> list[dict]:
             errors.setdefault(f"{path}.instruction", []).append(_("Unknown decoction instruction."))
         if herb is not None and herb.pk not in seen:
             seen[herb.pk] = index
-        cleaned.append({"herb": name, "herb_obj": herb, "grams": grams, "instruction": instruction})
+        cleaned.append(Line(name=name, herb=herb, grams=grams, instruction=instruction))
     if errors:
         raise ValidationError(errors)
     return cleaned
 
 
-def price_quote(*, items: list[dict], doses: int, decoction: str, delivery: str) -> dict:
+def price_quote(*, items: list[Line], doses: int, decoction: str, delivery: str) -> dict:
     """Catalogue price × grams × doses per herb, plus decoction and delivery fees."""
     lines = []
     for item in items:
-        price = item["herb_obj"].price_per_g or Decimal(0)
-        lines.append((price * item["grams"] * doses).quantize(Decimal("0.01")))
+        price = item.herb.price_per_g or Decimal(0)
+        lines.append((price * item.grams * doses).quantize(Decimal("0.01")))
     herb_total = sum(lines, Decimal(0))
     decoction_fee = settings.TCM_DECOCTION_FEE_PER_DOSE * doses if decoction == Decoction.CENTER else Decimal(0)
     delivery_fee = settings.TCM_DELIVERY_FEE if delivery == DeliveryMode.ADDRESS else Decimal(0)
@@ -131,27 +192,27 @@ def check_signature(*, actor, findings: list[dict], signature: dict | None) -> d
     }
 
 
-def clean_header(values: dict) -> dict:
+def clean_header(form: PrescriptionForm) -> Header:
     errors = {}
     try:
-        doses = int(values.get("doses") or 0)
-    except (TypeError, ValueError):
+        doses = int(form.doses or 0)
+    except (TypeError, ValueError, OverflowError):
         doses = 0
     if not 1 <= doses <= MAX_DOSES:
         errors["doses"] = [_("Doses must be between 1 and 60.")]
-    consult = values.get("consult") or {}
+    consult = dict(form.consult or {})
     if not str(consult.get("tcm_disease", "")).strip():
         errors["consult.tcm_disease"] = [_("A TCM diagnosis (disease) is required.")]
-    usage = str(values.get("usage", "")).strip()
+    usage = str(form.usage or "").strip()
     if not usage:
         errors["usage"] = [_("Write how to take it, e.g. 每日1剂，水煎分2次温服.")]
-    decoction = values.get("decoction") or Decoction.CENTER
+    decoction = form.decoction or Decoction.CENTER
     if decoction not in Decoction.values:
         errors["decoction"] = [_("Choose centre or self decoction.")]
-    delivery = values.get("delivery") or DeliveryMode.ADDRESS
+    delivery = form.delivery or DeliveryMode.ADDRESS
     if delivery not in DeliveryMode.values:
         errors["delivery"] = [_("Choose delivery or pickup.")]
-    address = str(values.get("delivery_address", "")).strip()
+    address = str(form.delivery_address or "").strip()
     if delivery == DeliveryMode.ADDRESS and not address:
         errors["delivery_address"] = [_("A delivery address is required.")]
     pregnancy = consult.get("pregnancy") or Pregnancy.UNKNOWN
@@ -159,11 +220,11 @@ def clean_header(values: dict) -> dict:
         errors["consult.pregnancy"] = [_("Unknown pregnancy status.")]
     if errors:
         raise ValidationError(errors)
-    return {
-        "doses": doses,
-        "usage": usage[:200],
-        "decoction": decoction,
-        "delivery": delivery,
-        "delivery_address": address[:200],
-        "consult": {**consult, "pregnancy": pregnancy},
-    }
+    return Header(
+        doses=doses,
+        usage=usage[:200],
+        decoction=decoction,
+        delivery=delivery,
+        delivery_address=address[:200],
+        consult={**consult, "pregnancy": pregnancy},
+    )

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import can_see_institution, ensure_capability, has_capability
 from catalogue.formulas import formula_label, formulas_for
 from core.db import related_names
-from core.ids import idempotency_key
+from core.ids import idempotency_key, parse_id
 from patients import services as patient_services
 from patients.models import Consult, ConsultAttachment, Patient, Pregnancy
 from patients.services import patient_create
@@ -21,6 +21,9 @@ from ..models import Prescription, PrescriptionItem, PrescriptionSequence
 from ..workflow import Decoction, DeliveryMode, Stage
 from .drafting import (
     MAX_DOSES,
+    Header,
+    Line,
+    PrescriptionForm,
     check_signature,
     clean_header,
     clean_items,
@@ -94,26 +97,26 @@ def next_number(institution, day) -> str:
     return f"{institution.code}-{day:%Y%m%d}-{last:04d}"
 
 
-def prescription_precheck(*, actor, patient, values: dict) -> dict:
+def prescription_precheck(*, actor, patient, form: PrescriptionForm) -> dict:
     """The findings and price for a draft, nothing saved (the editor's live warnings). Only the
     rows and the doses matter here; the rest of the form is checked on submit."""
     ensure_capability(actor, "prescribe")
-    items = clean_items(values.get("items") or [])
+    items = clean_items(form.items or [])
     try:
-        doses = int(values.get("doses") or 1)
-    except (TypeError, ValueError):
+        doses = int(form.doses or 1)
+    except (TypeError, ValueError, OverflowError):
         doses = 1
     if not 1 <= doses <= MAX_DOSES:
         raise ValidationError({"doses": [_("Doses must be between 1 and 60.")]})
-    consult = values.get("consult") or {}
-    decoction = values.get("decoction") if values.get("decoction") in Decoction.values else Decoction.CENTER
-    delivery = values.get("delivery") if values.get("delivery") in DeliveryMode.values else DeliveryMode.ADDRESS
+    consult = form.consult or {}
+    decoction = form.decoction if form.decoction in Decoction.values else Decoction.CENTER
+    delivery = form.delivery if form.delivery in DeliveryMode.values else DeliveryMode.ADDRESS
     draft = draft_for_audit(
         patient=patient,
         pregnancy=consult.get("pregnancy"),
         weight_kg=consult.get("weight_kg"),
         doses=doses,
-        items=items,
+        items=[item.as_draft() for item in items],
     )
     return {
         "findings": check_draft(draft).findings,
@@ -123,7 +126,7 @@ def prescription_precheck(*, actor, patient, values: dict) -> dict:
 
 @transaction.atomic
 def prescription_submit(
-    *, actor, patient, values: dict, previous: Prescription | None = None
+    *, actor, patient, form: PrescriptionForm, previous: Prescription | None = None
 ) -> tuple[Prescription, bool]:
     """Create a prescription (version 1, or the next version of a rejected one) with status
     `submitted`, its trace event, and — after commit — the AI audit. The rule check made here
@@ -132,34 +135,34 @@ def prescription_submit(
     Returns (prescription, created). The same idempotency key from the same prescriber returns
     the first prescription instead of creating a second. Raises ValidationError with field paths
     such as `items[3].grams`, leaving nothing written."""
-    return _submit(actor=actor, patient=patient, values=values, previous=previous)
+    return _submit(actor=actor, patient=patient, form=form, previous=previous)
 
 
-def _submit(*, actor, patient, values: dict, previous: Prescription | None) -> tuple[Prescription, bool]:
+def _submit(*, actor, patient, form: PrescriptionForm, previous: Prescription | None) -> tuple[Prescription, bool]:
     """prescription_submit's work, inside the caller's transaction."""
     ensure_capability(actor, "prescribe")
-    key = idempotency_key(values.get("idempotency_key"))
+    key = idempotency_key(form.idempotency_key)
     if key:
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first()
         if existing:
             return existing, False
     _ensure_may_submit(actor=actor, patient=patient, previous=previous)
-    items, header = _cleaned(values)
-    consult_values = {k: header["consult"][k] for k in CONSULT_FIELDS if header["consult"].get(k) not in (None, "")}
+    items, header = _cleaned(form)
+    consult_values = {k: header.consult[k] for k in CONSULT_FIELDS if header.consult.get(k) not in (None, "")}
     draft = draft_for_audit(
         patient=patient,
         pregnancy=consult_values.get("pregnancy"),
         weight_kg=consult_values.get("weight_kg"),
-        doses=header["doses"],
-        items=items,
+        doses=header.doses,
+        items=[item.as_draft() for item in items],
     )
     check = check_draft(draft)
-    signature = check_signature(actor=actor, findings=check.findings, signature=values.get("double_signature"))
+    signature = check_signature(actor=actor, findings=check.findings, signature=form.double_signature)
     consult = Consult.objects.create(
         patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values
     )
     prescription = _new_prescription(
-        actor=actor, patient=patient, consult=consult, previous=previous, values=values, items=items, header=header
+        actor=actor, patient=patient, consult=consult, previous=previous, form=form, items=items, header=header
     )
     prescription.double_signature = signature
     prescription.precheck_findings = check.findings
@@ -197,15 +200,15 @@ def _ensure_may_submit(*, actor, patient, previous: Prescription | None) -> None
         raise ValidationError(_("This prescription has already been revised."))
 
 
-def _cleaned(values: dict) -> tuple[list[dict], dict]:
+def _cleaned(form: PrescriptionForm) -> tuple[list[Line], Header]:
     """The herb rows and the header, with every field's errors reported together."""
-    errors, items, header = {}, [], {}
+    errors, items, header = {}, [], None
     try:
-        items = clean_items(values.get("items") or [])
+        items = clean_items(form.items or [])
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
-        header = clean_header(values)
+        header = clean_header(form)
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if errors:
@@ -213,14 +216,15 @@ def _cleaned(values: dict) -> tuple[list[dict], dict]:
     return items, header
 
 
-def _new_prescription(*, actor, patient, consult, previous, values: dict, items: list[dict], header: dict):
+def _new_prescription(*, actor, patient, consult, previous, form: PrescriptionForm, items: list[Line], header: Header):
     formula_source = ""
-    if values.get("formula"):
-        formula = formulas_for(actor).filter(pk=values["formula"]).first()
+    if form.formula:
+        formula_id = parse_id(form.formula)
+        formula = formulas_for(actor).filter(pk=formula_id).first() if formula_id else None
         if formula is None:
             raise ValidationError({"formula": [_("No such formula.")]})
         formula_source = formula_label(formula)
-    quote = price_quote(items=items, doses=header["doses"], decoction=header["decoction"], delivery=header["delivery"])
+    quote = price_quote(items=items, doses=header.doses, decoction=header.decoction, delivery=header.delivery)
     return Prescription(
         number=previous.number if previous else next_number(actor.institution, timezone.localdate()),
         version=previous.version + 1 if previous else 1,
@@ -229,13 +233,13 @@ def _new_prescription(*, actor, patient, consult, previous, values: dict, items:
         consult=consult,
         prescriber=actor,
         institution_id=actor.institution_id,
-        doses=header["doses"],
-        usage=header["usage"],
-        decoction=header["decoction"],
-        delivery=header["delivery"],
-        delivery_address=header["delivery_address"],
-        notes=str(values.get("notes", ""))[:500],
-        urgent=bool(values.get("urgent")),
+        doses=header.doses,
+        usage=header.usage,
+        decoction=header.decoction,
+        delivery=header.delivery,
+        delivery_address=header.delivery_address,
+        notes=str(form.notes or "")[:500],
+        urgent=bool(form.urgent),
         formula_source=formula_source,
         herb_total=quote["herb_total"],
         decoction_fee=quote["decoction_fee"],
@@ -263,26 +267,26 @@ def _save_once(prescription: Prescription, *, actor, key: str, previous) -> Pres
     return None
 
 
-def _save_items(prescription: Prescription, items: list[dict]) -> None:
+def _save_items(prescription: Prescription, items: list[Line]) -> None:
     PrescriptionItem.objects.bulk_create(
         PrescriptionItem(
             prescription_id=prescription.pk,
             position=index + 1,
-            herb_id=item["herb_obj"].pk,
-            written_name=item["herb"],
-            grams=item["grams"],
-            instruction=item["instruction"],
-            unit_price=item["herb_obj"].price_per_g or 0,
+            herb_id=item.herb.pk,
+            written_name=item.name,
+            grams=item.grams,
+            instruction=item.instruction,
+            unit_price=item.herb.price_per_g or 0,
         )
         for index, item in enumerate(items)
     )
 
 
 @transaction.atomic
-def prescription_submit_for(*, actor, patient, values: dict, previous: Prescription | None = None):
+def prescription_submit_for(*, actor, patient, form: PrescriptionForm, previous: Prescription | None = None):
     """Submit for an existing patient (an id the actor may see) or a new one given inline; a new
     patient and the prescription are written together or not at all."""
-    key = idempotency_key(values.get("idempotency_key"))
+    key = idempotency_key(form.idempotency_key)
     if key and actor.is_authenticated:
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first()
         if existing:
@@ -305,7 +309,7 @@ def prescription_submit_for(*, actor, patient, values: dict, previous: Prescript
             has_capability(actor, "view_patients") and can_see_institution(actor, patient.institution_id)
         ):
             raise ValidationError({"patient": [_("No such patient in your institution.")]})
-    return _submit(actor=actor, patient=patient, values=values, previous=previous)
+    return _submit(actor=actor, patient=patient, form=form, previous=previous)
 
 
 @transaction.atomic

@@ -32,6 +32,7 @@ from prescriptions.services import (
     prescription_record_step,
     prescription_submit,
 )
+from prescriptions.services.drafting import PrescriptionForm
 from prescriptions.workflow import Stage
 
 from ..demo_data import (
@@ -117,7 +118,7 @@ def case_values(case: DemoCase, patient: Patient, clinician) -> dict:
         "decoction": extra.get("decoction", "center"),
     }
     if extra.get("sign"):
-        findings = prescription_precheck(actor=clinician, patient=patient, values=values)["findings"]
+        findings = prescription_precheck(actor=clinician, patient=patient, form=PrescriptionForm.of(values))["findings"]
         reasons = {finding_key(f): "经典方配伍，病情需要，已告知患者" for f in findings if f["severity"] == "block"}
         values["double_signature"] = {"password": DEMO_PASSWORD, "reasons": reasons}
     return values
@@ -277,7 +278,7 @@ class Command(BaseCommand):
         for case in DEMO_CASES:
             patient = patients[case.patient]
             prescription, _ = prescription_submit(
-                actor=clinician, patient=patient, values=case_values(case, patient, clinician)
+                actor=clinician, patient=patient, form=PrescriptionForm.of(case_values(case, patient, clinician))
             )
             if case.audit:
                 audit_run(prescription_id=prescription.pk)
