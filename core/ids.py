@@ -1,5 +1,7 @@
 """Row ids taken from user input (query strings, forms, JSON)."""
 
+import django_filters
+from django import forms
 from rest_framework import serializers
 
 # BigAutoField's range. A larger number names no row, and SQLite cannot even bind it.
@@ -22,3 +24,18 @@ def parse_ids(values) -> list[int]:
 
 def id_field(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A row id in a query string (django-filter): a whole number from 1 to MAX_ID, anything else
+    a form error at the filter's own field (a 400 there on the API), never a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+    def get_max_validator(self):
+        return None  # max_value above is the bound
