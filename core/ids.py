@@ -2,6 +2,8 @@
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 # BigAutoField's range. A larger number names no row, and SQLite cannot even bind it.
@@ -26,6 +28,7 @@ def id_field(**kwargs) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
+@extend_schema_field(OpenApiTypes.INT64)  # an integer in the schema, not NumberFilter's "number"
 class IdFilter(django_filters.NumberFilter):
     """A row id in a query string (django-filter): a whole number from 1 to MAX_ID, anything else
     a form error at the filter's own field (a 400 there on the API), never a database error."""
