@@ -132,3 +132,9 @@ def test_formulas_filter_by_kind_and_search_text(clinician_api):
     assert classical["count"] > 0 and {row["kind"] for row in classical["results"]} == {"classical"}
     assert found and all("桂枝汤" in row["name"] for row in found)
     assert clinician_api.get("/api/v1/formulas/", {"kind": "personal"}).json()["count"] == 0
+
+
+def test_the_next_page_link_keeps_every_filter_not_only_the_search_text(clinician_api):
+    page = clinician_api.get("/catalogue/herbs/", {"include_inactive": "1", "page": "1"})
+
+    assert 'href="?include_inactive=1&amp;page=2"' in page.content.decode()
