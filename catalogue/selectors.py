@@ -35,6 +35,11 @@ def _rank(text: str, pinyin: str, initials: str, q: str) -> int | None:
     return None
 
 
+def herb_catalogue() -> QuerySet:
+    """Every herb, inactive ones included, in catalogue order (the lists narrow it)."""
+    return Herb.objects.order_by("initials", "name")
+
+
 def herb_search(query: str, *, include_inactive: bool = False, limit: int | None = None) -> list[HerbMatch]:
     """Herbs matching `query` by Chinese name, full pinyin or pinyin initials, or by an alias,
     ranked exact-first ('gc' → 甘草, 'zgc' → 炙甘草, 'gancao' → 甘草, '元胡' → 延胡索)."""

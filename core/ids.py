@@ -1,5 +1,9 @@
 """Row ids taken from user input (query strings, forms, JSON)."""
 
+import django_filters
+from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 # BigAutoField's range. A larger number names no row, and SQLite cannot even bind it.
@@ -28,3 +32,19 @@ def idempotency_key(value) -> str:
     """A client's idempotency key as stored and compared: text of at most 64 characters; "" means
     none was given."""
     return str(value or "")[:64]
+
+
+@extend_schema_field(OpenApiTypes.INT64)  # an integer in the schema, not NumberFilter's "number"
+class IdFilter(django_filters.NumberFilter):
+    """A row id in a query string (django-filter): a whole number from 1 to MAX_ID, anything else
+    a form error at the filter's own field (a 400 there on the API), never a database error."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+    def get_max_validator(self):
+        return None  # max_value above is the bound

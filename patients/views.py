@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import has_capability
 
+from .filters import PatientFilter
 from .forms import PatientForm
 from .permissions import patients_visible_to
 from .selectors import patient_search
@@ -30,14 +31,16 @@ def add_service_errors(form, error: ValidationError):
 @login_required
 def patient_list(request):
     _require(request, "view_patients")
-    query = request.GET.get("q", "")[:40]
-    page = Paginator(patient_search(request.user, query), 25).get_page(request.GET.get("page"))
+    filters = PatientFilter(request.GET, queryset=patient_search(request.user), request=request)
+    patients = filters.qs if filters.is_valid() else filters.queryset.none()
+    page = Paginator(patients, 25).get_page(request.GET.get("page"))
     return render(
         request,
         "patients/patient_list.html",
         {
             "page": page,
-            "query": query,
+            "form": filters.form,
+            "query": filters.form["q"].value() or "",
             "can_manage": has_capability(request.user, "manage_patients"),
             "can_prescribe": has_capability(request.user, "prescribe"),
         },

@@ -14,22 +14,21 @@ def prescriptions_visible_to(user) -> QuerySet:
     return scope_to_institutions(Prescription.objects.select_related("patient", "prescriber", "institution"), user)
 
 
-def prescription_search(user, *, status="", patient_id=None, date_from=None, date_to=None, query="") -> QuerySet:
-    prescriptions = prescriptions_visible_to(user)
-    if status:
-        prescriptions = prescriptions.filter(status=status)
-    if patient_id:
-        prescriptions = prescriptions.filter(patient_id=patient_id)
-    if date_from:
-        prescriptions = prescriptions.filter(created_at__date__gte=date_from)
-    if date_to:
-        prescriptions = prescriptions.filter(created_at__date__lte=date_to)
+def prescription_search(user, *, query="") -> QuerySet:
+    """The prescriptions the user may see, matching `query` if given; the list filters (status,
+    patient, dates) narrow it in `prescriptions.filters.PrescriptionFilter`."""
+    return prescriptions_matching(prescriptions_visible_to(user), query)
+
+
+def prescriptions_matching(prescriptions: QuerySet, query: str) -> QuerySet:
+    """Those of `prescriptions` whose number starts with `query`, whose patient's name contains it
+    or whose patient's mobile starts with it; all of them for a blank query."""
     query = query.strip()
-    if query:
-        prescriptions = prescriptions.filter(
-            Q(number__startswith=query) | Q(patient__name__contains=query) | Q(patient__mobile__startswith=query)
-        )
-    return prescriptions
+    if not query:
+        return prescriptions
+    return prescriptions.filter(
+        Q(number__startswith=query) | Q(patient__name__contains=query) | Q(patient__mobile__startswith=query)
+    )
 
 
 def prescription_detail(user, pk: int):

@@ -7,7 +7,6 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from accounts.permissions import has_capability
@@ -16,6 +15,7 @@ from patients.models import AttachmentKind, ConsultAttachment, ConsultMode, Preg
 from patients.permissions import patients_visible_to
 
 from .exceptions import ConcurrentTransition, InvalidTransition
+from .filters import PrescriptionFilter
 from .models import Prescription
 from .selectors import (
     prescription_detail,
@@ -33,37 +33,21 @@ def _require(request, capability):
         raise PermissionDenied
 
 
-def _date(value):
-    try:
-        return parse_date(value or "")
-    except ValueError:
-        return None
-
-
 @login_required
 def prescription_list(request):
+    """The list with the API's filters; a bad value is an error beside its field and lists nothing."""
     _require(request, "view_patients")
-    status = request.GET.get("status", "")
-    status = status if status in Stage.values else ""
-    query = request.GET.get("q", "")[:40]
-    prescriptions = prescription_search(
-        request.user,
-        status=status,
-        query=query,
-        date_from=_date(request.GET.get("date_from")),
-        date_to=_date(request.GET.get("date_to")),
-    )
+    filters = PrescriptionFilter(request.GET, queryset=prescription_search(request.user), request=request)
+    prescriptions = filters.qs if filters.is_valid() else filters.queryset.none()
     page = Paginator(prescriptions, 25).get_page(request.GET.get("page"))
     return render(
         request,
         "prescriptions/prescription_list.html",
         {
             "page": page,
-            "query": query,
-            "status": status,
+            "form": filters.form,
+            "query": filters.form["q"].value() or "",
             "stages": Stage.choices,
-            "date_from": request.GET.get("date_from", ""),
-            "date_to": request.GET.get("date_to", ""),
             "can_prescribe": has_capability(request.user, "prescribe"),
         },
     )

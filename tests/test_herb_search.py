@@ -104,3 +104,37 @@ def test_selector_returns_nothing_for_a_blank_query_or_an_inactive_herb(catalogu
 
 def test_selector_limit_cuts_the_ranked_list(catalogue):
     assert [m.herb.name for m in herb_search("甘草", limit=1)] == ["甘草"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"q": "gc"}, {"q": "g"}, {"q": "甘草"}, {"q": "元胡"}, {"q": "藜芦"}, {"q": "藜芦", "include_inactive": "1"}],
+)
+def test_the_herb_api_and_page_list_the_same_herbs_in_the_same_order(clinician_api, params):
+    api_names = names(clinician_api.get(URL, {**params, "page_size": 50}).json()["results"])
+    page = clinician_api.get("/catalogue/herbs/", params)
+
+    assert page.status_code == 200
+    assert [herb.name for herb in page.context["page"]] == api_names
+
+
+def test_an_unknown_formula_kind_is_a_400_at_kind(clinician_api):
+    response = clinician_api.get("/api/v1/formulas/", {"kind": "secret"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"].keys() == {"kind"}
+
+
+def test_formulas_filter_by_kind_and_search_text(clinician_api):
+    classical = clinician_api.get("/api/v1/formulas/", {"kind": "classical", "page_size": 100}).json()
+    found = clinician_api.get("/api/v1/formulas/", {"q": "桂枝汤"}).json()["results"]
+
+    assert classical["count"] > 0 and {row["kind"] for row in classical["results"]} == {"classical"}
+    assert found and all("桂枝汤" in row["name"] for row in found)
+    assert clinician_api.get("/api/v1/formulas/", {"kind": "personal"}).json()["count"] == 0
+
+
+def test_the_next_page_link_keeps_every_filter_not_only_the_search_text(clinician_api):
+    page = clinician_api.get("/catalogue/herbs/", {"include_inactive": "1", "page": "1"})
+
+    assert 'href="?include_inactive=1&amp;page=2"' in page.content.decode()

@@ -226,6 +226,28 @@ def test_patient_list_searches_by_name_and_by_mobile(clinician_api, county, town
     assert sorted(found("")) == ["张三丰", "李四"]
 
 
+@pytest.mark.parametrize("q", ["", "三丰", "139000", "1380", "nobody"])
+def test_the_patient_api_and_page_list_the_same_patients_for_the_same_search(
+    clinician_api, county, township_patient, q
+):
+    PatientFactory(name="李四", mobile="13900002222", institution=county["V001"])
+
+    api_names = sorted(row["name"] for row in clinician_api.get(URL, {"q": q}).json()["results"])
+    page = clinician_api.get("/patients/", {"q": q})
+
+    assert page.status_code == 200
+    assert sorted(patient.name for patient in page.context["page"]) == api_names
+
+
+def test_a_null_character_in_the_search_is_a_400_at_q_and_an_error_beside_the_box(clinician_api, township_patient):
+    response = clinician_api.get(URL, {"q": "张\x00"})
+    page = clinician_api.get("/patients/", {"q": "张\x00"})
+
+    assert response.status_code == 400 and response.json()["errors"].keys() == {"q"}
+    assert page.status_code == 200 and list(page.context["page"]) == []
+    assert 'data-error-for="q"' in page.content.decode()
+
+
 def test_patient_list_queries_do_not_grow_with_the_number_of_patients(clinician_api, county, catalogue):
     herbs = list(catalogue.filter(name__in=["甘草", "白芍"]))
 

@@ -406,6 +406,90 @@ def test_the_list_filters_by_date(clinician_api, three):
     assert errors_of(clinician_api.get(URL, {"date_from": "yesterday"}))
 
 
+def test_a_bad_date_to_is_a_400_at_date_to_not_at_date_from(clinician_api, three):
+    today = timezone.localdate().isoformat()
+
+    errors = errors_of(clinician_api.get(URL, {"date_from": today, "date_to": "31/12/2024"}))
+
+    assert list(errors) == ["date_to"]
+    assert errors_of(clinician_api.get(URL, {"date_from": "2024-13-01"})).keys() == {"date_from"}
+
+
+def test_a_patient_that_is_not_an_id_is_a_400_at_patient(clinician_api, three):
+    assert errors_of(clinician_api.get(URL, {"patient": "abc"})).keys() == {"patient"}
+    assert errors_of(clinician_api.get(URL, {"patient": "0"})).keys() == {"patient"}
+
+
+def test_each_bad_filter_is_reported_at_its_own_field_in_one_answer(clinician_api, three):
+    errors = errors_of(clinician_api.get(URL, {"status": "nonsense", "date_from": "x", "date_to": "y", "patient": "p"}))
+
+    assert errors.keys() == {"status", "date_from", "date_to", "patient"}
+
+
+def page_rows(client, params) -> set:
+    """The prescription numbers listed on the page (its rows link to the detail pages)."""
+    response = client.get("/prescriptions/", params)
+    assert response.status_code == 200
+    return {p.pk for p in response.context["page"]}
+
+
+def test_the_prescription_page_shows_a_bad_date_as_a_field_error_and_lists_nothing(clinician_api, three):
+    response = clinician_api.get("/prescriptions/", {"date_from": timezone.localdate().isoformat(), "date_to": "bad"})
+
+    assert response.status_code == 200
+    assert list(response.context["page"]) == []
+    assert response.context["form"].errors.keys() == {"date_to"}
+    html = response.content.decode()
+    assert 'data-error-for="date_to"' in html and 'data-error-for="date_from"' not in html
+
+
+def test_the_prescription_page_shows_an_unknown_status_as_a_field_error(clinician_api, three):
+    response = clinician_api.get("/prescriptions/", {"status": "nonsense"})
+
+    assert response.status_code == 200 and list(response.context["page"]) == []
+    assert 'data-error-for="status"' in response.content.decode()
+
+
+def test_the_prescription_page_shows_an_id_beyond_64_bits_as_an_error_not_a_500(clinician_api, three):
+    response = clinician_api.get("/prescriptions/", {"patient": str(2**64 + 1)})
+
+    assert response.status_code == 200 and list(response.context["page"]) == []
+    assert 'data-error-for="patient"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"status": "cancelled"},
+        {"status": "submitted"},
+        {"q": "李四"},
+        {"q": "张三"},
+        {"date_from": "2000-01-01"},
+        {"date_to": "2000-01-01"},
+        {"status": "submitted", "q": "张三"},
+    ],
+)
+def test_the_api_and_the_page_list_the_same_prescriptions_for_the_same_filters(clinician_api, three, params):
+    assert page_rows(clinician_api, params) == ids(clinician_api.get(URL, params))
+
+
+def test_the_page_and_the_api_filter_by_patient_alike(clinician_api, three, patient):
+    first, _, third, _ = three
+
+    assert page_rows(clinician_api, {"patient": patient.pk}) == ids(clinician_api.get(URL, {"patient": patient.pk}))
+    assert page_rows(clinician_api, {"patient": patient.pk}) == {first["id"], third["id"]}
+
+
+def test_the_openapi_schema_lists_the_prescription_filters(clinician_api):
+    schema = clinician_api.get("/api/schema/", {"format": "json"}).json()
+    parameters = {p["name"]: p for p in schema["paths"][URL]["get"]["parameters"]}
+
+    assert {"status", "patient", "date_from", "date_to", "q", "page", "page_size"} <= set(parameters)
+    assert "cancelled" in parameters["status"]["schema"]["enum"]
+    assert parameters["date_to"]["schema"]["format"] == "date"
+
+
 def test_the_list_is_paginated_newest_first(clinician_api, three):
     first, second, third, _ = three
 

@@ -232,6 +232,25 @@ def test_stock_list_filters_by_herb(api, county_admin, two_pharmacies_stock, gan
     assert batch_numbers(api, herb=gancao.pk) == {"P1-GC", "P2-GC"}
 
 
+def test_a_herb_or_pharmacy_beyond_64_bits_is_a_400_at_its_field(api, county_admin, two_pharmacies_stock):
+    api.force_login(county_admin)
+
+    for field in ("herb", "pharmacy"):
+        response = api.get(URL, {field: str(2**64 + 1)})
+        assert response.status_code == 400
+        assert response.json()["errors"].keys() == {field}
+
+
+@pytest.mark.parametrize("q", ["", "gc", "甘草", "zgc", "bs", "nothing"])
+def test_the_stock_api_and_page_find_the_same_batches_for_the_same_search(api, county_admin, two_pharmacies_stock, q):
+    api.force_login(county_admin)
+
+    page = api.get("/catalogue/stock/", {"q": q})
+
+    assert page.status_code == 200
+    assert {batch.batch_no for batch in page.context["page"]} == batch_numbers(api, q=q)
+
+
 def test_stock_list_is_paginated(api, dispenser, two_pharmacies_stock):
     api.force_login(dispenser)
 

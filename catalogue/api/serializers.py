@@ -35,7 +35,7 @@ class HerbSerializer(serializers.ModelSerializer):
         ]
 
     def get_matched_alias(self, obj) -> str:
-        return self.context.get("matched_aliases", {}).get(obj.pk, "")
+        return getattr(obj, "matched_alias", "")  # set on the herbs a search found (catalogue.filters)
 
 
 class StockBatchSerializer(serializers.ModelSerializer):

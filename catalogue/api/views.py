@@ -1,14 +1,12 @@
-from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
 from accounts.permissions import CapabilityPermission
 
+from ..filters import FormulaFilter, HerbFilter, StockBatchFilter
 from ..formulas import formula_save_personal, formulas_for
 from ..models import Herb
-from ..selectors import herb_search, stock_batches_visible_to
+from ..selectors import herb_catalogue, stock_batches_visible_to
 from .serializers import FormulaSerializer, HerbSerializer, StockBatchSerializer
 
 
@@ -18,32 +16,10 @@ class HerbListView(generics.ListAPIView):
 
     serializer_class = HerbSerializer
     permission_classes = [CapabilityPermission.of("view_catalogue")]
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "q", OpenApiTypes.STR, description="Chinese name, pinyin or initials, e.g. gc, gancao, 甘草"
-            ),
-            OpenApiParameter("include_inactive", OpenApiTypes.BOOL),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def _include_inactive(self):
-        return self.request.query_params.get("include_inactive") in {"1", "true"}
+    filterset_class = HerbFilter
 
     def get_queryset(self):
-        query = self.request.query_params.get("q", "").strip()[:40]
-        if query:
-            matches = herb_search(query, include_inactive=self._include_inactive())
-            self.matched_aliases = {m.herb.pk: m.matched_alias for m in matches if m.matched_alias}
-            return [m.herb for m in matches]
-        queryset = Herb.objects.order_by("initials", "name")
-        return queryset if self._include_inactive() else queryset.filter(active=True)
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "matched_aliases": getattr(self, "matched_aliases", {})}
+        return herb_catalogue()
 
 
 class HerbDetailView(generics.RetrieveAPIView):
@@ -53,11 +29,11 @@ class HerbDetailView(generics.RetrieveAPIView):
 
 
 class StockBatchListView(generics.ListAPIView):
-    """Stock batches at the pharmacies the user may see; filter by `herb` or `pharmacy`."""
+    """Stock batches at the pharmacies the user may see; filter by `herb`, `pharmacy` or `q`."""
 
     serializer_class = StockBatchSerializer
     permission_classes = [CapabilityPermission.of("view_stock")]
-    filterset_fields = ["herb", "pharmacy"]
+    filterset_class = StockBatchFilter
 
     def get_queryset(self):
         return stock_batches_visible_to(self.request.user).order_by("herb__initials", "expiry_date", "pk")
@@ -69,16 +45,10 @@ class FormulaListCreateView(generics.ListCreateAPIView):
 
     serializer_class = FormulaSerializer
     permission_classes = [CapabilityPermission.of("prescribe")]
+    filterset_class = FormulaFilter
 
     def get_queryset(self):
-        formulas = formulas_for(self.request.user)
-        query = self.request.query_params.get("q", "").strip()[:40]
-        if query:
-            formulas = formulas.filter(Q(name__contains=query) | Q(pinyin_initials__startswith=query.lower()))
-        kind = self.request.query_params.get("kind", "")
-        if kind:
-            formulas = formulas.filter(kind=kind)
-        return formulas
+        return formulas_for(self.request.user)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -1,9 +1,9 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 
 from accounts.permissions import CapabilityPermission
 
+from ..filters import PatientFilter
 from ..permissions import patients_visible_to
 from ..selectors import patient_search
 from ..services import patient_create, patient_update
@@ -16,13 +16,10 @@ class PatientListCreateView(generics.ListCreateAPIView):
 
     serializer_class = PatientSerializer
     permission_classes = [CapabilityPermission.of("view_patients")]
+    filterset_class = PatientFilter
 
     def get_queryset(self):
-        return patient_search(self.request.user, self.request.query_params.get("q", "")[:40])
-
-    @extend_schema(parameters=[OpenApiParameter("q", str)])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+        return patient_search(self.request.user)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

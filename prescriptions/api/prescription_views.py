@@ -1,7 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -9,9 +9,9 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CapabilityPermission
 from core.api import json_object, request_idempotency_key
-from core.ids import parse_id
 from patients.permissions import patients_visible_to
 
+from ..filters import PrescriptionFilter
 from ..models import Prescription
 from ..selectors import (
     prescription_detail,
@@ -24,7 +24,6 @@ from ..services import (
     prescription_submit_for,
 )
 from ..services.drafting import PrescriptionForm
-from ..workflow import Stage
 from .prescription_serializers import (
     PrecheckSerializer,
     PrescriptionDetailSerializer,
@@ -47,6 +46,7 @@ class PrescriptionListCreateView(generics.ListCreateAPIView):
 
     permission_classes = [CapabilityPermission.of("view_patients")]
     serializer_class = PrescriptionListSerializer
+    filterset_class = PrescriptionFilter
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -56,34 +56,8 @@ class PrescriptionListCreateView(generics.ListCreateAPIView):
     def get_serializer_class(self):
         return PrescriptionInSerializer if self.request.method == "POST" else PrescriptionListSerializer
 
-    @extend_schema(
-        parameters=[OpenApiParameter(name, str) for name in ("status", "patient", "date_from", "date_to", "q")]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
     def get_queryset(self):
-        params = self.request.query_params
-        status_value = params.get("status", "")
-        if status_value and status_value not in Stage.values:
-            raise ValidationError({"status": ["Unknown status."]})
-        patient_id = parse_id(params["patient"]) if params.get("patient") else None
-        if params.get("patient") and patient_id is None:
-            raise ValidationError({"patient": ["Give a patient id."]})
-        date_field = serializers.DateField()
-        try:
-            date_from = date_field.to_internal_value(params["date_from"]) if params.get("date_from") else None
-            date_to = date_field.to_internal_value(params["date_to"]) if params.get("date_to") else None
-        except serializers.ValidationError:
-            raise ValidationError({"date_from": ["Use YYYY-MM-DD dates."]}) from None
-        return prescription_search(
-            self.request.user,
-            status=status_value,
-            patient_id=patient_id,
-            date_from=date_from,
-            date_to=date_to,
-            query=params.get("q", "")[:40],
-        )
+        return prescription_search(self.request.user)
 
     @extend_schema(request=PrescriptionInSerializer, responses={201: dict})
     def post(self, request, *args, **kwargs):
