@@ -103,3 +103,33 @@ def test_every_station_step_of_the_workflow_has_exactly_one_recorder_in_the_step
     stations = people_moves - {Stage.APPROVED, Stage.REJECTED, Stage.CANCELLED}  # the audit's and the clinician's
 
     assert set(STEPS) == stations
+
+
+APP_FOLDERS = sorted(PROJECT_APPS)
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
+
+
+def python_modules():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for app in APP_FOLDERS:
+        for path in sorted((root / app).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path.relative_to(root), path.read_text(encoding="utf-8")
+
+
+def test_no_application_module_is_over_400_lines_and_no_function_over_60():
+    import ast
+
+    too_long = []
+    for name, text in python_modules():
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
+
+    assert too_long == []
