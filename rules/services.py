@@ -78,7 +78,7 @@ def collect_rule_data() -> dict:
             "kind": rule.kind,
             "a": sorted(h.name for h in rule.group_a.all()),
             "b": sorted(h.name for h in rule.group_b.all()),
-            "source": "中国药典2020年版一部【注意】；十八反/十九畏歌诀",
+            "source": f"中国药典2020年版一部【注意】；{rule.get_kind_display()}歌诀",
         }
         for rule in IncompatibilityRule.objects.prefetch_related("group_a", "group_b")
     ]
