@@ -51,6 +51,8 @@ class HerbAdmin(admin.ModelAdmin):
         "pregnancy",
         "in_pharmacopoeia",
         "external_only",
+        "decoction_use",
+        "child_forbidden",
         "category",
     )
     search_fields = ("name", "pinyin_compact", "initials", "base_herb", "aliases__alias")
@@ -73,6 +75,24 @@ class HerbAdmin(admin.ModelAdmin):
                     "external_only",
                     "incompatible_with",
                     "in_pharmacopoeia",
+                )
+            },
+        ),
+        (
+            _("Rule data"),
+            {
+                "fields": (
+                    "monograph",
+                    "child_forbidden",
+                    "decoction_use",
+                    "decoction_method_conditional",
+                    "method_also_accepted",
+                    "dose_basis",
+                    "drastic_purgative",
+                    "aconite_alkaloid",
+                    "inactive_reason",
+                    "rule_source",
+                    "pharmacopoeia_excerpt",
                 )
             },
         ),

@@ -36,6 +36,17 @@ class PregnancyLevel(models.TextChoices):
     CAUTION = "caution", "慎用"
 
 
+class DecoctionUse(models.TextChoices):
+    """How the 药典's 【用法与用量】 says the herb is taken, where that is not simply decocted."""
+
+    DECOCT = "", _("Decocted")
+    NOT_FOR_DECOCTION = "not_for_decoction", "不入煎剂"
+    PILLS_ONLY = "pills_only", "宜入丸散"
+    DISSOLVE = "dissolve", "溶入汤液"
+    INFUSE = "infuse", "研末冲服"
+    PROCESSED_ONLY = "processed_only", "一般炮制后用（生品无内服剂量）"
+
+
 class Confidence(models.TextChoices):
     HIGH = "high", _("High")
     MEDIUM = "medium", _("Medium")
@@ -75,6 +86,28 @@ class Herb(models.Model):
     source = models.TextField(_("source"), blank=True)
     confidence = models.CharField(_("confidence"), max_length=10, choices=Confidence.choices)
     notes = models.TextField(_("notes"), blank=True)
+    # The rule data of catalogue/data/herb_rules.csv, each row with its citation (rule_source).
+    monograph = models.CharField(
+        _("ChP 2020 monograph"),
+        max_length=20,
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "The pharmacopoeia monograph the herb is listed under; two herbs of one monograph are a duplicate."
+        ),
+    )
+    child_forbidden = models.BooleanField(_("forbidden for children"), default=False)
+    decoction_use = models.CharField(_("use in a decoction"), max_length=20, choices=DecoctionUse.choices, blank=True)
+    decoction_method_conditional = models.BooleanField(
+        _("method depends on the purpose"), default=False, help_text=_("e.g. 大黄 后下 only when used to purge.")
+    )
+    method_also_accepted = models.CharField(_("other accepted methods"), max_length=60, blank=True)
+    dose_basis = models.CharField(_("basis of the checked dose range"), max_length=200, blank=True)
+    inactive_reason = models.CharField(_("why inactive"), max_length=200, blank=True)
+    drastic_purgative = models.BooleanField(_("drastic purgative (峻下逐水)"), default=False)
+    aconite_alkaloid = models.BooleanField(_("aconite alkaloids (乌头类)"), default=False)
+    rule_source = models.CharField(_("cited source"), max_length=200, blank=True)
+    pharmacopoeia_excerpt = models.TextField(_("pharmacopoeia excerpt"), blank=True)
     verified_by_pharmacist = models.BooleanField(_("verified by pharmacist"), default=False)
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -5,50 +5,30 @@ A name rule takes the context; a line rule takes the context and one resolved he
 prescription rule takes the context. Each yields Findings. Pure: no database access."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 
-from .data import (
-    CODES,
-    LABEL_TO_SPECIAL,
-    REQUIRED_INSTRUCTIONS,
-    SPECIAL_LABELS,
-    AgeBand,
-    Finding,
-    HerbRule,
-    Item,
-    PatientContext,
-    PrescriptionDraft,
-    RuleSnapshot,
-    Severity,
+from .base import Context, Line, finding
+from .base import grams_text as _g
+from .data import ADULT_WEIGHT_KG, AgeBand, Finding, PatientContext, PrescriptionDraft, RuleSnapshot, Severity
+from .doses import (
+    check_dose_no_range,
+    check_dose_over_max,
+    check_dose_under_min,
+    check_elderly_dose,
+    check_pediatric_dose,
+    check_pediatric_forbidden,
+    check_toxic_cumulative,
+    check_toxic_days_limit,
+)
+from .inputs import check_invalid_input
+from .methods import (
+    check_instruction_missing,
+    check_instruction_wrong,
+    check_not_for_decoction,
+    check_raw_in_decoction,
 )
 
-
-@dataclass(frozen=True)
-class Line:
-    """A herb line whose written name resolved to a catalogue herb."""
-
-    item: Item
-    rule: HerbRule
-
-    @property
-    def written(self) -> str:
-        return self.item.herb
-
-    @property
-    def grams(self) -> Decimal:
-        return Decimal(self.item.grams)
-
-
-@dataclass(frozen=True)
-class Context:
-    draft: PrescriptionDraft
-    patient: PatientContext
-    rules: RuleSnapshot
-    lines: tuple  # of Line, in prescription order
-    allergy_bases: frozenset
-    band: AgeBand | None  # the child's age band, None for adults
-    elderly: bool
+__all__ = ["Context", "Line", "context", "finding"]
 
 
 def context(draft: PrescriptionDraft, patient: PatientContext, rules: RuleSnapshot) -> Context:
@@ -58,33 +38,35 @@ def context(draft: PrescriptionDraft, patient: PatientContext, rules: RuleSnapsh
         rule = rules.resolve(name)
         allergy_bases.add(rule.base if rule else name.strip())
     age = patient.age_years
-    child = age is not None and age < rules.child_below_years
+    child = age is not None and 0 <= age < rules.child_below_years
+    band = next((b for b in rules.age_bands if child and age < b.below_years), None)
+    factor, basis = _child_share(patient, band) if child else (None, "")
     return Context(
         draft=draft,
         patient=patient,
         rules=rules,
         lines=lines,
         allergy_bases=frozenset(allergy_bases),
-        band=next((b for b in rules.age_bands if child and age < b.below_years), None),
+        band=band,
         elderly=age is not None and age >= rules.elderly_from_years,
+        child_factor=factor,
+        child_basis=basis,
     )
 
 
-def finding(code: str, herbs, message: str, source: str, severity: str | None = None) -> Finding:
-    return Finding(code, severity or CODES[code][0], tuple(herbs), message, source)
+def _child_share(patient: PatientContext, band: AgeBand | None) -> tuple[Decimal | None, str]:
+    """A child's share of the adult dose bounds: by weight when it is known (adult × weight / 60 kg,
+    never above the adult bound), else by the age band's factor."""
+    weight = patient.weight_kg
+    if weight is not None and weight > 0:
+        factor = min(Decimal(weight) / ADULT_WEIGHT_KG, Decimal(1))
+        return factor, f"按体重{_g(Decimal(weight))}kg折算（成人{ADULT_WEIGHT_KG}kg）"
+    if band is not None:
+        return band.factor, f"{band.label}按年龄折算（成人量×{band.factor:.2f}）"
+    return None, ""
 
 
-def _g(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-def _instruction_code(instruction: str) -> str:
-    instruction = (instruction or "").strip()
-    return LABEL_TO_SPECIAL.get(instruction, instruction)
-
-
-def _over_max(line: Line) -> bool:
-    return line.rule.dose_max is not None and line.grams > line.rule.dose_max
+TEXTBOOK = "《中药学》（第七版）"
 
 
 # --- the written names ----------------------------------------------------------------------------
@@ -103,7 +85,8 @@ def check_unknown_herbs(ctx: Context) -> Iterator[Finding]:
 
 def check_inactive_herb(ctx: Context, line: Line) -> Iterator[Finding]:
     if not line.rule.active:
-        message = f"{line.written}已停用或不得调剂，请换用其他药。"
+        why = f"：{line.rule.inactive_reason}" if line.rule.inactive_reason else "（已停用或不得调剂）"
+        message = f"{line.written}不得调剂{why}。请换用其他药。"
         yield finding("herb.inactive", [line.written], message, line.rule.source)
 
 
@@ -120,73 +103,36 @@ def check_allergy(ctx: Context, line: Line) -> Iterator[Finding]:
         yield finding("allergy", [line.written], message, "患者过敏史")
 
 
-def check_dose_over_max(ctx: Context, line: Line) -> Iterator[Finding]:
-    if _over_max(line):
-        yield finding(
-            "dose.over_max",
-            [line.written],
-            f"{line.written} {_g(line.grams)}g 超过成人日用量上限 {_g(line.rule.dose_max)}g；"
-            "确需超量须医师双签名并注明理由。",
-            line.rule.source,
-        )
-
-
-def check_dose_under_min(ctx: Context, line: Line) -> Iterator[Finding]:
-    if not _over_max(line) and line.rule.dose_min is not None and line.grams < line.rule.dose_min:
-        yield finding(
-            "dose.under_min",
-            [line.written],
-            f"{line.written} {_g(line.grams)}g 低于常用量下限 {_g(line.rule.dose_min)}g，请确认。",
-            line.rule.source,
-        )
-
-
-def check_pediatric_dose(ctx: Context, line: Line) -> Iterator[Finding]:
-    band, dose_max = ctx.band, line.rule.dose_max
-    if band is not None and dose_max is not None and line.grams > dose_max * band.factor:
-        limit = (dose_max * band.factor).quantize(Decimal("0.1"))
-        yield finding(
-            "pediatric.dose",
-            [line.written],
-            f"{band.label}患儿{line.written} {_g(line.grams)}g 超过按年龄折算的上限约 {_g(limit)}g"
-            f"（成人量×{band.factor:.2f}），请减量。",
-            "《中药学》儿童用量折算",
-        )
-
-
-def check_elderly_dose(ctx: Context, line: Line) -> Iterator[Finding]:
-    dose_max = line.rule.dose_max
-    if ctx.elderly and dose_max is not None and line.grams > dose_max * ctx.rules.elderly_factor:
-        yield finding(
-            "elderly.dose",
-            [line.written],
-            f"老年患者{line.written} {_g(line.grams)}g 接近或超过成人上限 {_g(dose_max)}g，请酌情减量。",
-            "《医疗机构处方审核规范》特殊人群用药",
-        )
-
-
 def check_pregnancy_forbidden(ctx: Context, line: Line) -> Iterator[Finding]:
+    """The 药典's 禁用/忌用 blocks; a textbook-only row informs; the 峻下逐水 class warns at least,
+    citing the textbook, when the 药典 row itself says nothing about pregnancy."""
     rule = line.rule
-    if ctx.patient.pregnant and rule.pregnancy in ("forbidden", "avoid"):
+    if not ctx.patient.pregnant:
+        return
+    listed = rule.pregnancy in ("forbidden", "avoid")
+    if listed and rule.pregnancy_from_pharmacopoeia:
         level = "禁用" if rule.pregnancy == "forbidden" else "忌用"
-        # Only the pharmacopoeia's list blocks; the textbook's stricter list warns.
-        yield finding(
-            "pregnancy.forbidden",
-            [line.written],
-            f"{line.written}孕妇{level}，请删除或换药。",
-            rule.source if rule.pregnancy_from_pharmacopoeia else "《中药学》教材",
-            severity=None if rule.pregnancy_from_pharmacopoeia else Severity.WARN,
-        )
+        yield finding("pregnancy.forbidden", [line.written], f"{line.written}孕妇{level}，请删除或换药。", rule.source)
+    elif rule.drastic_purgative:
+        message = f"{line.written}属峻下逐水药，《中药学》列为孕妇禁用，请删除或换药。"
+        yield finding("pregnancy.forbidden", [line.written], message, TEXTBOOK, severity=Severity.WARN)
+    elif listed:
+        level = "禁用" if rule.pregnancy == "forbidden" else "忌用"
+        message = f"{line.written}：《中药学》列为孕妇{level}（药典未列），请权衡。"
+        yield finding("pregnancy.forbidden", [line.written], message, TEXTBOOK, severity=Severity.INFO)
 
 
 def check_pregnancy_caution(ctx: Context, line: Line) -> Iterator[Finding]:
     rule = line.rule
-    if ctx.patient.pregnant and rule.pregnancy == "caution":
+    if ctx.patient.pregnant and rule.pregnancy == "caution" and not rule.drastic_purgative:
+        from_pharmacopoeia = rule.pregnancy_from_pharmacopoeia
+        whose = "" if from_pharmacopoeia else "（《中药学》，药典未列）"
         yield finding(
             "pregnancy.caution",
             [line.written],
-            f"{line.written}孕妇慎用，确需使用请权衡并告知患者。",
-            rule.source if rule.pregnancy_from_pharmacopoeia else "《中药学》教材",
+            f"{line.written}孕妇慎用{whose}，确需使用请权衡并告知患者。",
+            rule.source if from_pharmacopoeia else TEXTBOOK,
+            severity=None if from_pharmacopoeia else Severity.INFO,
         )
 
 
@@ -202,40 +148,18 @@ def check_toxic_herb(ctx: Context, line: Line) -> Iterator[Finding]:
         )
 
 
-def check_toxic_days_limit(ctx: Context, line: Line) -> Iterator[Finding]:
-    if not line.rule.toxic_listed or line.rule.dose_max is None:
-        return
-    limit = line.rule.dose_max * ctx.rules.toxic_days
-    total = line.grams * ctx.draft.doses
-    if total > limit:
-        yield finding(
-            "toxic.days_limit",
-            [line.written],
-            f"{line.written}共 {_g(total)}g，超过二日极量 {_g(limit)}g，请减少剂数或剂量。",
-            "《医疗用毒性药品管理办法》第九条",
-        )
-
-
-def check_instruction_missing(ctx: Context, line: Line) -> Iterator[Finding]:
-    if line.rule.special in REQUIRED_INSTRUCTIONS and not _instruction_code(line.item.instruction):
-        label = SPECIAL_LABELS[line.rule.special]
-        message = f"{line.written}应{label}，请注明“{label}”。"
-        yield finding("decoction.instruction_missing", [line.written], message, line.rule.source)
-
-
-# --- across lines and the whole prescription ------------------------------------------------------
-
-
 def check_duplicate_herbs(ctx: Context) -> Iterator[Finding]:
-    by_base: dict[str, list[str]] = {}
+    """The same 药典 monograph in two forms (白术 + 麸炒白术). Distinct monographs used together
+    (地黄 + 熟地黄, 人参 + 红参, 干姜 + 生姜) are not duplicates."""
+    by_monograph: dict[str, list[str]] = {}
     for line in ctx.lines:
-        by_base.setdefault(line.rule.base, []).append(line.written)
-    for base, written_names in by_base.items():
+        by_monograph.setdefault(line.rule.monograph or line.rule.base, []).append(line.written)
+    for monograph, written_names in by_monograph.items():
         if len(written_names) > 1:
             yield finding(
                 "duplicate.herb",
                 written_names,
-                f"{'、'.join(written_names)}同属{base}，重复开具，请合并或删除。",
+                f"{'、'.join(written_names)}同为{monograph}的饮片，重复开具；如非有意同用，请合并或删除。",
                 "《医疗机构处方审核规范》重复用药",
             )
 
@@ -282,14 +206,19 @@ def check_too_many_doses(ctx: Context) -> Iterator[Finding]:
 
 
 # The rule tables: finding code → check, in reporting order. Names first, then every line rule
-# for line 1, then for line 2, …, then the rules across lines.
+# for line 1, then for line 2, …, then the rules across lines. The checks live by theme in
+# rules.checks (names, safety, combinations), rules.doses, rules.methods and rules.inputs.
 NAME_RULES = {
+    "input.invalid": check_invalid_input,
     "catalog.unknown": check_unknown_herbs,
 }
 LINE_RULES = {
     "herb.inactive": check_inactive_herb,
     "route.external_only": check_external_only,
+    "toxic.raw_in_decoction": check_raw_in_decoction,
     "allergy": check_allergy,
+    "pediatric.forbidden": check_pediatric_forbidden,
+    "dose.no_range": check_dose_no_range,
     "dose.over_max": check_dose_over_max,
     "dose.under_min": check_dose_under_min,
     "pediatric.dose": check_pediatric_dose,
@@ -299,9 +228,12 @@ LINE_RULES = {
     "toxic.herb": check_toxic_herb,
     "toxic.days_limit": check_toxic_days_limit,
     "decoction.instruction_missing": check_instruction_missing,
+    "decoction.instruction_wrong": check_instruction_wrong,
+    "decoction.not_for_decoction": check_not_for_decoction,
 }
 PRESCRIPTION_RULES = {
     "duplicate.herb": check_duplicate_herbs,
+    "toxic.cumulative": check_toxic_cumulative,
     "incompatibility.eighteen": check_eighteen_incompatibilities,
     "incompatibility.nineteen": check_nineteen_incompatibilities,
     "custom.pair": check_custom_pairs,

@@ -15,26 +15,34 @@ class Severity:
     ORDER = {BLOCK: 0, WARN: 1, INFO: 2}
 
 
-# The finding vocabulary: code → (severity, meaning). docs/… and the pages read this table.
+# The finding vocabulary: code → (severity, Chinese title). The pages show the title, the API
+# and `audit_check` keep the code; the README's table gives each code's meaning and source.
 CODES: dict[str, tuple[str, str]] = {
-    "incompatibility.eighteen": (Severity.BLOCK, "十八反：两味相反的药同方"),
-    "incompatibility.nineteen": (Severity.BLOCK, "十九畏：两味相畏的药同方"),
-    "pregnancy.forbidden": (Severity.BLOCK, "孕妇禁用或忌用的药"),
-    "pregnancy.caution": (Severity.WARN, "孕妇慎用的药"),
-    "dose.over_max": (Severity.BLOCK, "单味日剂量超过药典上限"),
-    "dose.under_min": (Severity.INFO, "单味日剂量低于药典下限"),
-    "toxic.herb": (Severity.WARN, "医疗用毒性药品或大毒饮片"),
-    "toxic.days_limit": (Severity.BLOCK, "毒性药品超过二日极量"),
-    "decoction.instruction_missing": (Severity.WARN, "需特殊煎法的药未注明煎法"),
-    "duplicate.herb": (Severity.WARN, "同一母药重复开具"),
-    "pediatric.dose": (Severity.WARN, "儿童剂量超过按年龄折算的上限"),
-    "elderly.dose": (Severity.INFO, "老年人剂量接近或超过成人上限"),
-    "allergy": (Severity.BLOCK, "患者对该药过敏"),
-    "catalog.unknown": (Severity.BLOCK, "目录中没有这味药"),
-    "herb.inactive": (Severity.BLOCK, "该药已停用或不得调剂"),
-    "route.external_only": (Severity.BLOCK, "仅供外用的药开入内服汤剂"),
-    "doses.too_many": (Severity.INFO, "剂数超过7日用量，需注明理由"),
-    "custom.pair": (Severity.WARN, "本院自定义配伍提示"),
+    "input.invalid": (Severity.BLOCK, "输入有误"),
+    "incompatibility.eighteen": (Severity.BLOCK, "十八反"),
+    "incompatibility.nineteen": (Severity.BLOCK, "十九畏"),
+    "pregnancy.forbidden": (Severity.BLOCK, "孕妇禁用"),
+    "pregnancy.caution": (Severity.WARN, "孕妇慎用"),
+    "dose.over_max": (Severity.BLOCK, "超药典上限"),
+    "dose.under_min": (Severity.INFO, "低于常用量"),
+    "dose.no_range": (Severity.BLOCK, "无剂量范围"),
+    "toxic.herb": (Severity.WARN, "毒性药品"),
+    "toxic.days_limit": (Severity.BLOCK, "超二日极量"),
+    "toxic.cumulative": (Severity.WARN, "乌头类累积"),
+    "toxic.raw_in_decoction": (Severity.BLOCK, "生品毒药入汤剂"),
+    "decoction.instruction_missing": (Severity.WARN, "未注明煎法"),
+    "decoction.instruction_wrong": (Severity.WARN, "煎法有误"),
+    "decoction.not_for_decoction": (Severity.WARN, "不宜入煎剂"),
+    "duplicate.herb": (Severity.WARN, "重复用药"),
+    "pediatric.dose": (Severity.WARN, "儿童超量"),
+    "pediatric.forbidden": (Severity.BLOCK, "儿童禁用"),
+    "elderly.dose": (Severity.INFO, "老年用量偏大"),
+    "allergy": (Severity.BLOCK, "过敏"),
+    "catalog.unknown": (Severity.BLOCK, "目录外药名"),
+    "herb.inactive": (Severity.BLOCK, "停用药品"),
+    "route.external_only": (Severity.BLOCK, "外用药内服"),
+    "doses.too_many": (Severity.INFO, "超7日用量"),
+    "custom.pair": (Severity.WARN, "本院配伍提示"),
 }
 
 SPECIAL_LABELS = {
@@ -66,6 +74,14 @@ class HerbRule:
     toxic_listed: bool
     source: str = "中国药典2020年版一部"
     pinyin: str = ""  # compact, e.g. "gancao"
+    monograph: str = ""  # the ChP 2020 monograph (duplicates); the name itself when empty
+    child_forbidden: bool = False
+    decoction_use: str = ""  # catalogue.models.DecoctionUse: not_for_decoction / pills_only / … / ""
+    method_conditional: bool = False  # the required method depends on the purpose (大黄 后下)
+    methods_also_accepted: tuple = ()  # other instruction codes the 药典 allows (番泻叶: 冲服)
+    inactive_reason: str = ""
+    drastic_purgative: bool = False  # 峻下逐水
+    aconite_alkaloid: bool = False  # 乌头类
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,12 @@ class CustomPairRule:
 # A patient is a child below this age (years): the pediatric dose rules, and the decoction
 # centre's ml per bag for children, both read it from here.
 CHILD_BELOW_YEARS = 14
+# A child's dose bounds scale by weight when it is known: adult bound × weight / 60 kg (按成人
+# 60kg体重折算, capped at the adult bound), else by the age band's factor.
+ADULT_WEIGHT_KG = 60
+# Values no patient or prescription can have (input.invalid).
+MAX_AGE_YEARS = 130
+MAX_WEIGHT_KG = 300
 
 
 @dataclass(frozen=True)

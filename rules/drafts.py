@@ -1,5 +1,9 @@
 """The audit interchange form (used by `manage.py audit_check`, the submit check and the live
-warnings) parsed into engine objects, with clear errors for malformed input."""
+warnings) parsed into engine objects, with clear errors for malformed input.
+
+Only malformed types are refused here (DraftError, with the path). A well-formed value that
+cannot be right — 0 g, doses 0, age 200, a pregnant male — is the engine's `input.invalid`
+finding, so that it is reported beside the other findings instead of hiding them."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -19,8 +23,8 @@ def _decimal(value, path, *, allow_none=False):
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise DraftError(f"{path}: expected a number, got {value!r}") from None
-    if not number.is_finite() or number < 0:
-        raise DraftError(f"{path}: expected a non-negative number, got {value!r}")
+    if not number.is_finite():
+        raise DraftError(f"{path}: expected a finite number, got {value!r}")
     return number
 
 
@@ -49,8 +53,8 @@ def parse_draft(data, path="") -> tuple[PrescriptionDraft, PatientContext]:
         weight_kg=_decimal(patient.get("weight_kg"), f"{prefix}patient.weight_kg", allow_none=True),
     )
     doses = data.get("doses", 1)
-    if isinstance(doses, bool) or not isinstance(doses, int) or doses < 1:
-        raise DraftError(f"{prefix}doses: expected a whole number of at least 1, got {doses!r}")
+    if isinstance(doses, bool) or not isinstance(doses, int):
+        raise DraftError(f"{prefix}doses: expected a whole number, got {doses!r}")
     items = data.get("items")
     if not isinstance(items, list) or not items:
         raise DraftError(f"{prefix}items: expected a non-empty list")

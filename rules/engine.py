@@ -7,7 +7,8 @@ function in `rules.checks`, listed by its finding code in that module's tables.
 
 Names: every finding lists herbs exactly as written in the prescription (炙甘草, not 甘草). A
 written name resolves to a catalogue herb directly or through the alias table; processed forms
-share their base herb's group (炙甘草 → 甘草, 法半夏 → 半夏, 制川乌/附子 → 乌头).
+share their base herb's group for 十八反/十九畏 (炙甘草 → 甘草, 法半夏 → 半夏, 制川乌/附子 → 乌头),
+and duplicates are counted by 药典 monograph (白术 + 麸炒白术; not 地黄 + 熟地黄).
 """
 
 from .checks import LINE_RULES, NAME_RULES, PRESCRIPTION_RULES, RULES, context

@@ -57,19 +57,28 @@ def collect_rule_data() -> dict:
             "toxicity": herb.toxicity,
             "special": herb.special_decoction,
             "pregnancy": pregnancy,
-            "pregnancy_from_pharmacopoeia": caution.from_pharmacopoeia if caution else True,
+            "pregnancy_from_pharmacopoeia": caution.from_pharmacopoeia if caution else herb.in_pharmacopoeia,
             "external_only": herb.external_only,
             "active": herb.active,
             "toxic_listed": herb.name in toxic,
-            "source": "中国药典2020年版一部" if herb.in_pharmacopoeia else (herb.source[:80] or "本平台补充条目"),
+            # The citation of the herb's own row, by name (never the internal provenance text).
+            "source": herb.rule_source or ("中国药典2020年版一部" if herb.in_pharmacopoeia else "本平台补充条目"),
             "pinyin": herb.pinyin_compact,
+            "monograph": herb.monograph or herb.name,
+            "child_forbidden": herb.child_forbidden,
+            "decoction_use": herb.decoction_use,
+            "method_conditional": herb.decoction_method_conditional,
+            "methods_also_accepted": [code for code in herb.method_also_accepted.split("|") if code],
+            "inactive_reason": herb.inactive_reason,
+            "drastic_purgative": herb.drastic_purgative,
+            "aconite_alkaloid": herb.aconite_alkaloid,
         }
     incompatibilities = [
         {
             "kind": rule.kind,
             "a": sorted(h.name for h in rule.group_a.all()),
             "b": sorted(h.name for h in rule.group_b.all()),
-            "source": "中国药典2020年版一部【注意】；十八反/十九畏歌诀",
+            "source": f"中国药典2020年版一部【注意】；{rule.get_kind_display()}歌诀",
         }
         for rule in IncompatibilityRule.objects.prefetch_related("group_a", "group_b")
     ]
@@ -107,6 +116,15 @@ def snapshot_from_data(number: int, data: dict) -> engine.RuleSnapshot:
             toxic_listed=h["toxic_listed"],
             source=h["source"],
             pinyin=h.get("pinyin", ""),
+            # Versions frozen before these keys existed read as before (no monograph: the base).
+            monograph=h.get("monograph", ""),
+            child_forbidden=h.get("child_forbidden", False),
+            decoction_use=h.get("decoction_use", ""),
+            method_conditional=h.get("method_conditional", False),
+            methods_also_accepted=tuple(h.get("methods_also_accepted", ())),
+            inactive_reason=h.get("inactive_reason", ""),
+            drastic_purgative=h.get("drastic_purgative", False),
+            aconite_alkaloid=h.get("aconite_alkaloid", False),
         )
         for name, h in data["herbs"].items()
     }

@@ -93,7 +93,7 @@ def test_block_findings_come_first_and_each_has_message_and_source(rules):
 
 def test_risk_level_is_high_with_a_block_low_with_warnings_none_when_clean(rules):
     assert engine.risk_level(run(draft(item("甘草", 6), item("海藻", 10)), rules)) == "high"
-    assert engine.risk_level(run(draft(item("甘草", 6), item("炙甘草", 6)), rules)) == "low"
+    assert engine.risk_level(run(draft(item("白术", 9), item("麸炒白术", 9)), rules)) == "low"
     assert engine.risk_level(run(draft(item("党参", 10), item("白术", 10)), rules)) == "none"
 
 
@@ -158,7 +158,7 @@ def test_audit_check_prints_a_list_for_a_list_with_the_documented_fields(catalog
     [
         ("not json", "not valid JSON"),
         ('{"doses": 7}', "items"),
-        ('{"doses": 0, "items": [{"herb": "甘草", "grams": 6}]}', "doses"),
+        ('{"doses": "seven", "items": [{"herb": "甘草", "grams": 6}]}', "doses"),
         ('{"items": [{"herb": "甘草", "grams": "six"}]}', "items[0].grams"),
         ('[{"items": [{"herb": "甘草", "grams": 6}]}, {"items": [{"grams": 6}]}]', "[1].items[0].herb"),
         ('{"patient": {"pregnant": "yes"}, "items": [{"herb": "甘草", "grams": 6}]}', "patient.pregnant"),

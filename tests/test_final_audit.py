@@ -38,7 +38,7 @@ pytestmark = pytest.mark.usefixtures("enqueued")
 
 PASSWORD = "pw-for-tests-1"
 NONE_ITEMS = [("党参", 10), ("白术", 10)]  # no findings
-LOW_ITEMS = [("甘草", 6), ("炙甘草", 6)]  # duplicate.herb: a warning
+LOW_ITEMS = [("白术", 9), ("麸炒白术", 9)]  # duplicate.herb (one monograph, two forms): a warning
 HIGH_ITEMS = [("甘草", 6), ("甘遂", 1)]  # 十八反: block, signed by the clinician
 EIGHTEEN = "incompatibility.eighteen:甘草+甘遂"
 QUEUE = "/api/v1/audit/queue/"

@@ -32,6 +32,9 @@ class HerbSerializer(serializers.ModelSerializer):
             "confidence",
             "verified_by_pharmacist",
             "matched_alias",
+            "monograph",
+            "rule_source",
+            "pharmacopoeia_excerpt",
         ]
 
     def get_matched_alias(self, obj) -> str:

@@ -22,10 +22,27 @@ HERB_COLUMNS = [
     "confidence",
     "notes",
 ]
+# Per-herb rule data (catalogue/data/herb_rules.csv): one row per herb, each with its citation.
+HERB_RULE_COLUMNS = [
+    "name",
+    "monograph",
+    "child_forbidden",
+    "decoction_use",
+    "decoction_method_conditional",
+    "method_also_accepted",
+    "dose_min_g",
+    "dose_max_g",
+    "inactive_reason",
+    "drastic_purgative",
+    "aconite_alkaloid",
+    "source",
+    "notes",
+]
 FILES = {
     "herbs": ("reference/herbs/herbs.csv", HERB_COLUMNS),
     "supplementary": ("supplementary_herbs.csv", HERB_COLUMNS + ["active"]),
     "aliases": ("aliases.csv", ["alias", "herb", "source", "notes"]),
+    "herb_rules": ("herb_rules.csv", HERB_RULE_COLUMNS),
     "incompatibilities": ("reference/herbs/incompatibilities.csv", ["rule", "group_a", "group_b", "source", "notes"]),
     "toxic": ("reference/herbs/toxic.csv", ["name", "notes", "source"]),
     "pregnancy": ("reference/herbs/pregnancy.csv", ["name", "level", "source", "confidence", "notes"]),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import DATA_DIR, FILES, read_rows
+from .herb_rules import parse_herb_rule
 from .parsing import CONFIDENCE, PREGNANCY, RULE_KIND, RowError, parse_formula, parse_herb, split_names
 
 Rows = list[tuple[int, dict]]
@@ -25,6 +26,7 @@ def load(data_dir: Path = DATA_DIR) -> dict:
     errors: list[str] = []
     rows = {key: read_rows(data_dir / path, columns, path, errors) for key, (path, columns) in FILES.items()}
     herbs = _check_herbs(rows, errors)
+    _merge_herb_rules(rows["herb_rules"], herbs, errors)
     aliases = _check_aliases(rows["aliases"], herbs, errors)
     resolve = _resolver(herbs, aliases)
     rules = _check_rules(rows["incompatibilities"], resolve, errors)
@@ -70,6 +72,29 @@ def _check_herbs(rows: dict[str, Rows], errors: list[str]) -> dict[str, dict]:
                 continue
             herbs[values["name"]] = values
     return herbs
+
+
+def _merge_herb_rules(rows: Rows, herbs: dict, errors: list[str]) -> None:
+    """Every herb has exactly one herb_rules.csv row; its values join the herb's."""
+    label = FILES["herb_rules"][0]
+    seen = set()
+    for line, row in rows:
+        name = row["name"]
+        if name not in herbs:
+            errors.append(f"{label}:{line}: {name!r} is not in the catalogue")
+        elif name in seen:
+            errors.append(f"{label}:{line}: {name!r} is listed twice")
+        elif row["monograph"] not in herbs:
+            errors.append(f"{label}:{line}: monograph {row['monograph']!r} is not a catalogue name")
+        else:
+            seen.add(name)
+            try:
+                herbs[name].update(parse_herb_rule(row, herbs[name]))
+            except RowError as exc:
+                errors.append(f"{label}:{line}: {exc}")
+    missing = sorted(set(herbs) - seen)
+    if missing and rows:
+        errors.append(f"{label}: no row for {'、'.join(missing[:10])}{' …' if len(missing) > 10 else ''}")
 
 
 def _check_aliases(rows: Rows, herbs: dict, errors: list[str]) -> dict[str, dict]:
@@ -140,7 +165,8 @@ def _check_pregnancy(rows: Rows, resolve, errors: list[str]) -> dict[str, dict]:
         else:
             pregnancy[herb] = {
                 "level": PREGNANCY[row["level"]],
-                "from_pharmacopoeia": "ChP2020" in row["source"] or "药典" in row["source"],
+                # "非药典2020品种" names the 药典 too: only a row that cites it first is from it.
+                "from_pharmacopoeia": row["source"].startswith(("ChP2020", "中国药典")),
                 "source": row["source"],
                 "confidence": row["confidence"],
                 "notes": row["notes"],

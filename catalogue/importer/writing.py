@@ -33,6 +33,17 @@ REFERENCE_FIELDS = [
     "source",
     "confidence",
     "notes",
+    "monograph",
+    "child_forbidden",
+    "decoction_use",
+    "decoction_method_conditional",
+    "method_also_accepted",
+    "dose_basis",
+    "inactive_reason",
+    "drastic_purgative",
+    "aconite_alkaloid",
+    "rule_source",
+    "pharmacopoeia_excerpt",
 ]
 
 
