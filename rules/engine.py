@@ -11,6 +11,7 @@ share their base herb's group (炙甘草 → 甘草, 法半夏 → 半夏, 制�
 """
 
 from .checks import LINE_RULES, NAME_RULES, PRESCRIPTION_RULES, RULES, context
+from .cross import CROSS_RULES
 from .data import (
     CODES,
     LABEL_TO_SPECIAL,
@@ -22,6 +23,7 @@ from .data import (
     HerbRule,
     IncompatibilityRule,
     Item,
+    OtherPrescription,
     PatientContext,
     PrescriptionDraft,
     RuleSnapshot,
@@ -32,6 +34,7 @@ ENGINE_VERSION = "1.0"
 
 __all__ = [
     "CODES",
+    "CROSS_RULES",
     "ENGINE_VERSION",
     "LABEL_TO_SPECIAL",
     "REQUIRED_INSTRUCTIONS",
@@ -43,6 +46,7 @@ __all__ = [
     "HerbRule",
     "IncompatibilityRule",
     "Item",
+    "OtherPrescription",
     "PatientContext",
     "PrescriptionDraft",
     "RuleSnapshot",
@@ -59,6 +63,8 @@ def audit(draft: PrescriptionDraft, patient: PatientContext, rules: RuleSnapshot
     for line in ctx.lines:
         findings.extend(found for check in LINE_RULES.values() for found in check(ctx, line))
     findings.extend(found for check in PRESCRIPTION_RULES.values() for found in check(ctx))
+    if draft.others:  # the same patient's other active prescriptions (rules.cross)
+        findings.extend(found for check in CROSS_RULES.values() for found in check(ctx))
     findings.sort(key=lambda f: Severity.ORDER[f.severity])  # stable: the tables' order within a severity
     return findings
 
