@@ -24,7 +24,7 @@ from .selectors import (
     prescriptions_visible_to,
 )
 from .services import consult_attach_photo, prescription_cancel
-from .services.prescriptions import age_years
+from .services.checking import age_years
 from .workflow import Stage, next_stages
 
 
