@@ -7,6 +7,15 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Dashboards": "监管看板",
+    "Pipeline": "处方流转",
+    "findings at submit": "提交时的审方结果",
+    "rule version at submit": "提交时的规则版本",
+    "check duration at submit (ms)": "提交时审方耗时（毫秒）",
+    "milestones": "流转节点时间",
+    "Send the herbs as a list.": "请以列表形式提交饮片。",
+    "Audit rules": "审方规则",
+    "Not possible now": "当前无法执行此操作",
     "Person": "个人信息",
     "Roles": "角色",
     "Dates": "日期",
