@@ -112,13 +112,34 @@ class PrecheckPatientSerializer(serializers.Serializer):
     date_of_birth = serializers.DateField(required=False, allow_null=True)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "description": "A registered patient id the caller may see"},
+            {
+                "type": "object",
+                "description": "The clinical facts only: sex, and age_years or date_of_birth",
+                "properties": {
+                    "sex": {"type": "string", "enum": ["M", "F"]},
+                    "age_years": {"type": "number", "minimum": 0, "maximum": 130},
+                    "date_of_birth": {"type": "string", "format": "date"},
+                },
+                "required": ["sex"],
+            },
+        ]
+    }
+)
+class PrecheckPatientField(serializers.JSONField):
+    """A registered patient id, or the facts of PrecheckPatientSerializer."""
+
+
 class PrecheckSerializer(serializers.Serializer):
     """Is this draft safe? Findings and price, nothing saved. The patient is a registered patient
     id the caller may see, or only the clinical facts {sex, age_years or date_of_birth}; the
     consult gives pregnancy and weight_kg; `allergies` are herb names (added to a registered
     patient's)."""
 
-    patient = serializers.JSONField(
+    patient = PrecheckPatientField(
         help_text="A registered patient id, or the clinical facts {sex, age_years | date_of_birth}"
     )
     consult = ConsultSerializer(required=False, default=dict)
