@@ -10,7 +10,7 @@ from accounts.permissions import has_capability
 from core.ids import parse_ids
 from prescriptions.models import Prescription
 from prescriptions.services import finding_key
-from prescriptions.services.prescriptions import age_years
+from prescriptions.services.checking import age_years
 
 from .exceptions import AuditConflict
 from .models import Decision

@@ -1,12 +1,14 @@
 """Reads of the catalogue and stock."""
 
+from collections import Counter
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet, Sum
 
 from accounts.permissions import scope_to_institutions
 
-from .models import Herb, HerbAlias, StockBatch
+from .models import Formula, FormulaKind, Herb, HerbAlias, StockBatch, ToxicListEntry
 from .pinyin import compact, guess_pinyin, has_cjk, search_key
 
 
@@ -78,17 +80,56 @@ def herb_search(query: str, *, include_inactive: bool = False, limit: int | None
         # Keep the herb's best match; an alias ranks just behind a direct match of equal quality.
         if current is None or (rank, True) < (current.rank, bool(current.matched_alias)):
             best[alias.herb_id] = HerbMatch(alias.herb, rank, matched_alias=alias.alias)
+    # Within a match quality, what the county prescribes most comes first (gz → 桂枝, not 广枣);
+    # before the county has history, what the classical formulas use most; then catalogue order.
+    use, classical = herb_use_counts(), herb_formula_counts()
     ordered = sorted(
         best.values(),
         key=lambda m: (
             m.rank,
+            -use.get(m.herb.name, 0),
+            -classical.get(m.herb.name, 0),
             bool(m.matched_alias),
             len(m.herb.name),
             m.herb.name != m.herb.base_herb,
             m.herb.pinyin_compact,
+            m.herb.pk,
         ),
     )
     return ordered[:limit] if limit else ordered
+
+
+# {herb name: times prescribed in the county}: counted by the prescriptions app (which owns the
+# prescriptions) every few minutes and kept in the cache, so a search reads one cached value.
+HERB_USE_KEY = "catalogue:herb-use:v1"
+_formula_counts: dict[str, int] = {}
+
+
+def herb_use_counts() -> dict[str, int]:
+    """How often the county prescribed each herb, as last counted; empty before the first count."""
+    return cache.get(HERB_USE_KEY) or {}
+
+
+def herb_formula_counts() -> dict[str, int]:
+    """{herb name: how many classical formulas use it}, counted once per process (the classical
+    formulas change only with a catalogue import)."""
+    if not _formula_counts:
+        compositions = list(
+            Formula.objects.filter(kind=FormulaKind.CLASSICAL, active=True).values_list("items", flat=True)
+        )
+        names = [str(item.get("herb", "")) for items in compositions for item in items if isinstance(item, dict)]
+        resolved = herb_resolve_many(names)
+        counts = Counter()
+        for items in compositions:
+            herbs = {resolved[name].name for item in items if (name := str(item.get("herb", "")).strip()) in resolved}
+            counts.update(herbs)
+        _formula_counts.update(counts)  # left empty while there are no formulas: counted again later
+    return _formula_counts
+
+
+def toxic_listed_herb_ids() -> set[int]:
+    """Herbs on the 28-item list of 《医疗用毒性药品管理办法》 (one small query)."""
+    return set(ToxicListEntry.objects.values_list("herb_id", flat=True))
 
 
 def herb_suggest(name: str, limit: int = 3) -> list[str]:

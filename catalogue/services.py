@@ -3,6 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -14,6 +15,15 @@ from accounts.permissions import can_see_institution, ensure_capability
 
 from .models import Herb, MovementKind, StockBatch, StockMovement
 from .pinyin import compact, guess_pinyin, initials_of
+from .selectors import HERB_USE_KEY
+
+HERB_USE_SECONDS = 24 * 3600
+
+
+def herb_use_store(counts: dict[str, int]) -> None:
+    """Keep how often the county prescribed each herb ({herb name: count}) for the suggestions'
+    ranking; kept a day, so a lost count only means formula order until the next one."""
+    cache.set(HERB_USE_KEY, dict(counts), HERB_USE_SECONDS)
 
 
 class OutOfStock(ValidationError):

@@ -706,6 +706,18 @@ ZH = {
     "stuck prescription": "滞留处方",
     "stuck prescriptions": "滞留处方",
     "Unknown action.": "未知操作。",
+    # issue 16: impossible clinical facts, the identity-free precheck, suggestions and findings
+    "A male patient cannot be pregnant: check the sex or the pregnancy status.": "男性患者不能为妊娠状态：请核对性别或妊娠情况。",
+    "An age must be between 0 and 130 years.": "年龄须在 0～130 岁之间。",
+    "Enter the weight in kg, more than 0 and at most 300.": "请填写体重（千克），须大于 0 且不超过 300。",
+    "“%(name)s” is not a herb in the catalogue: write its catalogue name or a known alias.": "“%(name)s”不是饮片目录中的药：请写目录名称或已收录的别名。",
+    "Give the sex (M or F).": "请填写性别（M 或 F）。",
+    "Give the age in years or the date of birth.": "请填写年龄（岁）或出生日期。",
+    "On the list of toxic medicines (28 items): check the dose twice": "医疗用毒性药品（28种）：请双人核对剂量",
+    "Toxic": "毒",
+    "Processed form of": "炮制品，源自",
+    "Pharmacopoeia text": "药典原文",
+    "No pharmacopoeia text is recorded for this herb.": "该药暂无药典原文摘录。",
 }
 
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')

@@ -1,9 +1,13 @@
-from django.db.models import Q, QuerySet
+from datetime import timedelta
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Institution
 from accounts.permissions import has_capability, scope_to_institutions
 
-from .models import Prescription
+from .models import Prescription, PrescriptionItem
+from .workflow import Stage
 
 
 def prescriptions_visible_to(user) -> QuerySet:
@@ -65,3 +69,33 @@ def prescriptions_for_stations(user) -> QuerySet:
     while root.parent_id:
         root = root.parent
     return Prescription.objects.filter(institution_id__in=Institution.objects.subtree_ids(root.pk))
+
+
+# The cross-prescription check looks this many days back.
+CROSS_CHECK_DAYS = 7
+INACTIVE_STAGES = (Stage.REJECTED, Stage.CANCELLED)
+
+
+def patient_active_prescriptions(patient_id: int, *, exclude_ids=(), days: int = CROSS_CHECK_DAYS, now=None) -> list:
+    """The patient's other active prescriptions (not rejected or cancelled) submitted within the
+    last `days` days, at any institution of the county, with their items and herbs; two queries.
+    Deliberately not scoped to who is asking: the safety check needs every prescription the
+    patient is taking, and the findings show only their numbers and herbs."""
+    since = (now or timezone.now()) - timedelta(days=days)
+    items = PrescriptionItem.objects.select_related("herb").only(
+        "prescription_id", "position", "written_name", "grams", "instruction", "herb__name"
+    )
+    return list(
+        Prescription.objects.filter(patient_id=patient_id, created_at__gte=since)
+        .exclude(status__in=INACTIVE_STAGES)
+        .exclude(pk__in=[pk for pk in exclude_ids if pk])
+        .only("pk", "number", "version", "doses", "created_at")
+        .prefetch_related(Prefetch("items", queryset=items))
+        .order_by("created_at", "pk")
+    )
+
+
+def herb_use_by_name() -> dict[str, int]:
+    """{herb name: how many prescription rows of the county name it}: the suggestions' ranking."""
+    rows = PrescriptionItem.objects.values("herb__name").annotate(uses=Count("id")).order_by()
+    return {row["herb__name"]: row["uses"] for row in rows}

@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from .services.herb_use import herb_use_refresh
 from .services.trace import flag_stuck
 
 
@@ -8,3 +9,9 @@ from .services.trace import flag_stuck
 def flag_stuck_prescriptions():
     """Beat: flag prescriptions stuck past their stage's time limit for administrators."""
     flag_stuck(limits=settings.STAGE_TIME_LIMITS)
+
+
+@shared_task(name="prescriptions.count_herb_use", ignore_result=True, time_limit=120)
+def count_herb_use():
+    """Beat: recount how often the county prescribes each herb (the suggestions' ranking)."""
+    herb_use_refresh()

@@ -13,6 +13,7 @@ from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction
 from patients.models import AttachmentKind, ConsultAttachment, ConsultMode, Pregnancy
 from patients.permissions import patients_visible_to
+from rules.data import CODES
 
 from .exceptions import ConcurrentTransition, InvalidTransition
 from .filters import PrescriptionFilter
@@ -24,8 +25,11 @@ from .selectors import (
     prescriptions_visible_to,
 )
 from .services import consult_attach_photo, prescription_cancel
-from .services.prescriptions import age_years
+from .services.checking import age_years
 from .workflow import Stage, next_stages
+
+# The Chinese title of each finding code, for the pages' scripts (the API keeps the code).
+FINDING_TITLES = {code: title for code, (_severity, title) in CODES.items()}
 
 
 def _require(request, capability):
@@ -100,6 +104,7 @@ def prescription_page(request, pk):
             "attachments": prescription.consult.attachments.all(),
             "attachment_kinds": AttachmentKind.choices,
             "can_attach": can_prescribe,
+            "finding_titles": FINDING_TITLES,
         },
     )
 
@@ -208,5 +213,6 @@ def prescription_editor(request, pk=None):
             "consult_modes": ConsultMode.choices,
             "pregnancy_choices": Pregnancy.choices,
             "age": int(age_years(patient)),
+            "finding_titles": FINDING_TITLES,
         },
     )

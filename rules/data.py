@@ -43,6 +43,10 @@ CODES: dict[str, tuple[str, str]] = {
     "route.external_only": (Severity.BLOCK, "外用药内服"),
     "doses.too_many": (Severity.INFO, "超7日用量"),
     "custom.pair": (Severity.WARN, "本院配伍提示"),
+    # Across the same patient's other active prescriptions of the last 7 days (rules.cross).
+    "cross.incompatibility": (Severity.BLOCK, "跨处方十八反/十九畏"),
+    "cross.duplicate": (Severity.WARN, "跨处方重复用药"),
+    "cross.toxic_dose": (Severity.BLOCK, "跨处方毒性药累计日剂量超上限"),
 }
 
 SPECIAL_LABELS = {
@@ -169,9 +173,19 @@ class Item:
 
 
 @dataclass(frozen=True)
+class OtherPrescription:
+    """Another active prescription of the same patient (the cross-prescription rules read it)."""
+
+    number: str
+    doses: int
+    items: tuple  # of Item
+
+
+@dataclass(frozen=True)
 class PrescriptionDraft:
     doses: int
     items: tuple
+    others: tuple = ()  # of OtherPrescription
 
 
 @dataclass(frozen=True)

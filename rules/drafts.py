@@ -7,7 +7,7 @@ finding, so that it is reported beside the other findings instead of hiding them
 
 from decimal import Decimal, InvalidOperation
 
-from .data import Item, PatientContext, PrescriptionDraft
+from .data import Item, OtherPrescription, PatientContext, PrescriptionDraft
 
 
 class DraftError(ValueError):
@@ -29,7 +29,8 @@ def _decimal(value, path, *, allow_none=False):
 
 
 def parse_draft(data, path="") -> tuple[PrescriptionDraft, PatientContext]:
-    """{"patient": {...}, "doses": 7, "items": [{"herb", "grams", "instruction"}]} → engine objects."""
+    """{"patient": {...}, "doses": 7, "items": [{"herb", "grams", "instruction"}], "others": [...]}
+    → engine objects (`others` is optional)."""
     prefix = f"{path}." if path else ""
     if not isinstance(data, dict):
         raise DraftError(f"{path or 'input'}: expected an object")
@@ -58,17 +59,45 @@ def parse_draft(data, path="") -> tuple[PrescriptionDraft, PatientContext]:
     items = data.get("items")
     if not isinstance(items, list) or not items:
         raise DraftError(f"{prefix}items: expected a non-empty list")
+    parsed = tuple(_item(item, f"{prefix}items[{index}]") for index, item in enumerate(items))
+    others = _others(data.get("others"), f"{prefix}others")
+    return PrescriptionDraft(doses=doses, items=parsed, others=others), context
+
+
+def _item(item, item_path) -> Item:
+    if not isinstance(item, dict):
+        raise DraftError(f"{item_path}: expected an object")
+    herb = item.get("herb")
+    if not isinstance(herb, str) or not herb.strip():
+        raise DraftError(f"{item_path}.herb: expected a herb name")
+    grams = _decimal(item.get("grams"), f"{item_path}.grams")
+    instruction = item.get("instruction", "") or ""
+    if not isinstance(instruction, str):
+        raise DraftError(f"{item_path}.instruction: expected text")
+    return Item(herb=herb.strip(), grams=grams, instruction=instruction)
+
+
+def _others(others, path) -> tuple:
+    """The optional `others`: [{"number", "doses", "items": [...]}], the same patient's other
+    active prescriptions (the cross-prescription rules read them)."""
+    if others is None:
+        return ()
+    if not isinstance(others, list):
+        raise DraftError(f"{path}: expected a list of prescriptions")
     parsed = []
-    for index, item in enumerate(items):
-        item_path = f"{prefix}items[{index}]"
-        if not isinstance(item, dict):
-            raise DraftError(f"{item_path}: expected an object")
-        herb = item.get("herb")
-        if not isinstance(herb, str) or not herb.strip():
-            raise DraftError(f"{item_path}.herb: expected a herb name")
-        grams = _decimal(item.get("grams"), f"{item_path}.grams")
-        instruction = item.get("instruction", "") or ""
-        if not isinstance(instruction, str):
-            raise DraftError(f"{item_path}.instruction: expected text")
-        parsed.append(Item(herb=herb.strip(), grams=grams, instruction=instruction))
-    return PrescriptionDraft(doses=doses, items=tuple(parsed)), context
+    for index, other in enumerate(others):
+        other_path = f"{path}[{index}]"
+        if not isinstance(other, dict):
+            raise DraftError(f"{other_path}: expected an object")
+        number = other.get("number")
+        if not isinstance(number, str) or not number.strip():
+            raise DraftError(f"{other_path}.number: expected the prescription number")
+        doses = other.get("doses", 1)
+        if isinstance(doses, bool) or not isinstance(doses, int) or doses < 1:
+            raise DraftError(f"{other_path}.doses: expected a whole number of at least 1, got {doses!r}")
+        items = other.get("items")
+        if not isinstance(items, list) or not items:
+            raise DraftError(f"{other_path}.items: expected a non-empty list")
+        lines = tuple(_item(item, f"{other_path}.items[{i}]") for i, item in enumerate(items))
+        parsed.append(OtherPrescription(number=number.strip(), doses=doses, items=lines))
+    return tuple(parsed)

@@ -12,6 +12,7 @@ and duplicates are counted by 药典 monograph (白术 + 麸炒白术; not 地�
 """
 
 from .checks import LINE_RULES, NAME_RULES, PRESCRIPTION_RULES, RULES, context
+from .cross import CROSS_RULES
 from .data import (
     CODES,
     LABEL_TO_SPECIAL,
@@ -23,6 +24,7 @@ from .data import (
     HerbRule,
     IncompatibilityRule,
     Item,
+    OtherPrescription,
     PatientContext,
     PrescriptionDraft,
     RuleSnapshot,
@@ -33,6 +35,7 @@ ENGINE_VERSION = "1.0"
 
 __all__ = [
     "CODES",
+    "CROSS_RULES",
     "ENGINE_VERSION",
     "LABEL_TO_SPECIAL",
     "REQUIRED_INSTRUCTIONS",
@@ -44,6 +47,7 @@ __all__ = [
     "HerbRule",
     "IncompatibilityRule",
     "Item",
+    "OtherPrescription",
     "PatientContext",
     "PrescriptionDraft",
     "RuleSnapshot",
@@ -60,6 +64,8 @@ def audit(draft: PrescriptionDraft, patient: PatientContext, rules: RuleSnapshot
     for line in ctx.lines:
         findings.extend(found for check in LINE_RULES.values() for found in check(ctx, line))
     findings.extend(found for check in PRESCRIPTION_RULES.values() for found in check(ctx))
+    if draft.others:  # the same patient's other active prescriptions (rules.cross)
+        findings.extend(found for check in CROSS_RULES.values() for found in check(ctx))
     findings.sort(key=lambda f: Severity.ORDER[f.severity])  # stable: the tables' order within a severity
     return findings
 

@@ -206,6 +206,7 @@ CELERY_BEAT_SCHEDULE = {
     "delivery-trace-pull": {"task": "delivery.pull_trace", "schedule": 10.0},
     "notification-sweep": {"task": "delivery.sweep_notifications", "schedule": 300.0},
     "stuck-prescriptions": {"task": "prescriptions.flag_stuck", "schedule": 300.0},
+    "herb-use": {"task": "prescriptions.count_herb_use", "schedule": 600.0},
     "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},
 }
 

@@ -138,3 +138,68 @@ def test_the_next_page_link_keeps_every_filter_not_only_the_search_text(clinicia
     page = clinician_api.get("/catalogue/herbs/", {"include_inactive": "1", "page": "1"})
 
     assert 'href="?include_inactive=1&amp;page=2"' in page.content.decode()
+
+
+# --- ranked by use, toxic items marked, processed forms shown (issue 16, item 11) ---------------------------
+
+
+@pytest.fixture
+def county_patient(county):
+    from .factories import PatientFactory
+
+    return PatientFactory(institution=county["T001"])
+
+
+def prescribe(client, patient, herb, grams, times):
+    from .test_prescription_api import body, post
+
+    for _ in range(times):
+        response = post(client, body(patient, items=[{"herb": herb, "grams": grams}], doses=3))
+        assert response.status_code == 201, response.content
+
+
+@pytest.mark.usefixtures("fresh_cache", "enqueued")
+def test_suggestions_rank_by_county_use_then_formula_frequency(clinician_api, county_patient):
+    from catalogue.selectors import herb_formula_counts
+    from prescriptions.services.herb_use import herb_use_refresh
+
+    herb_use_refresh()  # no history yet: the classical formulas decide (桂枝 in many, 广枣 in none)
+    assert herb_formula_counts()["桂枝"] > herb_formula_counts().get("广枣", 0)
+    assert names(search(clinician_api, "gz"))[:2] == ["桂枝", "广枣"]
+
+    prescribe(clinician_api, county_patient, "广枣", "2", times=2)
+    prescribe(clinician_api, county_patient, "桂枝", "6", times=1)
+    herb_use_refresh()
+
+    assert names(search(clinician_api, "gz"))[:2] == ["广枣", "桂枝"]
+    assert names(search(clinician_api, "gc"))[0] == "甘草", "a better match still wins over use"
+
+
+def test_a_toxic_list_item_is_marked_when_offered_for_a_non_toxic_query(clinician_api):
+    results = {row["name"]: row for row in search(clinician_api, "粉", page_size=100)}
+
+    assert results["轻粉"]["toxic"] is True
+    assert results["天花粉"]["toxic"] is False
+
+
+def test_a_processed_form_shows_its_base_herb_and_processing(clinician_api):
+    first = search(clinician_api, "zgc")[0]
+    base = search(clinician_api, "gc")[0]
+
+    assert (first["name"], first["base_herb"], first["processing"]) == ("炙甘草", "甘草", "炙")
+    assert (base["name"], base["processing"]) == ("甘草", "")
+
+
+def test_the_herb_detail_carries_its_toxic_mark_and_pharmacopoeia_excerpt(clinician_api):
+    herb = Herb.objects.get(name="轻粉")
+
+    detail = clinician_api.get(f"{URL}{herb.pk}/").json()
+
+    assert detail["toxic"] is True
+    assert isinstance(detail["pharmacopoeia_excerpt"], str)
+
+
+def test_the_county_use_is_recounted_on_the_beat():
+    from django.conf import settings
+
+    assert {"task": "prescriptions.count_herb_use", "schedule": 600.0} in settings.CELERY_BEAT_SCHEDULE.values()

@@ -151,6 +151,9 @@ def test_submit_stores_items_consult_prices_and_a_submitted_event(clinician_api,
     assert list(prescription.events.values_list("stage", "actor")) == [(Stage.SUBMITTED, clinician.pk)]
 
 
+# A new patient given inline with the prescription (no ID number: sex and birth date given).
+INLINE_MAN = {"name": "赵六", "sex": "M", "date_of_birth": "1970-03-01", "mobile": "13912345678"}
+
 BAD_INPUTS = [
     ("unknown herb", {"items": [{"herb": "甘艹", "grams": "6"}]}, "items[0].herb"),
     ("zero grams", {"items": [{"herb": "党参", "grams": "0"}]}, "items[0].grams"),
@@ -170,14 +173,25 @@ BAD_INPUTS = [
     ("delivery without an address", {"delivery": "address", "delivery_address": OMIT}, "delivery_address"),
     ("501 grams", {"items": [{"herb": "党参", "grams": "501"}]}, "items[0].grams"),
     ("no herbs", {"items": []}, "items"),
+    ("negative grams in the third row", {"items": [*CLEAN_ITEMS, {"herb": "茯苓", "grams": "-3"}]}, "items[2].grams"),
+    (
+        "a pregnant male",
+        {"patient": INLINE_MAN, "consult": {"tcm_disease": "感冒", "pregnancy": "yes"}},
+        "consult.pregnancy",
+    ),
+    ("age 200", {"patient": {**INLINE_MAN, "date_of_birth": "1825-01-01"}}, "patient.age_years"),
+    ("weight 0", {"consult": {"tcm_disease": "感冒", "weight_kg": "0"}}, "consult.weight_kg"),
+    ("weight 301 kg", {"consult": {"tcm_disease": "感冒", "weight_kg": "301"}}, "consult.weight_kg"),
+    ("an allergy that is no herb", {"patient": {**INLINE_MAN, "allergies": ["青霉素"]}}, "patient.allergies"),
 ]
 
 
 @pytest.mark.parametrize(("values", "path"), [case[1:] for case in BAD_INPUTS], ids=[case[0] for case in BAD_INPUTS])
 def test_each_bad_input_is_a_400_at_its_field_path_and_nothing_is_written(clinician_api, patient, values, path):
+    values = {"patient": patient, **values}
     before = counts()
 
-    errors = errors_of(post(clinician_api, body(patient, **values)))
+    errors = errors_of(post(clinician_api, body(values.pop("patient"), **values)))
 
     assert errors[path], errors
     assert counts() == before

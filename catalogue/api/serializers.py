@@ -8,6 +8,12 @@ class HerbSerializer(serializers.ModelSerializer):
     special_decoction_label = serializers.CharField(source="get_special_decoction_display", read_only=True)
     pregnancy_label = serializers.CharField(source="get_pregnancy_display", read_only=True)
     matched_alias = serializers.SerializerMethodField()
+    toxic = serializers.SerializerMethodField(
+        help_text="On the 28-item list of 《医疗用毒性药品管理办法》: the editor marks it in suggestions"
+    )
+    processing = serializers.SerializerMethodField(
+        help_text="For a processed form, the processing in its name (炙甘草 → 炙); empty for the base herb"
+    )
 
     class Meta:
         model = Herb
@@ -34,11 +40,26 @@ class HerbSerializer(serializers.ModelSerializer):
             "matched_alias",
             "monograph",
             "rule_source",
+            "toxic",
+            "processing",
             "pharmacopoeia_excerpt",
         ]
 
     def get_matched_alias(self, obj) -> str:
         return getattr(obj, "matched_alias", "")  # set on the herbs a search found (catalogue.filters)
+
+    def get_toxic(self, obj) -> bool:
+        toxic_ids = self.context.get("toxic_ids")
+        if toxic_ids is None:
+            return obj.toxic_list_entries.exists()
+        return obj.pk in toxic_ids
+
+    def get_processing(self, obj) -> str:
+        base = obj.base_herb
+        if not base or base == obj.name or base not in obj.name:
+            return ""
+        return obj.name.replace(base, "", 1)
+
 
 
 class StockBatchSerializer(serializers.ModelSerializer):

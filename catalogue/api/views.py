@@ -6,13 +6,15 @@ from accounts.permissions import CapabilityPermission
 from ..filters import FormulaFilter, HerbFilter, StockBatchFilter
 from ..formulas import formula_save_personal, formulas_for
 from ..models import Herb
-from ..selectors import herb_catalogue, stock_batches_visible_to
+from ..selectors import herb_catalogue, stock_batches_visible_to, toxic_listed_herb_ids
 from .serializers import FormulaSerializer, HerbSerializer, StockBatchSerializer
 
 
 class HerbListView(generics.ListAPIView):
     """Active catalogue herbs; `q` searches Chinese name, full pinyin, initials and aliases,
-    ranked exact-first."""
+    ranked exact-first, then by how often the county prescribes each herb, then by how often the
+    classical formulas use it. Each herb says whether it is on the 28-item toxic list (`toxic`)
+    and, for a processed form, its processing (`processing`, with `base_herb`)."""
 
     serializer_class = HerbSerializer
     permission_classes = [CapabilityPermission.of("view_catalogue")]
@@ -20,6 +22,9 @@ class HerbListView(generics.ListAPIView):
 
     def get_queryset(self):
         return herb_catalogue()
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "toxic_ids": toxic_listed_herb_ids()}
 
 
 class HerbDetailView(generics.RetrieveAPIView):

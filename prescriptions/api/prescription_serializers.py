@@ -56,7 +56,7 @@ class ConsultSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=Decimal("0.5"),
-        max_value=Decimal(400),
+        max_value=Decimal(300),
     )
 
 
@@ -96,8 +96,92 @@ class PrescriptionInSerializer(serializers.Serializer):
         raise serializers.ValidationError("Give a patient id or the fields of a new patient.")
 
 
-class PrecheckSerializer(PrescriptionInSerializer):
+class PrecheckPatientSerializer(serializers.Serializer):
+    """The clinical facts of a patient who need not be registered: no name, no mobile."""
+
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    age_years = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        max_value=Decimal(130),
+        help_text="Age in years (0–130); or give date_of_birth",
+    )
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "description": "A registered patient id the caller may see"},
+            {
+                "type": "object",
+                "description": "The clinical facts only: sex, and age_years or date_of_birth",
+                "properties": {
+                    "sex": {"type": "string", "enum": ["M", "F"]},
+                    "age_years": {"type": "number", "minimum": 0, "maximum": 130},
+                    "date_of_birth": {"type": "string", "format": "date"},
+                },
+                "required": ["sex"],
+            },
+        ]
+    }
+)
+class PrecheckPatientField(serializers.JSONField):
+    """A registered patient id, or the facts of PrecheckPatientSerializer."""
+
+
+class PrecheckSerializer(serializers.Serializer):
+    """Is this draft safe? Findings and price, nothing saved. The patient is a registered patient
+    id the caller may see, or only the clinical facts {sex, age_years or date_of_birth}; the
+    consult gives pregnancy and weight_kg; `allergies` are herb names (added to a registered
+    patient's)."""
+
+    patient = PrecheckPatientField(
+        help_text="A registered patient id, or the clinical facts {sex, age_years | date_of_birth}"
+    )
+    consult = ConsultSerializer(required=False, default=dict)
+    allergies = serializers.ListField(
+        child=serializers.CharField(max_length=20), required=False, default=list, max_length=40
+    )
+    items = ItemsField(allow_empty=True)
     doses = serializers.IntegerField(required=False, default=1)
+    decoction = serializers.ChoiceField(choices=Decoction.choices, default=Decoction.CENTER)
+    delivery = serializers.ChoiceField(choices=DeliveryMode.choices, default=DeliveryMode.ADDRESS)
+
+    def validate_patient(self, value):
+        if isinstance(value, int) and not isinstance(value, bool):
+            if parse_id(value) is None:
+                raise serializers.ValidationError("No such patient.")
+            return value
+        if isinstance(value, dict):
+            serializer = PrecheckPatientSerializer(data=value)
+            serializer.is_valid(raise_exception=True)
+            return dict(serializer.validated_data)
+        raise serializers.ValidationError("Give a registered patient id or the facts {sex, age_years}.")
+
+
+class FindingOutSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A finding code, e.g. incompatibility.eighteen")
+    severity = serializers.ChoiceField(choices=["block", "warn", "info"])
+    herbs = serializers.ListField(child=serializers.CharField(), help_text="Herbs as written")
+    message = serializers.CharField()
+    source = serializers.CharField(help_text="The source of the rule's row")
+
+
+class PriceOutSerializer(serializers.Serializer):
+    lines = serializers.ListField(child=serializers.DecimalField(max_digits=10, decimal_places=2))
+    herb_total = serializers.DecimalField(max_digits=10, decimal_places=2)
+    decoction_fee = serializers.DecimalField(max_digits=8, decimal_places=2)
+    delivery_fee = serializers.DecimalField(max_digits=8, decimal_places=2)
+    total = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class PrecheckOutSerializer(serializers.Serializer):
+    findings = FindingOutSerializer(many=True)
+    price = PriceOutSerializer()
 
 
 class ItemOutSerializer(serializers.Serializer):

@@ -25,6 +25,7 @@ from ..services import (
 )
 from ..services.drafting import PrescriptionForm
 from .prescription_serializers import (
+    PrecheckOutSerializer,
     PrecheckSerializer,
     PrescriptionDetailSerializer,
     PrescriptionInSerializer,
@@ -86,22 +87,29 @@ class PrescriptionDetailView(APIView):
 
 
 class PrescriptionPrecheckView(APIView):
-    """The audit findings and the price of a draft; nothing is saved."""
+    """The audit findings and the price of a draft; nothing is saved. The patient is a registered
+    patient id the caller may see, or only the clinical facts (sex, age or date of birth; the
+    consult's pregnancy and weight; allergies): no name or mobile needed."""
 
     permission_classes = [CapabilityPermission.of("prescribe")]
 
-    @extend_schema(request=PrecheckSerializer, responses=dict)
+    @extend_schema(request=PrecheckSerializer, responses=PrecheckOutSerializer)
     def post(self, request):
         serializer = PrecheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         values = dict(serializer.validated_data)
         patient_ref = values.pop("patient")
-        patient = (
-            patients_visible_to(request.user).filter(pk=patient_ref).first() if isinstance(patient_ref, int) else None
+        allergies = values.pop("allergies")
+        patient, facts = None, None
+        if isinstance(patient_ref, int):
+            patient = patients_visible_to(request.user).filter(pk=patient_ref).first()
+            if patient is None:
+                raise ValidationError({"patient": ["No such patient in your institution."]})
+        else:
+            facts = patient_ref
+        result = prescription_precheck(
+            actor=request.user, patient=patient, facts=facts, allergies=allergies, form=PrescriptionForm.of(values)
         )
-        if patient is None:
-            raise ValidationError({"patient": ["Precheck needs a registered patient id."]})
-        result = prescription_precheck(actor=request.user, patient=patient, form=PrescriptionForm.of(values))
         price = result["price"]
         return Response(
             {

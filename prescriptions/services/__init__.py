@@ -1,11 +1,10 @@
 """All writes of the prescriptions app."""
 
+from .checking import draft_for_audit, prescription_precheck
 from .drafting import PrescriptionForm, finding_key, price_quote
 from .prescriptions import (
     consult_attach_photo,
-    draft_for_audit,
     prescription_cancel,
-    prescription_precheck,
     prescription_submit,
     prescription_submit_for,
 )

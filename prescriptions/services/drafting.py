@@ -21,6 +21,8 @@ MAX_GRAMS = Decimal(500)
 MAX_DOSES = 60
 MAX_ITEMS = 40
 MAX_HERB_NAME = 20
+MAX_AGE_YEARS = Decimal(130)
+MAX_WEIGHT_KG = Decimal(300)
 # Finding codes that are refused outright instead of being signed for.
 REFUSED_CODES = {"catalog.unknown", "herb.inactive"}
 INSTRUCTION_LABELS = {label: value for value, label in SpecialDecoction.choices if value}
@@ -80,6 +82,77 @@ class Header:
     delivery: str
     delivery_address: str
     consult: dict
+
+
+@dataclass(frozen=True)
+class ClinicalFacts:
+    """What the rules need to know about a patient, and nothing that identifies them: sex, age,
+    pregnancy, weight and herb allergies (catalogue names)."""
+
+    sex: str
+    age_years: Decimal | None
+    pregnancy: str
+    weight_kg: Decimal | None = None
+    allergies: tuple = ()
+
+    def as_draft(self) -> dict:
+        """The `patient` of the audit interchange form."""
+        return {
+            "sex": self.sex,
+            "age_years": None if self.age_years is None else str(self.age_years),
+            "pregnant": self.pregnancy == Pregnancy.YES,
+            "allergies": list(self.allergies),
+            "weight_kg": None if self.weight_kg is None else str(self.weight_kg),
+        }
+
+
+def clean_facts(*, sex: str, age_years, pregnancy, weight_kg, allergy_names=(), known_allergies=()) -> ClinicalFacts:
+    """Check the clinical facts that cannot be right together: a pregnant male
+    (`consult.pregnancy`), an age outside 0–130 (`patient.age_years`), a weight of 0 or over
+    300 kg (`consult.weight_kg`), an allergy name that is no catalogue herb or alias
+    (`allergies[0]`, never matched by substring). Raises ValidationError with those paths."""
+    errors: dict[str, list] = {}
+    pregnancy = pregnancy or Pregnancy.UNKNOWN
+    if pregnancy not in Pregnancy.values:
+        errors["consult.pregnancy"] = [_("Unknown pregnancy status.")]
+    elif pregnancy == Pregnancy.YES and sex == "M":
+        errors["consult.pregnancy"] = [_("A male patient cannot be pregnant: check the sex or the pregnancy status.")]
+    if age_years is not None and not Decimal(0) <= Decimal(age_years) <= MAX_AGE_YEARS:
+        errors["patient.age_years"] = [_("An age must be between 0 and 130 years.")]
+    weight = _weight(weight_kg)
+    if weight is False:
+        errors["consult.weight_kg"] = [_("Enter the weight in kg, more than 0 and at most 300.")]
+    names = [str(name).strip() for name in (allergy_names or ())]
+    resolved = herb_resolve_many(names)
+    for index, name in enumerate(names):
+        if name not in resolved:
+            errors[f"allergies[{index}]"] = [
+                _("“%(name)s” is not a herb in the catalogue: write its catalogue name or a known alias.")
+                % {"name": name}
+            ]
+    if errors:
+        raise ValidationError(errors)
+    allergies = dict.fromkeys([*known_allergies, *(resolved[name].name for name in names)])
+    return ClinicalFacts(
+        sex=sex or "",
+        age_years=None if age_years is None else Decimal(age_years),
+        pregnancy=pregnancy,
+        weight_kg=weight,
+        allergies=tuple(allergies),
+    )
+
+
+def _weight(value):
+    """The weight in kg, None when not given, False when it cannot be right."""
+    if value in (None, ""):
+        return None
+    try:
+        weight = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return False
+    if not weight.is_finite() or not Decimal(0) < weight <= MAX_WEIGHT_KG:
+        return False
+    return weight
 
 
 def finding_key(finding: dict) -> str:

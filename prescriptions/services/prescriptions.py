@@ -1,7 +1,6 @@
 """Submitting, revising and cancelling prescriptions."""
 
 import secrets
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -10,17 +9,17 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import can_see_institution, ensure_capability, has_capability
 from catalogue.formulas import formula_label, formulas_for
-from core.db import related_names
 from core.ids import idempotency_key, parse_id
 from patients import services as patient_services
-from patients.models import Consult, ConsultAttachment, Patient, Pregnancy
+from patients.models import Consult, ConsultAttachment, Patient
 from patients.services import patient_create
 from rules.services import check_draft
 
 from ..models import Prescription, PrescriptionItem, PrescriptionSequence
-from ..workflow import Decoction, DeliveryMode, Stage
+from ..workflow import Stage
+from .checking import draft_for_audit, others_for_audit, patient_facts
 from .drafting import (
-    MAX_DOSES,
+    ClinicalFacts,
     Header,
     Line,
     PrescriptionForm,
@@ -46,35 +45,6 @@ CONSULT_FIELDS = (
 )
 
 
-def age_years(patient, today=None) -> Decimal:
-    today = today or timezone.localdate()
-    return (Decimal((today - patient.date_of_birth).days) / Decimal("365.25")).quantize(Decimal("0.01"))
-
-
-def allergy_names(patient) -> list[str]:
-    prefetched = getattr(patient, "_prefetched_objects_cache", {})
-    if "allergies" in prefetched:
-        return [herb.name for herb in prefetched["allergies"]]
-    return related_names(Patient.allergies, patient.pk)
-
-
-def draft_for_audit(*, patient, pregnancy: str, weight_kg, doses: int, items: list[dict]) -> dict:
-    """A prescription in the audit interchange form (the `manage.py audit_check` JSON)."""
-    return {
-        "patient": {
-            "sex": patient.sex,
-            "age_years": str(age_years(patient)),
-            "pregnant": pregnancy == Pregnancy.YES,
-            "allergies": allergy_names(patient),
-            "weight_kg": None if weight_kg in (None, "") else str(weight_kg),
-        },
-        "doses": doses,
-        "items": [
-            {"herb": i["herb"], "grams": str(i["grams"]), "instruction": i.get("instruction", "")} for i in items
-        ],
-    }
-
-
 def next_number(institution, day) -> str:
     """Institution code + date + sequence, unique even when submits race: the counter row is
     incremented and read in one statement, which holds its row lock until commit."""
@@ -95,33 +65,6 @@ def next_number(institution, day) -> str:
         except IntegrityError:  # a concurrent first submit of the day created the row
             return next_number(institution, day)
     return f"{institution.code}-{day:%Y%m%d}-{last:04d}"
-
-
-def prescription_precheck(*, actor, patient, form: PrescriptionForm) -> dict:
-    """The findings and price for a draft, nothing saved (the editor's live warnings). Only the
-    rows and the doses matter here; the rest of the form is checked on submit."""
-    ensure_capability(actor, "prescribe")
-    items = clean_items(form.items or [])
-    try:
-        doses = int(form.doses or 1)
-    except (TypeError, ValueError, OverflowError):
-        doses = 1
-    if not 1 <= doses <= MAX_DOSES:
-        raise ValidationError({"doses": [_("Doses must be between 1 and 60.")]})
-    consult = form.consult or {}
-    decoction = form.decoction if form.decoction in Decoction.values else Decoction.CENTER
-    delivery = form.delivery if form.delivery in DeliveryMode.values else DeliveryMode.ADDRESS
-    draft = draft_for_audit(
-        patient=patient,
-        pregnancy=consult.get("pregnancy"),
-        weight_kg=consult.get("weight_kg"),
-        doses=doses,
-        items=[item.as_draft() for item in items],
-    )
-    return {
-        "findings": check_draft(draft).findings,
-        "price": price_quote(items=items, doses=doses, decoction=decoction, delivery=delivery),
-    }
 
 
 @transaction.atomic
@@ -147,14 +90,13 @@ def _submit(*, actor, patient, form: PrescriptionForm, previous: Prescription | 
         if existing:
             return existing, False
     _ensure_may_submit(actor=actor, patient=patient, previous=previous)
-    items, header = _cleaned(form)
+    items, header, facts = _cleaned(form, patient)
     consult_values = {k: header.consult[k] for k in CONSULT_FIELDS if header.consult.get(k) not in (None, "")}
     draft = draft_for_audit(
-        patient=patient,
-        pregnancy=consult_values.get("pregnancy"),
-        weight_kg=consult_values.get("weight_kg"),
+        facts=facts,
         doses=header.doses,
         items=[item.as_draft() for item in items],
+        others=others_for_audit(patient, previous=previous),
     )
     check = check_draft(draft)
     signature = check_signature(actor=actor, findings=check.findings, signature=form.double_signature)
@@ -200,9 +142,10 @@ def _ensure_may_submit(*, actor, patient, previous: Prescription | None) -> None
         raise ValidationError(_("This prescription has already been revised."))
 
 
-def _cleaned(form: PrescriptionForm) -> tuple[list[Line], Header]:
-    """The herb rows and the header, with every field's errors reported together."""
-    errors, items, header = {}, [], None
+def _cleaned(form: PrescriptionForm, patient) -> tuple[list[Line], Header, ClinicalFacts]:
+    """The herb rows, the header and the patient's clinical facts, with every field's errors
+    reported together."""
+    errors, items, header, facts = {}, [], None, None
     try:
         items = clean_items(form.items or [])
     except ValidationError as exc:
@@ -211,9 +154,14 @@ def _cleaned(form: PrescriptionForm) -> tuple[list[Line], Header]:
         header = clean_header(form)
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    consult = form.consult if isinstance(form.consult, dict) else {}
+    try:
+        facts = patient_facts(patient, pregnancy=consult.get("pregnancy"), weight_kg=consult.get("weight_kg"))
+    except ValidationError as exc:
+        errors.update({path: messages for path, messages in exc.message_dict.items() if path not in errors})
     if errors:
         raise ValidationError(errors)
-    return items, header
+    return items, header, facts
 
 
 def _new_prescription(*, actor, patient, consult, previous, form: PrescriptionForm, items: list[Line], header: Header):

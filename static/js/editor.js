@@ -103,7 +103,33 @@
       const li = document.createElement("li");
       li.setAttribute("role", "option");
       li.dataset.index = index;
-      li.textContent = herb.name + (herb.matched_alias ? "（" + herb.matched_alias + "）" : "") + "  " + herb.pinyin;
+      li.dataset.name = herb.name;
+      const name = document.createElement("span");
+      name.className = "s-name";
+      name.textContent = herb.name + (herb.matched_alias ? "（" + herb.matched_alias + "）" : "");
+      li.appendChild(name);
+      if (herb.base_herb && herb.base_herb !== herb.name) {
+        // A processed form shows what it is processed from, so 生/制/炙 forms are told apart.
+        const processed = document.createElement("small");
+        processed.className = "s-form";
+        processed.textContent = " 〔" + herb.base_herb + (herb.processing ? "·" + herb.processing : "") + "〕";
+        processed.title = (form.dataset.labelProcessed || "") + " " + herb.base_herb;
+        li.appendChild(processed);
+      }
+      if (herb.toxic) {
+        const mark = document.createElement("span");
+        mark.className = "toxic-mark";
+        mark.setAttribute("role", "img");
+        mark.setAttribute("aria-label", form.dataset.labelToxic || "toxic");
+        mark.title = form.dataset.labelToxic || "";
+        mark.textContent = form.dataset.labelToxicShort || "!";
+        li.classList.add("toxic");
+        li.appendChild(mark);
+      }
+      const pinyin = document.createElement("small");
+      pinyin.className = "s-pinyin";
+      pinyin.textContent = "  " + herb.pinyin;
+      li.appendChild(pinyin);
       if (index === 0) li.classList.add("active");
       li.addEventListener("mousedown", (event) => { event.preventDefault(); pick(row, herb); });
       list.appendChild(li);
@@ -315,6 +341,42 @@
 
   function findingKey(finding) { return finding.code + ":" + finding.herbs.join("+"); }
 
+  const findingTitles = JSON.parse(document.getElementById("finding-titles").textContent);
+  let excerptSeq = 0;
+
+  async function herbExcerpt(name) {
+    // The herb as the finding names it (a catalogue name or an alias): its 药典 text.
+    const url = form.dataset.herbsUrl + "?page_size=5&q=" + encodeURIComponent(name);
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return "";
+    const herb = ((await response.json()).results || []).find((h) => h.name === name || h.matched_alias === name);
+    return herb ? herb.pharmacopoeia_excerpt || "" : "";
+  }
+
+  function excerptButton(name, box) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "excerpt-toggle";
+    button.textContent = name + " · " + (box.dataset.excerptLabel || "");
+    button.setAttribute("aria-expanded", "false");
+    const quote = document.createElement("blockquote");
+    quote.className = "excerpt";
+    quote.id = "excerpt-" + (++excerptSeq);
+    quote.hidden = true;
+    button.setAttribute("aria-controls", quote.id);
+    button.addEventListener("click", async () => {
+      const open = button.getAttribute("aria-expanded") === "true";
+      button.setAttribute("aria-expanded", String(!open));
+      quote.hidden = open;
+      if (!open && !quote.dataset.loaded) {
+        const text = await herbExcerpt(name);
+        quote.textContent = text || box.dataset.noExcerpt || "";
+        quote.dataset.loaded = "1";
+      }
+    });
+    return [button, quote];
+  }
+
   function renderFindings(findings) {
     const box = document.getElementById("findings");
     box.innerHTML = "";
@@ -329,12 +391,21 @@
       div.className = "finding sev-" + finding.severity;
       div.dataset.code = finding.code;
       const strong = document.createElement("strong");
-      strong.textContent = finding.code;
+      strong.className = "finding-title";
+      strong.textContent = findingTitles[finding.code] || finding.code;
       const message = document.createElement("span");
       message.textContent = " " + finding.message;
       const source = document.createElement("small");
-      source.textContent = " " + finding.source;
+      source.className = "finding-source";
+      source.textContent = " " + (box.dataset.sourceLabel || "") + "：" + finding.source;
       div.append(strong, message, source);
+      const herbs = Array.from(new Set(finding.herbs || []));
+      if (herbs.length) {
+        const tools = document.createElement("div");
+        tools.className = "excerpts";
+        herbs.forEach((name) => tools.append(...excerptButton(name, box)));
+        div.appendChild(tools);
+      }
       box.appendChild(div);
     });
     const blocking = findings.filter((f) => f.severity === "block");

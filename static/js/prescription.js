@@ -6,6 +6,9 @@
   const settled = ["rejected", "cancelled", "delivered", "picked_up"];
   let delay = 1000;
 
+  const titlesNode = document.getElementById("finding-titles");
+  const titles = titlesNode ? JSON.parse(titlesNode.textContent) : {};
+
   function renderAudit(audit) {
     const pending = document.getElementById("audit-pending");
     if (!pending) return;
@@ -15,9 +18,9 @@
       const div = document.createElement("div");
       div.className = "finding sev-" + finding.severity;
       const strong = document.createElement("strong");
-      strong.textContent = finding.code;
+      strong.textContent = titles[finding.code] || finding.code;
       const small = document.createElement("small");
-      small.textContent = " " + finding.source;
+      small.textContent = " " + (pending.dataset.sourceLabel || "") + "：" + finding.source;
       div.append(strong, " " + finding.message, small);
       box.appendChild(div);
     });

@@ -33,6 +33,7 @@ from prescriptions.services import (
     prescription_submit,
 )
 from prescriptions.services.drafting import PrescriptionForm
+from prescriptions.services.herb_use import herb_use_refresh
 from prescriptions.workflow import Stage
 
 from ..demo_data import (
@@ -158,6 +159,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{formulas} agreed and personal demo formulas.")
         prescriptions = self.seed_prescriptions(users)
         self.stdout.write(f"{prescriptions} demo prescriptions submitted (audit queue, approved, rejected, waiting).")
+        herb_use_refresh()  # the suggestions rank by the county's use at once, not after the first beat
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
         shown = Prescription.objects.filter(status=Stage.SHIPPED).exclude(tracking_token=None).first()
         if shown:

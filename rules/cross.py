@@ -1,0 +1,112 @@
+"""The rules across prescriptions: the draft against the same patient's other active
+prescriptions of the last 7 days (`PrescriptionDraft.others`, any institution of the county).
+One function per finding code, listed in CROSS_RULES; the engine runs the table only when the
+draft carries others. Each finding names the draft's herbs as written and the other
+prescriptions by number. Pure: no database access.
+
+Only the draft is judged: pairs within one other prescription were checked when it was written."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .checks import Context, finding
+from .data import Finding, HerbRule
+
+WINDOW = "近7日"
+
+
+@dataclass(frozen=True)
+class OtherLine:
+    """A resolved herb line of another prescription."""
+
+    number: str
+    written: str
+    grams: Decimal
+    rule: HerbRule
+
+
+def _other_lines(ctx: Context) -> list[OtherLine]:
+    lines = []
+    for other in ctx.draft.others:
+        for item in other.items:
+            rule = ctx.rules.resolve(item.herb)
+            if rule is not None:  # an unknown name was refused when that prescription was written
+                lines.append(OtherLine(other.number, item.herb, Decimal(item.grams), rule))
+    return lines
+
+
+def _monograph(rule: HerbRule) -> str:
+    """The 药典 monograph a herb belongs to (its base herb where no monograph is recorded)."""
+    return getattr(rule, "monograph", "") or rule.base
+
+
+def _numbers(lines) -> str:
+    return "、".join(dict.fromkeys(line.number for line in lines))
+
+
+def _g(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def check_cross_incompatibility(ctx: Context) -> Iterator[Finding]:
+    """十八反/十九畏 between a herb of the draft and a herb of another active prescription."""
+    others = _other_lines(ctx)
+    for rule in ctx.rules.incompatibilities:
+        kind = "十八反" if rule.kind == "eighteen" else "十九畏"
+        for side, opposite in ((rule.group_a, rule.group_b), (rule.group_b, rule.group_a)):
+            for line in ctx.lines:
+                if line.rule.name not in side:
+                    continue
+                against: dict[str, list[OtherLine]] = {}
+                for other in others:
+                    if other.rule.name in opposite:
+                        against.setdefault(other.written, []).append(other)
+                for written, found in against.items():
+                    message = (
+                        f"{line.written}与患者{WINDOW}处方 {_numbers(found)} 中的{written}属{kind}，"
+                        "不宜同期服用；确需使用须医师双签名。"
+                    )
+                    yield finding("cross.incompatibility", [line.written, written], message, rule.source)
+
+
+def check_cross_duplicate(ctx: Context) -> Iterator[Finding]:
+    """The same 药材 (monograph) in the draft and in another active prescription."""
+    others = _other_lines(ctx)
+    for line in ctx.lines:
+        group = _monograph(line.rule)
+        found = [other for other in others if _monograph(other.rule) == group]
+        if found:
+            written = list(dict.fromkeys(other.written for other in found))
+            message = (
+                f"{line.written}与患者{WINDOW}处方 {_numbers(found)} 中的{'、'.join(written)}同属{group}，"
+                "重复用药，请核对是否需要同期服用。"
+            )
+            yield finding("cross.duplicate", [line.written, *written], message, "《医疗机构处方审核规范》重复用药")
+
+
+def check_cross_toxic_dose(ctx: Context) -> Iterator[Finding]:
+    """A toxic-listed or 大毒 herb whose daily grams, summed over the draft and the other active
+    prescriptions, exceed its daily maximum."""
+    others = _other_lines(ctx)
+    for line in ctx.lines:
+        rule = line.rule
+        if not (rule.toxic_listed or rule.toxicity == "high") or rule.dose_max is None:
+            continue
+        found = [other for other in others if other.rule.name == rule.name]
+        total = line.grams + sum((other.grams for other in found), Decimal(0))
+        if found and total > rule.dose_max:
+            message = (
+                f"{line.written}本方每日 {_g(line.grams)}g，加上患者{WINDOW}处方 {_numbers(found)} 中的"
+                f" {_g(total - line.grams)}g，合计每日 {_g(total)}g，超过日用量上限 {_g(rule.dose_max)}g。"
+            )
+            source = "《医疗用毒性药品管理办法》（1988）" if rule.toxic_listed else rule.source
+            yield finding("cross.toxic_dose", [line.written], message, source)
+
+
+# Finding code → check, in reporting order (engine.audit runs it when the draft has others).
+CROSS_RULES = {
+    "cross.incompatibility": check_cross_incompatibility,
+    "cross.duplicate": check_cross_duplicate,
+    "cross.toxic_dose": check_cross_toxic_dose,
+}
