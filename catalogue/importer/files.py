@@ -25,7 +25,8 @@ HERB_COLUMNS = [
 FILES = {
     "herbs": ("reference/herbs/herbs.csv", HERB_COLUMNS),
     "supplementary": ("supplementary_herbs.csv", HERB_COLUMNS + ["active"]),
-    "aliases": ("aliases.csv", ["alias", "herb", "source", "notes"]),
+    "aliases": ("aliases.csv", ["alias", "herb", "kind", "basis", "notes"]),
+    "bare_names": ("bare_names.csv", ["written", "dispensed", "basis"]),
     "incompatibilities": ("reference/herbs/incompatibilities.csv", ["rule", "group_a", "group_b", "source", "notes"]),
     "toxic": ("reference/herbs/toxic.csv", ["name", "notes", "source"]),
     "pregnancy": ("reference/herbs/pregnancy.csv", ["name", "level", "source", "confidence", "notes"]),
