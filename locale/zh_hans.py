@@ -7,6 +7,22 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Dashboards": "统计看板",
+    "Pipeline": "处方流转",
+    "findings at submit": "提交时的审方结果",
+    "rule version at submit": "提交时的规则版本",
+    "check duration at submit (ms)": "提交时审方耗时（毫秒）",
+    "milestones": "节点时间",
+    "Send the herbs as a list.": "请以列表形式提交饮片。",
+    "Audit rules": "审方规则",
+    "Not possible now": "当前无法执行",
+    "Synonym or old name": "别名或旧名",
+    "Dispensing convention": "处方应付（写X付Y）",
+    "basis": "依据",
+    "The source that names this alias.": "给出此别名的出处（药典【炮制】、教材、规范等）。",
+    "herb dispensed": "实付饮片",
+    "bare name dispensed processed": "裸名应付炮制品",
+    "bare names dispensed processed": "裸名应付炮制品",
     "Person": "个人信息",
     "Roles": "角色",
     "Dates": "日期",
