@@ -55,6 +55,7 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "manage_catalogue": {
         "catalogue.herb": ("view", "add", "change"),
         "catalogue.herbalias": ("view", "add", "change", "delete"),
+        "catalogue.barename": ("view", "add", "change", "delete"),
         "catalogue.incompatibilityrule": ("view", "add", "change"),
         "catalogue.toxiclistentry": ("view", "add", "change"),
         "catalogue.pregnancycaution": ("view", "add", "change"),

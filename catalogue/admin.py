@@ -6,6 +6,7 @@ from accounts.permissions import has_capability, scope_to_institutions
 
 from .formulas import formula_save_agreed
 from .models import (
+    BareName,
     Formula,
     FormulaKind,
     Herb,
@@ -22,7 +23,7 @@ from .services import herb_save
 class HerbAliasInline(admin.TabularInline):
     model = HerbAlias
     extra = 0
-    fields = ("alias", "source", "notes")
+    fields = ("alias", "kind", "basis", "notes")
 
 
 @admin.register(Herb)
@@ -139,7 +140,8 @@ class HerbAdmin(admin.ModelAdmin):
 
 @admin.register(HerbAlias)
 class HerbAliasAdmin(admin.ModelAdmin):
-    list_display = ("alias", "herb", "source")
+    list_display = ("alias", "herb", "kind", "basis")
+    list_filter = ("kind",)
     search_fields = ("alias", "herb__name")
     autocomplete_fields = ("herb",)
     readonly_fields = ("pinyin_compact", "initials")
@@ -150,6 +152,16 @@ class HerbAliasAdmin(admin.ModelAdmin):
         pinyin = guess_pinyin(obj.alias)
         obj.pinyin_compact, obj.initials = compact(pinyin), initials_of(pinyin)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(BareName)
+class BareNameAdmin(admin.ModelAdmin):
+    """Used only when TCM_BARE_NAME_POLICY is "processed"; a change reaches the audit with the next
+    published rule version, and the submit at once."""
+
+    list_display = ("written", "herb", "basis")
+    search_fields = ("written", "herb__name")
+    autocomplete_fields = ("herb",)
 
 
 class StockReadOnlyAdmin(admin.ModelAdmin):

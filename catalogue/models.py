@@ -140,14 +140,22 @@ class Herb(models.Model):
         return self.name
 
 
+class AliasKind(models.TextChoices):
+    SYNONYM = "synonym", _("Synonym or old name")
+    DISPENSING = "dispensing", _("Dispensing convention")
+
+
 class HerbAlias(models.Model):
-    """Another name a prescription may use for a catalogue herb (元胡 → 延胡索, 生川乌 → 川乌)."""
+    """Another name a prescription may use for a catalogue herb: a synonym or old name (元胡 →
+    延胡索, 生川乌 → 川乌) or a dispensing convention, 写X付Y (炙芪 → 炙黄芪, 制附片 → 附子 饮片).
+    `basis` names the source that says so (a 药典 monograph's 【炮制】, a textbook, a regulation)."""
 
     alias = models.CharField(_("alias"), max_length=20, unique=True)
     herb = models.ForeignKey(Herb, verbose_name=_("herb"), on_delete=models.CASCADE, related_name="aliases")
+    kind = models.CharField(_("kind"), max_length=12, choices=AliasKind.choices, default=AliasKind.SYNONYM)
     pinyin_compact = models.CharField(_("pinyin without spaces"), max_length=80, db_index=True, editable=False)
     initials = models.CharField(_("pinyin initials"), max_length=20, db_index=True, editable=False)
-    source = models.CharField(_("source"), max_length=200, blank=True)
+    basis = models.CharField(_("basis"), max_length=300, help_text=_("The source that names this alias."))
     notes = models.CharField(_("notes"), max_length=300, blank=True)
 
     class Meta:
@@ -157,6 +165,24 @@ class HerbAlias(models.Model):
 
     def __str__(self):
         return f"{self.alias} → {self.herb.name}"
+
+
+class BareName(models.Model):
+    """What is dispensed for a bare name the dispensing conventions give processed (写川乌付制川乌,
+    写半夏付法半夏). Applied only when settings.TCM_BARE_NAME_POLICY is "processed"; with "literal"
+    a bare name means the herb the 药典 names so (the raw drug)."""
+
+    written = models.CharField(_("name as written"), max_length=20, unique=True)
+    herb = models.ForeignKey(Herb, verbose_name=_("herb dispensed"), on_delete=models.CASCADE, related_name="+")
+    basis = models.CharField(_("basis"), max_length=300)
+
+    class Meta:
+        verbose_name = _("bare name dispensed processed")
+        verbose_name_plural = _("bare names dispensed processed")
+        ordering = ["written"]
+
+    def __str__(self):
+        return f"{self.written} → {self.herb.name}"
 
 
 class IncompatibilityKind(models.TextChoices):

@@ -3,12 +3,13 @@
 from collections import Counter
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q, QuerySet, Sum
 
 from accounts.permissions import scope_to_institutions
 
-from .models import Formula, FormulaKind, Herb, HerbAlias, StockBatch, ToxicListEntry
+from .models import BareName, Formula, FormulaKind, Herb, HerbAlias, StockBatch, ToxicListEntry
 from .pinyin import compact, guess_pinyin, has_cjk, search_key
 
 
@@ -145,12 +146,25 @@ def herb_suggest(name: str, limit: int = 3) -> list[str]:
     return names[:limit]
 
 
+def bare_names_dispensed_processed() -> bool:
+    """True when the county's policy (settings.TCM_BARE_NAME_POLICY) dispenses a bare name the
+    conventions give processed as the processed herb (写川乌付制川乌); False when a bare name means
+    the herb the 药典 names so."""
+    return settings.TCM_BARE_NAME_POLICY == "processed"
+
+
 def herb_resolve_many(names) -> dict[str, Herb]:
-    """{written name: catalogue herb} for every name that is a herb or an alias (two queries)."""
+    """{written name: catalogue herb dispensed} for every name that is a herb or an alias, with the
+    county's bare-name policy applied (three queries at most). The rule snapshot resolves alike."""
     names = {name.strip() for name in names if name and name.strip()}
     fields = ("id", "name", "active", "price_per_g", "special_decoction")
-    found = {herb.name: herb for herb in Herb.objects.filter(name__in=names).only(*fields).order_by()}
+    found: dict[str, Herb] = {}
+    if bare_names_dispensed_processed():
+        bare = BareName.objects.filter(written__in=names).select_related("herb").order_by()
+        found = {row.written: row.herb for row in bare.only("written", *(f"herb__{field}" for field in fields))}
     missing = names - set(found)
+    found |= {herb.name: herb for herb in Herb.objects.filter(name__in=missing).only(*fields).order_by()}
+    missing -= set(found)
     if missing:
         aliases = HerbAlias.objects.filter(alias__in=missing).select_related("herb").order_by()
         for alias in aliases.only("alias", *(f"herb__{field}" for field in fields)):
@@ -158,9 +172,15 @@ def herb_resolve_many(names) -> dict[str, Herb]:
     return found
 
 
-def herb_resolve(name: str) -> Herb | None:
-    """The catalogue herb a prescription name stands for: the herb itself or an alias."""
+def herb_resolve(name: str, *, as_dispensed: bool = True) -> Herb | None:
+    """The catalogue herb a name stands for: the herb itself or an alias. With `as_dispensed` (a
+    prescription line) the county's bare-name policy applies; without it (an allergy: 川乌 is 川乌)
+    the name is read literally."""
     name = name.strip()
+    if as_dispensed and bare_names_dispensed_processed():
+        bare = BareName.objects.filter(written=name).select_related("herb").first()
+        if bare is not None:
+            return bare.herb
     herb = Herb.objects.filter(name=name).first()
     if herb is None:
         alias = HerbAlias.objects.filter(alias=name).select_related("herb").first()

@@ -35,7 +35,7 @@ def resolve_allergy_names(names) -> list:
         names = names.split()
     herbs, unknown = [], []
     for name in names:
-        herb = herb_resolve(str(name))
+        herb = herb_resolve(str(name), as_dispensed=False)  # an allergy to 川乌 is to 川乌
         (herbs.append(herb) if herb else unknown.append(str(name)))
     if unknown:
         raise ValidationError({"allergies": _("Not in the herb catalogue: %(names)s") % {"names": "、".join(unknown)}})

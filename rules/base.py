@@ -40,6 +40,7 @@ class Context:
     rules: RuleSnapshot
     lines: tuple  # of Line, in prescription order
     allergy_bases: frozenset
+    unrecognised_allergies: tuple  # allergy names as written that name no catalogue herb
     band: AgeBand | None  # the child's age band, None for adults
     elderly: bool
     child_factor: Decimal | None = None  # a child's share of the adult bounds, None for adults

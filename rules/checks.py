@@ -33,10 +33,15 @@ __all__ = ["Context", "Line", "context", "finding"]
 
 def context(draft: PrescriptionDraft, patient: PatientContext, rules: RuleSnapshot) -> Context:
     lines = tuple(Line(item, rule) for item in draft.items if (rule := rules.resolve(item.herb)) is not None)
-    allergy_bases = set()
+    # An allergy is read literally through the alias table (元胡 → 延胡索), never by substring;
+    # a name that does not resolve matches nothing and is shown back (allergy.unrecognised).
+    allergy_bases, unrecognised = set(), []
     for name in patient.allergies:
-        rule = rules.resolve(name)
-        allergy_bases.add(rule.base if rule else name.strip())
+        rule = rules.resolve_literal(name)
+        if rule is not None:
+            allergy_bases.add(rule.base)
+        elif name.strip() and name.strip() not in unrecognised:
+            unrecognised.append(name.strip())
     age = patient.age_years
     child = age is not None and 0 <= age < rules.child_below_years
     band = next((b for b in rules.age_bands if child and age < b.below_years), None)
@@ -47,6 +52,7 @@ def context(draft: PrescriptionDraft, patient: PatientContext, rules: RuleSnapsh
         rules=rules,
         lines=lines,
         allergy_bases=frozenset(allergy_bases),
+        unrecognised_allergies=tuple(unrecognised),
         band=band,
         elderly=age is not None and age >= rules.elderly_from_years,
         child_factor=factor,
@@ -78,6 +84,12 @@ def check_unknown_herbs(ctx: Context) -> Iterator[Finding]:
             suggestions = ctx.rules.suggest(item.herb)
             hint = f"，是否为：{'、'.join(suggestions)}？" if suggestions else "，请从目录中选择。"
             yield finding("catalog.unknown", [item.herb], f"饮片目录中没有“{item.herb}”{hint}", "本平台饮片目录")
+
+
+def check_allergy_unrecognised(ctx: Context) -> Iterator[Finding]:
+    for name in ctx.unrecognised_allergies:
+        message = f"过敏史中的“{name}”不是目录中的饮片名，未能用于过敏核对，请改为饮片正名或常用别名。"
+        yield finding("allergy.unrecognised", [name], message, "患者过敏史")
 
 
 # --- one herb line --------------------------------------------------------------------------------
@@ -211,6 +223,7 @@ def check_too_many_doses(ctx: Context) -> Iterator[Finding]:
 NAME_RULES = {
     "input.invalid": check_invalid_input,
     "catalog.unknown": check_unknown_herbs,
+    "allergy.unrecognised": check_allergy_unrecognised,
 }
 LINE_RULES = {
     "herb.inactive": check_inactive_herb,

@@ -38,6 +38,7 @@ CODES: dict[str, tuple[str, str]] = {
     "pediatric.forbidden": (Severity.BLOCK, "儿童禁用"),
     "elderly.dose": (Severity.INFO, "老年用量偏大"),
     "allergy": (Severity.BLOCK, "过敏"),
+    "allergy.unrecognised": (Severity.WARN, "过敏药名无法识别"),
     "catalog.unknown": (Severity.BLOCK, "目录外药名"),
     "herb.inactive": (Severity.BLOCK, "停用药品"),
     "route.external_only": (Severity.BLOCK, "外用药内服"),
@@ -136,12 +137,21 @@ class RuleSnapshot:
     elderly_factor: Decimal = Decimal("0.8")
     max_doses_without_reason: int = 7
     toxic_days: int = 2
+    # written bare name → herb dispensed (写川乌付制川乌); empty under the "literal" policy
+    bare_names: dict = field(default_factory=dict)
     _by_base: dict = field(default_factory=dict, compare=False, repr=False)
 
     def resolve(self, written: str) -> HerbRule | None:
+        """The herb a line written so is dispensed as: the county's bare-name table first, then
+        the catalogue name, then an alias (the submit's herb resolution reads them in that order)."""
         name = written.strip()
-        name = self.aliases.get(name, name)
+        name = self.bare_names.get(name) or self.aliases.get(name, name)
         return self.herbs.get(name)
+
+    def resolve_literal(self, written: str) -> HerbRule | None:
+        """The herb a name means read literally (an allergy to 川乌 is to 川乌, whatever is dispensed)."""
+        name = written.strip()
+        return self.herbs.get(self.aliases.get(name, name))
 
     def suggest(self, written: str, limit: int = 3) -> list[str]:
         """Catalogue names close to an unknown one: same sound first (甘艹 → 甘草), then look-alikes."""

@@ -8,17 +8,19 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.permissions import ensure_capability
-from catalogue.models import Herb, HerbAlias, IncompatibilityRule, PregnancyCaution, ToxicListEntry
+from catalogue.models import BareName, Herb, HerbAlias, IncompatibilityRule, PregnancyCaution, ToxicListEntry
 
 from . import engine
 from .drafts import parse_draft
 from .models import AgeBand, CustomPairRule, RuleVersion, RuleVersionStatus
 
-_snapshots: dict[int, engine.RuleSnapshot] = {}
+# (version number, bare-name policy) → snapshot: a county's policy is read from settings each time.
+_snapshots: dict[tuple[int, str], engine.RuleSnapshot] = {}
 
 
 class DraftCheck(NamedTuple):
@@ -85,6 +87,7 @@ def collect_rule_data() -> dict:
     return {
         "herbs": herbs,
         "aliases": dict(HerbAlias.objects.values_list("alias", "herb__name")),
+        "bare_names": dict(BareName.objects.values_list("written", "herb__name")),
         "incompatibilities": incompatibilities,
         "age_bands": [
             {"below_years": str(b.below_years), "factor": str(b.factor), "label": b.label}
@@ -97,7 +100,12 @@ def collect_rule_data() -> dict:
     }
 
 
-def snapshot_from_data(number: int, data: dict) -> engine.RuleSnapshot:
+def snapshot_from_data(number: int, data: dict, *, bare_name_policy: str | None = None) -> engine.RuleSnapshot:
+    """The engine snapshot of frozen rule data. The bare-name table travels with the version; the
+    county's policy (settings.TCM_BARE_NAME_POLICY unless given) decides whether it applies, so
+    the engine reads a bare name as the submit and the dispensing do."""
+    policy = bare_name_policy or settings.TCM_BARE_NAME_POLICY
+
     def dec(value):
         return None if value is None else Decimal(value)
 
@@ -132,6 +140,7 @@ def snapshot_from_data(number: int, data: dict) -> engine.RuleSnapshot:
         version=number,
         herbs=herbs,
         aliases=dict(data["aliases"]),
+        bare_names=dict(data.get("bare_names", {})) if policy == "processed" else {},
         incompatibilities=tuple(
             engine.IncompatibilityRule(r["kind"], frozenset(r["a"]), frozenset(r["b"]), r["source"])
             for r in data["incompatibilities"]
@@ -148,9 +157,10 @@ def snapshot_from_data(number: int, data: dict) -> engine.RuleSnapshot:
 
 def snapshot_for(version: RuleVersion) -> engine.RuleSnapshot:
     """The engine snapshot of a version; built once per process and version number."""
-    snapshot = _snapshots.get(version.number)
+    key = (version.number, settings.TCM_BARE_NAME_POLICY)
+    snapshot = _snapshots.get(key)
     if snapshot is None:
-        snapshot = _snapshots[version.number] = snapshot_from_data(version.number, version.data)
+        snapshot = _snapshots[key] = snapshot_from_data(version.number, version.data)
     return snapshot
 
 
@@ -198,8 +208,9 @@ def live_snapshot() -> engine.RuleSnapshot:
             f"SELECT MAX(number) FROM {RuleVersion._meta.db_table} WHERE status = %s", [RuleVersionStatus.LIVE]
         )
         (number,) = cursor.fetchone()
-    if number is not None and number in _snapshots:
-        return _snapshots[number]
+    key = (number, settings.TCM_BARE_NAME_POLICY)
+    if number is not None and key in _snapshots:
+        return _snapshots[key]
     return snapshot_for(live_rule_version())
 
 

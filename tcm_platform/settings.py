@@ -302,6 +302,15 @@ from decimal import Decimal  # noqa: E402
 TCM_DECOCTION_FEE_PER_DOSE = Decimal(os.environ.get("TCM_DECOCTION_FEE_PER_DOSE", "3.00"))
 TCM_DELIVERY_FEE = Decimal(os.environ.get("TCM_DELIVERY_FEE", "10.00"))
 
+# --- What a bare herb name means (处方应付) ------------------------------------------------------
+# "processed" (default): a bare name the dispensing conventions give processed is dispensed and
+# audited as the processed herb of catalogue/data/bare_names.csv (写川乌付制川乌, 写半夏付法半夏).
+# "literal": a bare name means the herb the 药典 names so (bare 川乌 is the raw drug). One value
+# per county; the engine, the submit's herb resolution and the dispensing all read it.
+TCM_BARE_NAME_POLICY = os.environ.get("TCM_BARE_NAME_POLICY", "processed").strip().lower() or "processed"
+if TCM_BARE_NAME_POLICY not in ("processed", "literal"):
+    raise ImproperlyConfigured(f"TCM_BARE_NAME_POLICY must be processed or literal, not {TCM_BARE_NAME_POLICY!r}.")
+
 # --- Patient notifications: the log by default; an SMS/WeChat gateway by webhook ----------------
 NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")
 NOTIFY_WEBHOOK_TOKEN = os.environ.get("NOTIFY_WEBHOOK_TOKEN", "")

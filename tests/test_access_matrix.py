@@ -161,6 +161,7 @@ ADMIN_MODELS = {
     "accounts_user": (True, True),
     "catalogue_herb": (True, True),
     "catalogue_herbalias": (True, True),
+    "catalogue_barename": (True, True),  # the county's bare-name table (TCM_BARE_NAME_POLICY)
     "catalogue_incompatibilityrule": (True, True),
     "catalogue_toxiclistentry": (True, True),
     "catalogue_pregnancycaution": (True, True),

@@ -77,6 +77,7 @@ ADMINISTRATOR_PERMISSIONS_BEFORE = {
     "accounts.user": ("view", "add", "change"),
     "catalogue.herb": ("view", "add", "change"),
     "catalogue.herbalias": ("view", "add", "change", "delete"),
+    "catalogue.barename": ("view", "add", "change", "delete"),  # added with the bare-name policy (issue 16)
     "catalogue.incompatibilityrule": ("view", "add", "change"),
     "catalogue.toxiclistentry": ("view", "add", "change"),
     "catalogue.pregnancycaution": ("view", "add", "change"),

@@ -61,7 +61,6 @@ class HerbSerializer(serializers.ModelSerializer):
         return obj.name.replace(base, "", 1)
 
 
-
 class StockBatchSerializer(serializers.ModelSerializer):
     herb_name = serializers.CharField(source="herb.name", read_only=True)
     pharmacy_code = serializers.CharField(source="pharmacy.code", read_only=True)

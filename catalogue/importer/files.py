@@ -41,7 +41,8 @@ HERB_RULE_COLUMNS = [
 FILES = {
     "herbs": ("reference/herbs/herbs.csv", HERB_COLUMNS),
     "supplementary": ("supplementary_herbs.csv", HERB_COLUMNS + ["active"]),
-    "aliases": ("aliases.csv", ["alias", "herb", "source", "notes"]),
+    "aliases": ("aliases.csv", ["alias", "herb", "kind", "basis", "notes"]),
+    "bare_names": ("bare_names.csv", ["written", "dispensed", "basis"]),
     "herb_rules": ("herb_rules.csv", HERB_RULE_COLUMNS),
     "incompatibilities": ("reference/herbs/incompatibilities.csv", ["rule", "group_a", "group_b", "source", "notes"]),
     "toxic": ("reference/herbs/toxic.csv", ["name", "notes", "source"]),

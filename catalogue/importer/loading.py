@@ -3,12 +3,13 @@
 Every bad row is collected as `file:line: reason`; `load` raises them all together.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .files import DATA_DIR, FILES, read_rows
 from .herb_rules import parse_herb_rule
-from .parsing import CONFIDENCE, PREGNANCY, RULE_KIND, RowError, parse_formula, parse_herb, split_names
+from .parsing import ALIAS_KIND, CONFIDENCE, PREGNANCY, RULE_KIND, RowError, parse_formula, parse_herb, split_names
 
 Rows = list[tuple[int, dict]]
 
@@ -29,6 +30,7 @@ def load(data_dir: Path = DATA_DIR) -> dict:
     _merge_herb_rules(rows["herb_rules"], herbs, errors)
     aliases = _check_aliases(rows["aliases"], herbs, errors)
     resolve = _resolver(herbs, aliases)
+    bare_names = _check_bare_names(rows["bare_names"], resolve, errors)
     rules = _check_rules(rows["incompatibilities"], resolve, errors)
     toxic = _check_toxic(rows["toxic"], resolve, errors)
     pregnancy = _check_pregnancy(rows["pregnancy"], resolve, errors)
@@ -39,6 +41,7 @@ def load(data_dir: Path = DATA_DIR) -> dict:
         "formulas": formulas,
         "herbs": herbs,
         "aliases": aliases,
+        "bare_names": bare_names,
         "rules": rules,
         "toxic": toxic,
         "pregnancy": pregnancy,
@@ -97,6 +100,27 @@ def _merge_herb_rules(rows: Rows, herbs: dict, errors: list[str]) -> None:
         errors.append(f"{label}: no row for {'、'.join(missing[:10])}{' …' if len(missing) > 10 else ''}")
 
 
+# A basis names a source a pharmacist can look up (a 药典 monograph, a textbook, a regulation),
+# never a file of this repository or another one.
+REPOSITORY_PATH = re.compile(
+    r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+|\.(?:csv|md|json|py|txt)\b|README|\bvia\b", re.IGNORECASE
+)
+NAMED_SOURCE = re.compile(r"《[^》]+》|中国药典|歌诀")
+
+
+def basis_problem(basis: str) -> str | None:
+    """Why `basis` is not a usable basis, or None."""
+    if not basis:
+        return "basis is empty"
+    if REPOSITORY_PATH.search(basis):
+        return f"basis {basis!r} names a file, not a source"
+    if not NAMED_SOURCE.search(basis):
+        return f"basis {basis!r} names no source (a 《title》, the 中国药典 or a 歌诀)"
+    if len(basis) > 300:
+        return "basis is longer than 300 characters"
+    return None
+
+
 def _check_aliases(rows: Rows, herbs: dict, errors: list[str]) -> dict[str, dict]:
     aliases: dict[str, dict] = {}
     label = FILES["aliases"][0]
@@ -110,9 +134,35 @@ def _check_aliases(rows: Rows, herbs: dict, errors: list[str]) -> dict[str, dict
             errors.append(f"{label}:{line}: alias {alias!r} is listed twice")
         elif target not in herbs:
             errors.append(f"{label}:{line}: alias {alias!r} points to {target!r}, which is not in the catalogue")
+        elif row["kind"] not in ALIAS_KIND:
+            errors.append(f"{label}:{line}: kind {row['kind']!r} is not one of {'/'.join(ALIAS_KIND)}")
+        elif problem := basis_problem(row["basis"]):
+            errors.append(f"{label}:{line}: {problem}")
         else:
-            aliases[alias] = {"herb": target, "source": row["source"][:200], "notes": row["notes"][:300]}
+            aliases[alias] = {"herb": target, "kind": row["kind"], "basis": row["basis"], "notes": row["notes"][:300]}
     return aliases
+
+
+def _check_bare_names(rows: Rows, resolve, errors: list[str]) -> dict[str, dict]:
+    """Bare names the dispensing conventions give processed: the written name must itself resolve
+    (so that the "literal" policy still reads it) and the herb dispensed must be in the catalogue."""
+    bare: dict[str, dict] = {}
+    label = FILES["bare_names"][0]
+    for line, row in rows:
+        written, dispensed = row["written"], row["dispensed"]
+        if resolve(written) is None:
+            errors.append(f"{label}:{line}: {written!r} is not in the catalogue or aliases")
+        elif resolve(dispensed) != dispensed:
+            errors.append(f"{label}:{line}: {dispensed!r} is not a catalogue herb")
+        elif written.startswith("生"):
+            errors.append(f"{label}:{line}: {written!r} names the raw drug explicitly; it is never a bare name")
+        elif written in bare:
+            errors.append(f"{label}:{line}: {written!r} is listed twice")
+        elif problem := basis_problem(row["basis"]):
+            errors.append(f"{label}:{line}: {problem}")
+        else:
+            bare[written] = {"herb": dispensed, "basis": row["basis"]}
+    return bare
 
 
 def _check_rules(rows: Rows, resolve, errors: list[str]) -> list[dict]:

@@ -3,7 +3,7 @@
 import re
 from decimal import Decimal, InvalidOperation
 
-from ..models import Confidence, IncompatibilityKind, PregnancyLevel, SpecialDecoction, Toxicity
+from ..models import AliasKind, Confidence, IncompatibilityKind, PregnancyLevel, SpecialDecoction, Toxicity
 from ..pinyin import compact, initials_of
 
 # Chinese labels in the files -> stored codes.
@@ -13,6 +13,7 @@ PREGNANCY = {label: value for value, label in PregnancyLevel.choices if value}
 RULE_KIND = {label: value for value, label in IncompatibilityKind.choices}
 CONFIDENCE = set(Confidence.values)
 BOOLEAN = {"true": True, "false": False}
+ALIAS_KIND = set(AliasKind.values)
 
 
 class RowError(ValueError):

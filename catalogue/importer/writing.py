@@ -10,7 +10,16 @@ from pathlib import Path
 
 from django.db import transaction
 
-from ..models import Formula, FormulaKind, Herb, HerbAlias, IncompatibilityRule, PregnancyCaution, ToxicListEntry
+from ..models import (
+    BareName,
+    Formula,
+    FormulaKind,
+    Herb,
+    HerbAlias,
+    IncompatibilityRule,
+    PregnancyCaution,
+    ToxicListEntry,
+)
 from ..pinyin import compact, guess_pinyin, initials_of
 from .files import DATA_DIR
 from .loading import load
@@ -53,6 +62,7 @@ class ImportSummary:
     herbs_updated: int = 0
     herbs_unverified: int = 0
     aliases: int = 0
+    bare_names: int = 0
     incompatibility_rules: int = 0
     toxic_entries: int = 0
     pregnancy_cautions: int = 0
@@ -67,6 +77,7 @@ def import_catalogue(data_dir: Path = DATA_DIR) -> ImportSummary:
     summary = ImportSummary()
     by_name = _write_herbs(data["herbs"], summary)
     _write_aliases(data["aliases"], by_name, summary)
+    _write_bare_names(data["bare_names"], by_name, summary)
     _write_rules(data["rules"], data["resolve"], by_name, summary)
     _write_toxic(data["toxic"], by_name, summary)
     _write_pregnancy(data["pregnancy"], by_name, summary)
@@ -106,11 +117,21 @@ def _write_aliases(aliases: dict[str, dict], by_name: dict[str, Herb], summary: 
                 "herb": by_name[values["herb"]],
                 "pinyin_compact": compact(pinyin),
                 "initials": initials_of(pinyin),
-                "source": values["source"],
+                "kind": values["kind"],
+                "basis": values["basis"],
                 "notes": values["notes"],
             },
         )
         summary.aliases += 1
+
+
+def _write_bare_names(bare_names: dict[str, dict], by_name: dict[str, Herb], summary: ImportSummary) -> None:
+    # A county's own table: rows it added stay; the shipped rows are brought back to the file.
+    for written, values in bare_names.items():
+        BareName.objects.update_or_create(
+            written=written, defaults={"herb": by_name[values["herb"]], "basis": values["basis"]}
+        )
+    summary.bare_names = len(bare_names)
 
 
 def _write_rules(rules: list[dict], resolve, by_name: dict[str, Herb], summary: ImportSummary) -> None:

@@ -22,6 +22,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Catalogue imported: {summary.herbs_created} herbs created, {summary.herbs_updated} updated "
                 f"({summary.herbs_unverified} need verifying again), {summary.aliases} aliases, "
+                f"{summary.bare_names} bare names, "
                 f"{summary.incompatibility_rules} incompatibility rules, {summary.toxic_entries} toxic-list entries, "
                 f"{summary.pregnancy_cautions} pregnancy cautions, {summary.formulas} classical formulas."
             )
