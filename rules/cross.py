@@ -82,16 +82,17 @@ def check_cross_duplicate(ctx: Context) -> Iterator[Finding]:
                 f"{line.written}与患者{WINDOW}处方 {_numbers(found)} 中的{'、'.join(written)}同属{group}，"
                 "重复用药，请核对是否需要同期服用。"
             )
-            yield finding("cross.duplicate", [line.written, *written], message, "《医疗机构处方审核规范》重复用药")
+            herbs = list(dict.fromkeys([line.written, *written]))  # one name when both are written alike
+            yield finding("cross.duplicate", herbs, message, "《医疗机构处方审核规范》重复用药")
 
 
 def check_cross_toxic_dose(ctx: Context) -> Iterator[Finding]:
-    """A toxic-listed or 大毒 herb whose daily grams, summed over the draft and the other active
-    prescriptions, exceed its daily maximum."""
+    """A toxic herb (on the 28-item list, or 有毒/大毒 in the 药典, e.g. 附子, 制川乌) whose daily
+    grams, summed over the draft and the other active prescriptions, exceed its daily maximum."""
     others = _other_lines(ctx)
     for line in ctx.lines:
         rule = line.rule
-        if not (rule.toxic_listed or rule.toxicity == "high") or rule.dose_max is None:
+        if not (rule.toxic_listed or rule.toxicity in ("toxic", "high")) or rule.dose_max is None:
             continue
         found = [other for other in others if other.rule.name == rule.name]
         total = line.grams + sum((other.grams for other in found), Decimal(0))

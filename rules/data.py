@@ -45,9 +45,9 @@ CODES: dict[str, tuple[str, str]] = {
     "doses.too_many": (Severity.INFO, "超7日用量"),
     "custom.pair": (Severity.WARN, "本院配伍提示"),
     # Across the same patient's other active prescriptions of the last 7 days (rules.cross).
-    "cross.incompatibility": (Severity.BLOCK, "跨处方十八反/十九畏"),
-    "cross.duplicate": (Severity.WARN, "跨处方重复用药"),
-    "cross.toxic_dose": (Severity.BLOCK, "跨处方毒性药累计日剂量超上限"),
+    "cross.incompatibility": (Severity.BLOCK, "跨处方反畏"),
+    "cross.duplicate": (Severity.WARN, "跨处方重复"),
+    "cross.toxic_dose": (Severity.BLOCK, "跨处方毒药超量"),
 }
 
 SPECIAL_LABELS = {

@@ -122,8 +122,9 @@ def test_poppy_husk_is_forbidden_for_a_child_and_not_for_an_adult(rules):
 # --- no range, raw aconite ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("herb", ["川乌", "草乌", "生附子"])
+@pytest.mark.parametrize("herb", ["生川乌", "生草乌", "生附子"])
 def test_raw_aconite_in_a_decoction_is_blocked_at_any_amount(rules, herb):
+    """Written as the raw drug (生…): a bare 川乌 is what the county's bare-name policy dispenses."""
     for grams, instruction in ((Decimal("0.1"), ""), (Decimal("0.1"), "先煎"), (3, "先煎")):
         (raw,) = found(run(draft(item(herb, grams, instruction)), rules), "toxic.raw_in_decoction")
         assert raw.severity == "block"
