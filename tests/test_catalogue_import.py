@@ -164,6 +164,18 @@ def test_reimport_is_idempotent_and_keeps_prices_and_active_flags_set_by_an_admi
     assert Herb.objects.get(name="藜芦").active
 
 
+def test_reimport_withdraws_an_herb_the_data_gives_a_withdrawal_reason_even_if_an_administrator_activated_it(
+    catalogue,
+):
+    Herb.objects.filter(name="穿山甲").update(active=True)
+    Herb.objects.filter(name="甘草").update(active=False)  # an ordinary choice of the administrator's
+
+    import_catalogue()
+
+    assert Herb.objects.get(name="穿山甲").active is False
+    assert Herb.objects.get(name="甘草").active is False
+
+
 def test_reimport_that_changes_a_reference_value_clears_the_pharmacists_verification(catalogue, data_copy, pharmacist):
     Herb.objects.filter(name__in=["甘草", "炙甘草"]).update(verified_by_pharmacist=True, verified_by=pharmacist)
     edit_row(data_copy, HERBS, "甘草", dose_max_g="12")

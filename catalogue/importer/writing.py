@@ -94,7 +94,10 @@ def _write_herbs(herbs: dict[str, dict], summary: ImportSummary) -> dict[str, He
             herb = Herb.objects.create(**values)
             summary.herbs_created += 1
         else:
-            values.pop("active", None)  # an administrator's choice outlives a re-import
+            values.pop("active", None)  # an administrator's choice outlives a re-import …
+            withdrawn = bool(values.get("inactive_reason")) and herb.active
+            if withdrawn:  # … except a withdrawal the data states (穿山甲, aristolochic acid)
+                herb.active = False
             changed = [key for key in REFERENCE_FIELDS if getattr(herb, key) != values[key]]
             if changed:
                 for key in REFERENCE_FIELDS:
@@ -103,6 +106,9 @@ def _write_herbs(herbs: dict[str, dict], summary: ImportSummary) -> dict[str, He
                     herb.verified_by_pharmacist, herb.verified_by, herb.verified_at = False, None, None
                     summary.herbs_unverified += 1
                 herb.save()
+                summary.herbs_updated += 1
+            elif withdrawn:
+                herb.save(update_fields=["active"])
                 summary.herbs_updated += 1
         by_name[name] = herb
     return by_name
