@@ -13,10 +13,11 @@ from accounts.roles import Role
 from prescriptions.exceptions import ConcurrentTransition
 from prescriptions.models import Prescription
 from prescriptions.services import draft_for_audit, finding_key, prescription_transition
+from prescriptions.services.checking import others_for_audit
 from prescriptions.workflow import Stage
 from rules.drafts import parse_draft
 from rules.engine import ENGINE_VERSION, Finding, Severity, risk_level
-from rules.services import check_draft
+from rules.services import check_draft, live_snapshot
 
 from .exceptions import AuditConflict
 from .models import AuditClaim, AuditDecision, AuditRun, Decision
@@ -37,6 +38,7 @@ def prescription_draft(prescription: Prescription) -> dict:
         weight_kg=prescription.consult.weight_kg,
         doses=prescription.doses,
         items=items,
+        others=others_for_audit(prescription.patient, previous=prescription),
     )
 
 
@@ -61,16 +63,18 @@ def audit_run(*, prescription_id: int) -> AuditRun | None:
     nothing; a prescription no longer `submitted` (e.g. cancelled) is left alone.
 
     The run keeps the findings and rule version the submit checked (what the clinician saw and
-    signed for) instead of running the engine again; `duration_ms` is that check's time. Only a
-    prescription submitted before the submit stored its check is checked here, once, with the
-    live rules."""
+    signed for) instead of running the engine again; `duration_ms` is that check's time — as long
+    as that rule version is still the live one. A prescription checked under an older version (a
+    version published in between: a lower cap must still stop it) or submitted before the submit
+    stored its check is checked here, once, with the live rules; a new block finding then has no
+    double signature, so the pharmacist can only reject it."""
     existing = AuditRun.objects.filter(prescription_id=prescription_id).first()
     if existing:
         return existing
     prescription = Prescription.objects.select_related("institution").filter(pk=prescription_id).first()
     if prescription is None or prescription.status != Stage.SUBMITTED:
         return None
-    if prescription.precheck_rule_version is None:
+    if prescription.precheck_rule_version != live_snapshot().version:
         findings, rule_version, duration_ms = check_draft(prescription_draft(prescription))
     else:
         findings = prescription.precheck_findings

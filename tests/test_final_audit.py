@@ -141,16 +141,11 @@ def test_the_submit_stores_the_findings_and_rule_version_it_checked(setup):
     assert prescription.precheck_duration_ms > 0
 
 
-def test_the_audit_run_uses_the_findings_stored_at_submit_without_running_the_engine_again(
-    setup, county_admin, monkeypatch
-):
-    """细辛 3 g passes v1; v2, published between the submit and the audit, caps it at 2 g. The run
-    keeps what the clinician was shown and signed for: v1's findings, v1's number."""
+def test_the_audit_run_uses_the_findings_stored_at_submit_without_running_the_engine_again(setup, monkeypatch):
+    """While the rule version the submit checked is still the live one, the run keeps what the
+    clinician was shown and signed for: its findings, its version number, its check time."""
     prescription = fresh(submit(setup, [("细辛", 3), *LOW_ITEMS]))
     submitted_with = live_rule_version().number
-    Herb.objects.filter(name="细辛").update(dose_max_g=Decimal(2))
-    new = rule_version_publish(version=rule_version_create(actor=county_admin, note="细辛 2 g"), actor=county_admin)
-    assert new.number != submitted_with
 
     def engine_runs_again(*args):
         raise AssertionError("the audit ran the rule engine again")
@@ -159,7 +154,7 @@ def test_the_audit_run_uses_the_findings_stored_at_submit_without_running_the_en
     run = audit_run(prescription_id=prescription.pk)
 
     run.refresh_from_db()
-    assert run.rule_version == submitted_with
+    assert run.rule_version == submitted_with == prescription.precheck_rule_version
     assert run.findings == prescription.precheck_findings
     assert [f["code"] for f in run.findings] == ["duplicate.herb"]
     assert run.risk_level == "low" and fresh(prescription).risk_level == "low"
@@ -426,13 +421,15 @@ def test_approving_despite_a_block_finding_needs_a_reason_for_each_finding(setup
     assert AuditDecision.objects.get(prescription=prescription).overrides == {EIGHTEEN: "医师已双签，病情需要"}
 
 
-def test_a_block_finding_the_clinician_did_not_sign_for_cannot_be_approved(setup, pharmacist_api, county_admin):
-    """Submitted before the submit stored its check, and the rules changed before the audit ran:
-    细辛 3 g was fine, the new version caps it at 2 g. (A prescription submitted since keeps the
-    findings it was signed for: see test_the_audit_run_uses_the_findings_stored_at_submit_….)"""
+@pytest.mark.parametrize("stored", ["checked at submit", "submitted before the check was stored"])
+def test_a_block_finding_the_clinician_did_not_sign_for_cannot_be_approved(setup, pharmacist_api, county_admin, stored):
+    """The rules changed between submit and audit: 细辛 3 g was fine, the new version caps it at
+    2 g. The run checks again under the live version, and without the prescriber's double
+    signature the new block finding can only be rejected."""
     prescription = submit(setup, [("细辛", 3), ("党参", 10)])
     assert prescription.double_signature == {}
-    Prescription.objects.filter(pk=prescription.pk).update(precheck_findings=[], precheck_rule_version=None)
+    if stored != "checked at submit":
+        Prescription.objects.filter(pk=prescription.pk).update(precheck_findings=[], precheck_rule_version=None)
     Herb.objects.filter(name="细辛").update(dose_max_g=Decimal(2))
     rule_version_publish(version=rule_version_create(actor=county_admin, note="细辛 2 g"), actor=county_admin)
     run = audit_run(prescription_id=prescription.pk)
