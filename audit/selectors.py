@@ -44,3 +44,38 @@ def patient_history(prescription: Prescription, limit: int = 5) -> QuerySet:
         .prefetch_related("items")
         .order_by("-created_at")[:limit]
     )
+
+
+def audit_outcome(prescription) -> tuple:
+    """(AuditRun or None, AuditDecision or None) of a prescription, for the pages and API that
+    show a prescription with its audit."""
+    from .models import AuditDecision, AuditRun
+
+    run = AuditRun.objects.filter(prescription=prescription).first()
+    decision = AuditDecision.objects.filter(prescription=prescription).select_related("pharmacist").first()
+    return run, decision
+
+
+def audit_summary(run) -> dict | None:
+    if run is None:
+        return None
+    return {
+        "risk_level": run.risk_level,
+        "rule_version": run.rule_version,
+        "engine_version": run.engine_version,
+        "findings": run.findings,
+        "audited_at": run.created_at,
+    }
+
+
+def decision_summary(decision) -> dict | None:
+    if decision is None:
+        return None
+    return {
+        "decision": decision.decision,
+        "pharmacist": str(decision.pharmacist),
+        "reasons": decision.reasons,
+        "overrides": decision.overrides,
+        "comment": decision.comment,
+        "at": decision.created_at,
+    }

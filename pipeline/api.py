@@ -11,8 +11,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import CapabilityPermission
+from audit.selectors import audit_outcome, audit_summary, decision_summary
 from core.api import json_object, request_idempotency_key
-from prescriptions.selectors import prescriptions_for_stations, prescriptions_visible_to
+from prescriptions.api.prescription_serializers import PrescriptionDetailSerializer
+from prescriptions.models import Prescription
+from prescriptions.selectors import prescription_detail, prescriptions_for_stations, prescriptions_visible_to
 from prescriptions.services import prescription_record_step
 
 from .steps import STEPS
@@ -65,3 +69,32 @@ class PrescriptionEventView(APIView):
         return Response(
             RecordedEventSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+class PrescriptionWithAuditSerializer(PrescriptionDetailSerializer):
+    """The prescription with its machine audit and the pharmacist's decision."""
+
+    audit = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField()
+
+    class Meta(PrescriptionDetailSerializer.Meta):
+        fields = [*PrescriptionDetailSerializer.Meta.fields, "audit", "decision"]
+
+    def get_audit(self, obj) -> dict | None:
+        return audit_summary(self.context["outcome"][0])
+
+    def get_decision(self, obj) -> dict | None:
+        return decision_summary(self.context["outcome"][1])
+
+
+class PrescriptionDetailView(APIView):
+    permission_classes = [CapabilityPermission.of("view_patients")]
+
+    @extend_schema(responses=PrescriptionWithAuditSerializer)
+    def get(self, request, pk):
+        try:
+            prescription = prescription_detail(request.user, pk)
+        except Prescription.DoesNotExist:
+            raise NotFound() from None
+        outcome = audit_outcome(prescription)
+        return Response(PrescriptionWithAuditSerializer(prescription, context={"outcome": outcome}).data)

@@ -5,7 +5,6 @@ from . import views
 prescription_patterns = [
     path("", views.prescription_list, name="list"),
     path("new/", views.prescription_editor, name="new"),
-    path("<int:pk>/", views.prescription_page, name="detail"),
     path("<int:pk>/revise/", views.prescription_editor, name="revise"),
     path("photos/<int:pk>/", views.attachment_file, name="photo"),
 ]

@@ -2,7 +2,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,22 +11,19 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction
-from patients.models import AttachmentKind, ConsultAttachment, ConsultMode, Pregnancy
+from patients.models import ConsultAttachment, ConsultMode, Pregnancy
 from patients.permissions import patients_visible_to
 from rules.data import CODES
 
-from .exceptions import ConcurrentTransition, InvalidTransition
 from .filters import PrescriptionFilter
 from .models import Prescription
 from .selectors import (
     prescription_detail,
     prescription_search,
-    prescription_versions,
     prescriptions_visible_to,
 )
-from .services import consult_attach_photo, prescription_cancel
 from .services.checking import age_years
-from .workflow import Stage, next_stages
+from .workflow import Stage
 
 # The Chinese title of each finding code, for the pages' scripts (the API keeps the code).
 FINDING_TITLES = {code: title for code, (_severity, title) in CODES.items()}
@@ -53,58 +50,6 @@ def prescription_list(request):
             "query": filters.form["q"].value() or "",
             "stages": Stage.choices,
             "can_prescribe": has_capability(request.user, "prescribe"),
-        },
-    )
-
-
-@login_required
-def prescription_page(request, pk):
-    _require(request, "view_patients")
-    try:
-        prescription = prescription_detail(request.user, pk)
-    except Prescription.DoesNotExist:
-        raise Http404 from None
-    if request.method == "POST" and request.POST.get("action") == "photo":
-        try:
-            consult_attach_photo(
-                actor=request.user,
-                prescription=prescription,
-                kind=request.POST.get("kind", ""),
-                upload=request.FILES.get("image"),
-            )
-            messages.success(request, _("Photo added."))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        return redirect("prescriptions:detail", pk=pk)
-    if request.method == "POST" and request.POST.get("action") == "cancel":
-        try:
-            prescription_cancel(actor=request.user, prescription=prescription, reason=request.POST.get("reason", ""))
-            messages.success(request, _("Prescription cancelled."))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        except (InvalidTransition, ConcurrentTransition) as error:
-            messages.error(request, error.message)
-        return redirect("prescriptions:detail", pk=pk)
-    can_prescribe = has_capability(request.user, "prescribe")
-    return render(
-        request,
-        "prescriptions/prescription_detail.html",
-        {
-            "prescription": prescription,
-            "run": getattr(prescription, "audit_run", None),
-            "decision": getattr(prescription, "decision", None),
-            "events": prescription.events.all(),
-            "can_cancel": can_prescribe
-            and Stage.CANCELLED
-            in next_stages(prescription.status, decoction=prescription.decoction, delivery=prescription.delivery),
-            "can_revise": can_prescribe
-            and prescription.status == Stage.REJECTED
-            and not hasattr(prescription, "revision"),
-            "versions": prescription_versions(prescription),
-            "attachments": prescription.consult.attachments.all(),
-            "attachment_kinds": AttachmentKind.choices,
-            "can_attach": can_prescribe,
-            "finding_titles": FINDING_TITLES,
         },
     )
 

@@ -14,6 +14,7 @@ from delivery.urls import tracking_patterns
 from patients.api import views as patients_api
 from patients.urls import patient_patterns
 from pipeline import api as pipeline_api
+from pipeline import views as pipeline_views
 from prescriptions.api import prescription_views
 from prescriptions.urls import prescription_patterns
 
@@ -33,7 +34,7 @@ api_v1 = [
     path(
         "prescriptions/precheck/", prescription_views.PrescriptionPrecheckView.as_view(), name="prescription-precheck"
     ),
-    path("prescriptions/<int:pk>/", prescription_views.PrescriptionDetailView.as_view(), name="prescription-detail"),
+    path("prescriptions/<int:pk>/", pipeline_api.PrescriptionDetailView.as_view(), name="prescription-detail"),
     path(
         "prescriptions/<int:pk>/cancel/",
         prescription_views.PrescriptionCancelView.as_view(),
@@ -65,7 +66,15 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("patients/", include((patient_patterns, "patients"))),
-    path("prescriptions/", include((prescription_patterns, "prescriptions"))),
+    path(
+        "prescriptions/",
+        include(
+            (
+                [*prescription_patterns, path("<int:pk>/", pipeline_views.prescription_page, name="detail")],
+                "prescriptions",
+            )
+        ),
+    ),
     path("audit/", include("audit.urls")),
     path("stations/", include("decoction.urls")),
     path("delivery/", include("delivery.urls")),

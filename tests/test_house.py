@@ -133,3 +133,14 @@ def test_no_application_module_is_over_400_lines_and_no_function_over_60():
                     too_long.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
 
     assert too_long == []
+
+
+def test_no_lower_floor_reads_a_higher_apps_relations_behind_the_import_contract():
+    """A lower app reading `prescription.audit_run` would depend on audit where lint-imports
+    cannot see it; the pages that combine them live in pipeline/."""
+    import re
+
+    higher = re.compile(r"\baudit_run\b|\bauditdecision\b|getattr\([^)]*\"decision\"")
+    lower = [(name, text) for name, text in python_modules() if str(name).startswith(("prescriptions", "patients"))]
+
+    assert [str(name) for name, text in lower if higher.search(text)] == []

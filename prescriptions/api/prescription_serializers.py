@@ -229,8 +229,6 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
     items = ItemOutSerializer(many=True)
     events = EventOutSerializer(many=True)
     consult = serializers.SerializerMethodField()
-    audit = serializers.SerializerMethodField()
-    decision = serializers.SerializerMethodField()
     tracking_url = serializers.SerializerMethodField()
     previous = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -249,8 +247,6 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
             "decoction_fee",
             "delivery_fee",
             "previous",
-            "audit",
-            "decision",
             "events",
             "tracking_url",
         ]
@@ -259,32 +255,6 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
         consult = {field: getattr(obj.consult, field) for field in CONSULT_FIELDS}
         weight = consult["weight_kg"]
         return consult | {"weight_kg": str(weight) if weight else None}
-
-    def get_audit(self, obj) -> dict | None:
-        # Read through the reverse relation the audit app adds; this app does not import it.
-        run = getattr(obj, "audit_run", None)
-        if run is None:
-            return None
-        return {
-            "risk_level": run.risk_level,
-            "rule_version": run.rule_version,
-            "engine_version": run.engine_version,
-            "findings": run.findings,
-            "audited_at": run.created_at,
-        }
-
-    def get_decision(self, obj) -> dict | None:
-        decision = getattr(obj, "decision", None)
-        if decision is None:
-            return None
-        return {
-            "decision": decision.decision,
-            "pharmacist": str(decision.pharmacist),
-            "reasons": decision.reasons,
-            "overrides": decision.overrides,
-            "comment": decision.comment,
-            "at": decision.created_at,
-        }
 
     def get_tracking_url(self, obj) -> str | None:
         return obj.tracking_url

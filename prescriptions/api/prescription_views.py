@@ -27,7 +27,6 @@ from ..services.drafting import PrescriptionForm
 from .prescription_serializers import (
     PrecheckOutSerializer,
     PrecheckSerializer,
-    PrescriptionDetailSerializer,
     PrescriptionInSerializer,
     PrescriptionListSerializer,
     submit_response,
@@ -72,18 +71,6 @@ class PrescriptionListCreateView(generics.ListCreateAPIView):
         return Response(
             submit_response(prescription), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
-
-
-class PrescriptionDetailView(APIView):
-    permission_classes = [CapabilityPermission.of("view_patients")]
-
-    @extend_schema(responses=PrescriptionDetailSerializer)
-    def get(self, request, pk):
-        try:
-            prescription = prescription_detail(request.user, pk)
-        except Prescription.DoesNotExist:
-            raise NotFound() from None
-        return Response(PrescriptionDetailSerializer(prescription).data)
 
 
 class PrescriptionPrecheckView(APIView):
