@@ -2,7 +2,8 @@
 (moves, station steps, deliveries, audits) all ask these functions.
 
 CAPABILITIES (the one role table, in accounts.roles) maps each action to the roles that may
-perform it; a superuser holds every capability. Object scope is separate: a user sees only their
+perform it; a superuser holds every capability but the pipeline's clinical work (ROLE_BOUND),
+which needs a role that has it. Object scope is separate: a user sees only their
 own institution's subtree (superusers see everything).
 """
 
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
 from .models import Institution
-from .roles import CAPABILITIES, STAFF_ROLES, Role
+from .roles import CAPABILITIES, ROLE_BOUND, STAFF_ROLES, Role
 
 # Roles that make a user staff of the admin site (catalogue, users, institutions).
 ADMIN_SITE_ROLES = frozenset({Role.ADMINISTRATOR})
@@ -21,12 +22,13 @@ ADMIN_SITE_ROLES = frozenset({Role.ADMINISTRATOR})
 
 def has_capability(user, capability: str) -> bool:
     """Does `user` hold `capability`? Active users by their roles; superusers hold every
-    capability. Raises KeyError for a name that is not in the table."""
+    capability but the ROLE_BOUND ones (prescribing, auditing, the stations...), which they too
+    hold only through a role. Raises KeyError for a name that is not in the table."""
     if capability not in CAPABILITIES:
         raise KeyError(f"Unknown capability {capability!r}")
     if not user or not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser:
+    if user.is_superuser and capability not in ROLE_BOUND:
         return True
     return bool(CAPABILITIES[capability] & user.role_codes)
 
