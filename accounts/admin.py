@@ -4,7 +4,13 @@ from django.utils.translation import gettext_lazy as _
 
 from . import security_log
 from .models import Institution, User
-from .permissions import can_manage_user, institutions_visible_to, roles_grantable_by, scope_to_institutions
+from .permissions import (
+    can_manage_user,
+    institutions_visible_to,
+    may_place_user,
+    roles_grantable_by,
+    scope_to_institutions,
+)
 from .roles import Role
 from .services import user_set_roles
 
@@ -29,6 +35,35 @@ class InstitutionAdmin(ScopedInstitutionChoices, admin.ModelAdmin):
         return scope_to_institutions(super().get_queryset(request).select_related("parent"), request.user, "pk")
 
 
+def placed_user_form(form_class, actor):
+    """`form_class` (the admin's add or change form) as `actor` may save it: a non-superuser
+    must place the user at an institution (the choices are their subtree), and no save may leave
+    the user beyond what `actor` may manage (may_place_user: an administrator only below the
+    actor's own institution). A refused save is a form error; nothing is written."""
+
+    class PlacedUserForm(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if not actor.is_superuser and "institution" in self.fields:
+                self.fields["institution"].required = True
+
+        def clean(self):
+            cleaned = super().clean()
+            if self.has_error("institution") or self.has_error("groups"):
+                return cleaned
+            groups = cleaned.get("groups")
+            roles = {group.name for group in groups} if groups is not None else set(self.instance.role_codes)
+            institution = cleaned.get("institution")
+            if not may_place_user(actor, institution_id=institution.pk if institution else None, roles=roles):
+                self.add_error(
+                    "institution",
+                    _("An administrator you appoint must belong to an institution below your own."),
+                )
+            return cleaned
+
+    return PlacedUserForm
+
+
 @admin.register(User)
 class UserAdmin(ScopedInstitutionChoices, BaseUserAdmin):
     list_display = ("username", "name", "institution", "roles", "is_active", "last_login")
@@ -51,9 +86,13 @@ class UserAdmin(ScopedInstitutionChoices, BaseUserAdmin):
             return ("is_staff", "last_login", "date_joined")
         return ("is_staff", "is_superuser", "last_login", "date_joined")
 
+    def get_form(self, request, obj=None, **kwargs):
+        return placed_user_form(super().get_form(request, obj, **kwargs), request.user)
+
     def has_change_permission(self, request, obj=None):
-        # The password page asks this too: only a superuser may touch a superuser, and nobody a
-        # user outside their subtree.
+        # The password page and every save ask this too (can_manage_user): nobody changes their
+        # own account here, only a superuser a superuser, nobody a user outside their subtree,
+        # and an administrator only below their own institution.
         return super().has_change_permission(request, obj) and (obj is None or can_manage_user(request.user, obj))
 
     def has_delete_permission(self, request, obj=None):

@@ -2,7 +2,8 @@
 (moves, station steps, deliveries, audits) all ask these functions.
 
 CAPABILITIES (the one role table, in accounts.roles) maps each action to the roles that may
-perform it; a superuser holds every capability. Object scope is separate: a user sees only their
+perform it; a superuser holds every capability but the pipeline's clinical work (ROLE_BOUND),
+which needs a role that has it. Object scope is separate: a user sees only their
 own institution's subtree (superusers see everything).
 """
 
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
 from .models import Institution
-from .roles import CAPABILITIES, STAFF_ROLES, Role
+from .roles import CAPABILITIES, ROLE_BOUND, STAFF_ROLES, Role
 
 # Roles that make a user staff of the admin site (catalogue, users, institutions).
 ADMIN_SITE_ROLES = frozenset({Role.ADMINISTRATOR})
@@ -21,12 +22,13 @@ ADMIN_SITE_ROLES = frozenset({Role.ADMINISTRATOR})
 
 def has_capability(user, capability: str) -> bool:
     """Does `user` hold `capability`? Active users by their roles; superusers hold every
-    capability. Raises KeyError for a name that is not in the table."""
+    capability but the ROLE_BOUND ones (prescribing, auditing, the stations...), which they too
+    hold only through a role. Raises KeyError for a name that is not in the table."""
     if capability not in CAPABILITIES:
         raise KeyError(f"Unknown capability {capability!r}")
     if not user or not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser:
+    if user.is_superuser and capability not in ROLE_BOUND:
         return True
     return bool(CAPABILITIES[capability] & user.role_codes)
 
@@ -67,32 +69,45 @@ def scope_to_institutions(queryset: QuerySet, user, field: str = "institution") 
 
 
 def can_manage_user(actor, target) -> bool:
-    """May `actor` change `target`'s account (details, roles, flags, password)?
+    """May `actor` change `target`'s account in the admin (details, roles, flags, institution,
+    password)? The change form, the password page and every save ask this.
 
-    Only a superuser may change a superuser; anyone else needs `manage_users` and `target` inside
-    their subtree (a user with no institution is outside every subtree)."""
-    if not has_capability(actor, "manage_users"):
+    Nobody changes their own account there (one's own password goes through the admin's
+    "change password" page, which asks for the old one). Only a superuser changes a superuser.
+    Anyone else needs `manage_users` and `target` within their reach (may_place_user)."""
+    if not has_capability(actor, "manage_users") or actor.pk == target.pk:
         return False
     if actor.is_superuser:
         return True
-    if target.is_superuser or target.institution_id is None:
+    if target.is_superuser:
         return False
-    return can_see_institution(actor, target.institution_id)
+    return may_place_user(actor, institution_id=target.institution_id, roles=target.role_codes)
+
+
+def may_place_user(actor, *, institution_id: int | None, roles) -> bool:
+    """May `actor` (with `manage_users`) leave a user at `institution_id` holding `roles`? A
+    superuser may; anyone else only inside their subtree (a user with no institution is outside
+    every subtree), and an administrator (a holder of `manage_users`) only STRICTLY below the
+    actor's own institution: a peer, or someone above, is beyond them. Asked of a user as they
+    are (can_manage_user) and as a save would leave them (the admin's user forms), so no save
+    makes a user the actor could no longer manage."""
+    if actor.is_superuser:
+        return True
+    if institution_id is None or not can_see_institution(actor, institution_id):
+        return False
+    if CAPABILITIES["manage_users"] & frozenset(roles):
+        return institution_id != actor.institution_id
+    return True
 
 
 def roles_grantable_by(actor) -> QuerySet:
-    """The role groups `actor` may give. Nobody raises another above themselves: a role may be
-    given only if every admin permission it carries is one the giver holds."""
-    groups = Group.objects.filter(name__in=STAFF_ROLES)
-    if actor.is_superuser:
-        return groups
-    held = actor.get_all_permissions()
-    beyond = [
-        group.pk
-        for group in groups.prefetch_related("permissions__content_type")
-        if any(f"{p.content_type.app_label}.{p.codename}" not in held for p in group.permissions.all())
-    ]
-    return groups.exclude(pk__in=beyond)
+    """The groups `actor` may give: the platform's role groups (accounts.roles.Role), never any
+    other group, whoever asks. This does not rank roles: administrators staff their subtree
+    with every role, pipeline roles included, and may make administrators only below their own
+    institution (may_place_user). What stops an administrator approving their own prescription
+    is not this list but the pipeline's own checks (a pharmacist never audits a prescription
+    they wrote; a re-checker is never the dispenser)."""
+    return Group.objects.filter(name__in=STAFF_ROLES)
 
 
 def can_see_institution(user, institution_id: int | None) -> bool:

@@ -2,8 +2,11 @@
 hold each capability, and every "may I?" of the platform is derived from it: the moves of the
 workflow (prescriptions.workflow names the capability each move needs), the station steps, the
 pages, the API and the admin's model permissions (CAPABILITY_MODEL_PERMISSIONS, given to each role
-group by sync_role_groups). A superuser holds every capability (accounts.permissions.has_capability);
-no one holds the workflow's SYSTEM marker, which is not a capability.
+group by sync_role_groups). A superuser administers: they hold every capability but the
+ROLE_BOUND ones, the clinical work of the pipeline (prescribing, the final audit, dispensing,
+re-check, decoction, delivery, hand-over and the stations), which only a person holding a role
+that has them does, superuser or not (accounts.permissions.has_capability). No one holds the
+workflow's SYSTEM marker, which is not a capability.
 
 Pure data: no ORM at import time, so the workflow table can read it."""
 
@@ -42,6 +45,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_dashboards": frozenset({Role.ADMINISTRATOR}),
     "manage_users": frozenset({Role.ADMINISTRATOR}),
 }
+
+# The pipeline's clinical work: held only through a role, never through being a superuser. A
+# superuser administers; a pharmacist, not the platform's operator, approves a prescription.
+ROLE_BOUND = frozenset(
+    {"prescribe", "final_audit", "dispense", "recheck", "decoct", "deliver", "hand_over", "work_stations"}
+)
 
 # The admin site's model permissions each capability brings ("app_label.model": actions).
 CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {

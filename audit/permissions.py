@@ -1,7 +1,9 @@
 """Who may audit a prescription: the `final_audit` capability (the one role table, the same one
 the workflow's APPROVED and REJECTED moves name) and the routing: a pharmacist decides only on
 prescriptions routed to their own institution. Routing is an assignment, not a view of the
-subtree, so a superuser decides only on what is routed to the institution they are placed at."""
+subtree, so a superuser holding the pharmacist role decides only on what is routed to the
+institution they are placed at (without the role, a superuser audits nothing). Nobody audits a
+prescription they wrote, whatever roles they hold."""
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -20,4 +22,13 @@ def ensure_routed_to(pharmacist, prescription: Prescription) -> AuditRun:
     run = AuditRun.objects.filter(prescription=prescription).first()
     if run is None or run.routed_to_id != pharmacist.institution_id:
         raise PermissionDenied(_("This prescription is not routed to your institution."))
+    return run
+
+
+def ensure_can_decide(pharmacist, prescription: Prescription) -> AuditRun:
+    """ensure_routed_to, and `pharmacist` is not the prescription's prescriber: the final audit is
+    a second person's check. Raises PermissionDenied."""
+    run = ensure_routed_to(pharmacist, prescription)
+    if prescription.prescriber_id == pharmacist.pk:
+        raise PermissionDenied(_("You cannot audit a prescription you wrote."))
     return run

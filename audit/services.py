@@ -21,7 +21,7 @@ from rules.services import check_draft, live_snapshot
 
 from .exceptions import AuditConflict
 from .models import AuditClaim, AuditDecision, AuditRun, Decision
-from .permissions import ensure_routed_to
+from .permissions import ensure_can_decide
 
 logger = logging.getLogger(__name__)
 CLAIM_MINUTES = 10
@@ -107,8 +107,9 @@ def audit_run(*, prescription_id: int) -> AuditRun | None:
 @transaction.atomic
 def audit_claim(*, pharmacist, prescription: Prescription, now=None) -> AuditClaim:
     """Take a prescription to decide on it. Raises AuditConflict while another pharmacist holds
-    an unexpired claim; the same pharmacist claiming again extends it."""
-    ensure_routed_to(pharmacist, prescription)
+    an unexpired claim; the same pharmacist claiming again extends it. Raises PermissionDenied
+    for a prescription not routed to the pharmacist or written by them (ensure_can_decide)."""
+    ensure_can_decide(pharmacist, prescription)
     now = now or timezone.now()
     expires = now + timedelta(minutes=CLAIM_MINUTES)
     claims = AuditClaim.objects.filter(prescription=prescription)
@@ -134,8 +135,10 @@ def audit_decide(
 ) -> AuditDecision:
     """Approve or reject. Rejecting needs at least one reason. Approving despite block-level
     findings needs a written reason per finding and the prescriber's double signature. Exactly one
-    decision per prescription version: a concurrent second decision raises AuditConflict."""
-    run = ensure_routed_to(pharmacist, prescription)
+    decision per prescription version: a concurrent second decision raises AuditConflict. Raises
+    PermissionDenied for a prescription not routed to the pharmacist or written by them
+    (ensure_can_decide)."""
+    run = ensure_can_decide(pharmacist, prescription)
     prescription.refresh_from_db(fields=["status", "double_signature"])
     now = now or timezone.now()
     holder = AuditClaim.objects.filter(prescription=prescription, expires_at__gte=now).exclude(pharmacist=pharmacist)

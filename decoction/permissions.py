@@ -1,7 +1,8 @@
 """Who may record a station step for this prescription: the workflow move's capability (asked
 through prescriptions.permissions, from the one role table) and the institution scope, the shared
-pharmacy that serves the prescription's county. Superusers hold every capability and work at
-every pharmacy."""
+pharmacy that serves the prescription's county. The station capabilities are clinical work
+(accounts.roles.ROLE_BOUND): a superuser records a step only with a role that has it, and then,
+like anyone with the role, at the pharmacy they are placed at."""
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -17,8 +18,6 @@ from .selectors import pharmacy_for
 def can_work_at_pharmacy(actor, pharmacy: Institution, stage: str) -> bool:
     """Staff of `pharmacy` record its steps; a re-check may also be made by a pharmacist of the
     institution above it (the county's lead hospital)."""
-    if actor.is_superuser:
-        return True
     allowed = {pharmacy.pk}
     if stage in (Stage.RECHECKED, Stage.RECHECK_FAILED) and pharmacy.parent_id:
         allowed.add(pharmacy.parent_id)

@@ -1,7 +1,7 @@
 """Who may deliver and hand over medicine: capabilities from the one role table
 (accounts.roles.CAPABILITIES, the same ones the workflow's SHIPPED, DELIVERED and PICKED_UP moves
-name) plus delivery's own scope: a courier works for a delivery station. Superusers hold every
-capability; a run still needs a courier placed at a delivery station."""
+name) plus delivery's own scope: a courier works for a delivery station. Both are clinical work
+(accounts.roles.ROLE_BOUND): a superuser delivers or hands over only with a role that has it."""
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _

@@ -584,6 +584,8 @@ ZH = {
     "Photograph the dispensed herbs for the re-check.": "请拍摄调剂好的饮片照片供复核。",
     "Nothing has been dispensed yet.": "尚未调剂。",
     "The re-checker cannot be the dispenser of the same prescription.": "复核人不能是同一处方的调剂人。",
+    "You cannot audit a prescription you wrote.": "不能审核自己开具的处方。",
+    "An administrator you appoint must belong to an institution below your own.": "您任命的管理员必须属于您所在机构的下级机构。",
     "Say what is wrong so the dispenser can correct it.": "请说明问题，以便调剂员更正。",
     "Scan or type the soaking tank or pot number.": "请扫描或填写浸泡桶（锅）号。",
     "Scan or type the decoction machine number.": "请扫描或填写煎药机编号。",

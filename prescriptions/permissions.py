@@ -1,8 +1,9 @@
 """May this actor make this move? Answered from the workflow table (the capability each move
 names) and the one role table (accounts.roles.CAPABILITIES), through accounts' has_capability.
 
-Superusers hold every capability, so they may make every move a person makes; a SYSTEM move is
-made only by background work (actor None), never by a person, superuser or not. Object scope (which
+The capabilities the moves name are the pipeline's clinical work (accounts.roles.ROLE_BOUND): a
+superuser makes a move only with a role that has its capability, like anyone else. A SYSTEM move
+is made only by background work (actor None), never by a person, superuser or not. Object scope (which
 pharmacy, which run, which audit) is each stage app's own permissions.py, on top of this."""
 
 from django.core.exceptions import PermissionDenied

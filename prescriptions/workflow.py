@@ -53,7 +53,8 @@ class Move:
     @property
     def roles(self) -> frozenset:
         """The roles whose holders may make the move (SYSTEM kept as a marker), derived from the
-        role table. Superusers hold every capability, so they may make every move but a SYSTEM one."""
+        role table. Superusers make a move only through such a role (the moves' capabilities are
+        accounts.roles.ROLE_BOUND); nobody makes a SYSTEM one."""
         return roles_holding(self.capabilities) | (self.capabilities & {SYSTEM})
 
 

@@ -34,7 +34,7 @@ from prescriptions.workflow import Stage
 from tcm_platform import urls as platform_urls
 
 from .factories import InstitutionFactory, PatientFactory, UserFactory
-from .test_accounts import user_change_data
+from .test_accounts import PASSWORD, user_change_data
 from .test_tracking import ADDRESS, prescription_at
 
 pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
@@ -863,7 +863,7 @@ def targets(county, others):
 
 def user_form(user, **overrides):
     """The admin's change form for `user` as posted; `None` leaves a field (a checkbox) out."""
-    return user_change_data(user, institution=user.institution_id or "", **overrides)
+    return user_change_data(user, **{"institution": user.institution_id or "", **overrides})
 
 
 NEW_PASSWORD = "Taken-over-2026"
@@ -938,7 +938,11 @@ def test_an_administrator_changes_a_password_in_its_subtree_and_a_superuser_a_su
     ]
 
 
-def test_an_administrator_cannot_give_a_role_carrying_permissions_it_does_not_hold(client, personas):
+def test_an_administrator_gives_only_the_platforms_role_groups(client, personas):
+    """The groups field offers the role groups of accounts.roles.Role and nothing else: another
+    group, here one holding every permission, is not a valid choice. (This does not rank roles:
+    administrators staff their subtree with pipeline roles; what stops one approving their own
+    prescription is the final audit's own check.)"""
     from django.contrib.auth.models import Group, Permission
 
     mighty = Group.objects.create(name="mighty")
@@ -947,6 +951,8 @@ def test_an_administrator_cannot_give_a_role_carrying_permissions_it_does_not_ho
     pharmacist_role = Group.objects.get(name=Role.PHARMACIST)
     as_user(client, personas["centre_admin"])
     url = f"/admin/accounts/user/{clinician.pk}/change/"
+    offered = client.get(url).context["adminform"].form.fields["groups"].queryset
+    assert set(offered.values_list("name", flat=True)) == set(Role.values)
     # The administrator may give pipeline roles: the same form with an ordinary role saves.
     roles = [Group.objects.get(name=Role.CLINICIAN).pk, pharmacist_role.pk]
     assert outcome(client.post(url, user_form(clinician, groups=roles))) == "302 /admin/accounts/user/"
@@ -958,3 +964,163 @@ def test_an_administrator_cannot_give_a_role_carrying_permissions_it_does_not_ho
         Role.CLINICIAN,
         Role.PHARMACIST,
     }
+
+
+def account(user) -> tuple:
+    """What a takeover would change: password hash, flags, institution and roles."""
+    user = User.objects.get(pk=user.pk)
+    return (
+        user.password,
+        user.is_active,
+        user.is_staff,
+        user.is_superuser,
+        user.institution_id,
+        user.name,
+        frozenset(user.groups.values_list("name", flat=True)),
+    )
+
+
+def group_ids(*roles) -> list[int]:
+    from django.contrib.auth.models import Group
+
+    return list(Group.objects.filter(name__in=roles).values_list("pk", flat=True))
+
+
+def attempts(client, admin, target) -> tuple[str, ...]:
+    """Each way the admin's user pages change an account, tried by `admin` on `target`: open the
+    password page, set the password, and post the change form raising the roles, dropping the
+    active flag, and emptying the institution."""
+    as_user(client, admin)
+    change = f"/admin/accounts/user/{target.pk}/change/"
+    password = f"/admin/accounts/user/{target.pk}/password/"
+    everything = group_ids(Role.ADMINISTRATOR, Role.PHARMACIST, Role.CLINICIAN)
+    return (
+        outcome(client.get(password)),
+        outcome(client.post(password, PASSWORD_FORM)),
+        outcome(client.post(change, user_form(target, groups=everything, name="被改了"))),
+        outcome(client.post(change, user_form(target, is_active=None))),
+        outcome(client.post(change, user_form(target, institution=""))),
+    )
+
+
+def test_an_administrator_cannot_change_their_own_roles_flags_or_password_in_the_admin(
+    client, personas, others, caplog
+):
+    """centreadmin gave itself the pharmacist and clinician roles on its own change form. Nobody
+    changes their own account in the admin's user pages; their own password goes through the
+    admin's "change password" page, which asks for the old one."""
+    caplog.set_level("INFO", logger="tcm.security")
+    administrators = {name: personas[name] for name in ADMINS} | {"c002_admin": others["c002_admin"]}
+    got = {}
+    for name, admin in administrators.items():
+        before = account(admin)
+        got[name] = attempts(client, admin, admin)
+        assert account(admin) == before, name
+        assert outcome(client.get(f"/admin/accounts/user/{admin.pk}/change/")) == "200"  # shown, read-only
+    assert got == dict.fromkeys(administrators, ("403",) * 5)
+    assert "password changed" not in caplog.text
+
+    centre_admin = personas["centre_admin"]
+    as_user(client, centre_admin)
+    own = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    assert outcome(client.post("/admin/password_change/", {**own, "old_password": "wrong"})) == "200"
+    assert outcome(client.post("/admin/password_change/", own)) == "302 /admin/password_change/done/"
+    assert User.objects.get(pk=centre_admin.pk).check_password(NEW_PASSWORD)
+
+
+@pytest.fixture
+def peers(county):
+    """An administrator beside each administrator persona, at the same institution."""
+    return {
+        "h001_peer": UserFactory(username="h001peer", institution=county["H001"], roles=[Role.ADMINISTRATOR]),
+        "c001_peer": UserFactory(username="c001peer", institution=county["C001"], roles=[Role.ADMINISTRATOR]),
+    }
+
+
+def test_an_administrator_cannot_change_a_peer_administrator(client, personas, others, peers, caplog):
+    """centreadmin set the password of another administrator of C001. An administrator changes
+    another only strictly below their own institution: a peer is refused like a superuser (403),
+    one above or beside like a user outside the subtree ("does not exist")."""
+    caplog.set_level("INFO", logger="tcm.security")
+    administrators = {name: personas[name] for name in ADMINS} | {"c002_admin": others["c002_admin"]}
+    targets = {
+        "county_admin": [peers["h001_peer"]],
+        "centre_admin": [peers["c001_peer"], personas["county_admin"], peers["h001_peer"]],
+        "c002_admin": [personas["centre_admin"], peers["c001_peer"], personas["county_admin"]],
+    }
+    got = {}
+    for name, admin in administrators.items():
+        for target in targets[name]:
+            before = account(target)
+            got[name, target.username] = attempts(client, admin, target)
+            assert account(target) == before, (name, target.username)
+
+    peer = ("403",) * 5  # seen in the subtree, not changed
+    beyond = ("404", "404", "302 /admin/", "302 /admin/", "302 /admin/")  # "does not exist"
+    assert got == {
+        ("county_admin", "h001peer"): peer,
+        ("centre_admin", "c001peer"): peer,
+        ("centre_admin", "countyadmin"): beyond,
+        ("centre_admin", "h001peer"): beyond,
+        ("c002_admin", "centreadmin"): beyond,
+        ("c002_admin", "c001peer"): beyond,
+        ("c002_admin", "countyadmin"): beyond,
+    }
+    assert "password changed" not in caplog.text
+
+    # One strictly below is the administrator's to change, and the change is logged.
+    centre_admin = personas["centre_admin"]
+    as_user(client, personas["county_admin"])
+    assert outcome(client.post(f"/admin/accounts/user/{centre_admin.pk}/password/", PASSWORD_FORM)) == (
+        f"302 /admin/accounts/user/{centre_admin.pk}/change/"
+    )
+    assert User.objects.get(pk=centre_admin.pk).check_password(NEW_PASSWORD)
+    assert "password changed user=centreadmin by=countyadmin" in caplog.text
+
+
+def form_errors(response) -> dict:
+    assert response.status_code == 200, outcome(response)
+    return response.context["adminform"].form.errors
+
+
+def test_a_user_saved_by_an_administrator_must_belong_to_an_institution_in_their_subtree(client, personas, county):
+    """An administrator posted a clinician's form with no institution and the administrator role:
+    a staff user no other administrator could see. Every save by a non-superuser places the user
+    in the actor's subtree, and an administrator strictly below the actor; a refused save changes
+    nothing."""
+    clinician, centre_admin = personas["clinician"], personas["centre_admin"]
+    change = f"/admin/accounts/user/{clinician.pk}/change/"
+    administrator = group_ids(Role.ADMINISTRATOR)
+    before = account(clinician)
+    as_user(client, centre_admin)
+
+    refused = {
+        "no institution, administrator": user_form(clinician, institution="", groups=administrator),
+        "no institution": user_form(clinician, institution=""),
+        "outside the subtree": user_form(clinician, institution=county["T003"].pk),
+        "administrator beside the actor": user_form(clinician, institution=county["C001"].pk, groups=administrator),
+    }
+    for why, data in refused.items():
+        assert "institution" in form_errors(client.post(change, data)), why
+        assert account(clinician) == before, why
+
+    add = {"username": "newbie", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"}
+    for institution in ("", county["C002"].pk):
+        assert "institution" in form_errors(
+            client.post("/admin/accounts/user/add/", {**add, "institution": institution})
+        )
+    assert not User.objects.filter(username="newbie").exists()
+
+    # Inside the subtree it saves: a user at the actor's own institution, an administrator below it.
+    assert outcome(client.post("/admin/accounts/user/add/", {**add, "institution": county["C001"].pk})).startswith(
+        "302 /admin/accounts/user/"
+    )
+    assert User.objects.get(username="newbie").institution == county["C001"]
+    to_t001 = user_form(clinician, institution=county["T001"].pk, groups=administrator)
+    assert outcome(client.post(change, to_t001)) == "302 /admin/accounts/user/"
+    promoted = User.objects.get(pk=clinician.pk)
+    assert (promoted.institution, promoted.is_staff, promoted.role_codes) == (
+        county["T001"],
+        True,
+        {Role.ADMINISTRATOR},
+    )

@@ -13,7 +13,7 @@ from accounts.permissions import (
     has_capability,
     institutions_visible_to,
 )
-from accounts.roles import Role
+from accounts.roles import ROLE_BOUND, Role
 from accounts.services import institution_save, user_set_roles
 
 from .factories import InstitutionFactory, UserFactory
@@ -175,10 +175,17 @@ def test_anonymous_visitor_has_no_capability(db):
     assert capabilities_of(AnonymousUser()) == frozenset()
 
 
-def test_superuser_has_every_capability(db):
+def test_superuser_has_every_capability_but_the_clinical_work_which_needs_a_role(db):
     root = UserFactory(is_superuser=True)
+    pharmacist_root = UserFactory(is_superuser=True, roles=[Role.PHARMACIST])
 
-    assert capabilities_of(root) == frozenset(CAPABILITIES)
+    assert capabilities_of(root) == frozenset(CAPABILITIES) - ROLE_BOUND
+    assert frozenset(CAPABILITIES) >= ROLE_BOUND
+    assert capabilities_of(pharmacist_root) == frozenset(CAPABILITIES) - ROLE_BOUND | {
+        "final_audit",
+        "recheck",
+        "work_stations",
+    }
 
 
 def test_asking_for_an_unknown_capability_is_a_programming_error(clinician):

@@ -7,6 +7,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.mixins import ListModelMixin
 
+from accounts.roles import Role
 from catalogue.services import stock_receive
 from prescriptions.services.drafting import PrescriptionForm
 from tcm_platform.urls import api_v1
@@ -23,8 +24,9 @@ LIST_ROUTES = [
 
 @pytest.fixture
 def root(county, catalogue):
-    """A superuser, with at least one patient and one stock batch for the lists to show."""
-    user = UserFactory(username="root", is_superuser=True, institution=None)
+    """A superuser holding every role (the clinical lists need one), with at least one patient
+    and one stock batch for the lists to show."""
+    user = UserFactory(username="root", is_superuser=True, institution=None, roles=list(Role.values))
     PatientFactory(institution=county["T001"]).allergies.set([catalogue.get(name="甘草")])
     stock_receive(
         pharmacy=county["P001"],

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,7 +16,14 @@ from accounts.roles import Role
 from audit import tasks
 from audit.exceptions import AuditConflict
 from audit.models import AuditClaim, AuditDecision, AuditRun, Decision
-from audit.services import CLAIM_MINUTES, audit_claim, audit_decide, audit_run, prescription_draft
+from audit.services import (
+    CLAIM_MINUTES,
+    audit_batch_approve,
+    audit_claim,
+    audit_decide,
+    audit_run,
+    prescription_draft,
+)
 from catalogue.models import Herb
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import finding_key, prescription_cancel, prescription_submit
@@ -363,6 +371,33 @@ def test_a_pharmacist_of_another_institution_can_neither_claim_nor_decide(setup,
     )
     assert fresh(prescription).status == Stage.AI_AUDITED
     assert not AuditDecision.objects.exists()
+
+
+def test_a_pharmacist_cannot_approve_a_prescription_they_wrote(setup, api, county, pharmacist):
+    """A doctor who is also the pharmacist at H001 writes a prescription routed to H001: the final
+    audit is a second person's check, so they can neither claim nor decide it, through the
+    service or the API; the other pharmacist there can."""
+    both = UserFactory(
+        username="doctor-pharmacist", institution=county["H001"], roles=[Role.CLINICIAN, Role.PHARMACIST]
+    )
+    prescription = audited(both)
+    assert prescription.audit_run.routed_to == county["H001"]
+
+    with pytest.raises(PermissionDenied, match="不能审核自己开具的处方"):
+        audit_decide(pharmacist=both, prescription=prescription, decision=Decision.APPROVE)
+    with pytest.raises(PermissionDenied):
+        audit_claim(pharmacist=both, prescription=prescription)
+    api.force_login(both)
+    refused = api.post(decide_url(prescription), {"decision": "approve"}, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "不能审核自己开具的处方。"
+    assert api.post(claim_url(prescription)).status_code == 403
+    assert audit_batch_approve(pharmacist=both, prescriptions=[prescription]) == []
+    assert fresh(prescription).status == Stage.AI_AUDITED
+    assert not AuditDecision.objects.exists() and not AuditClaim.objects.exists()
+
+    audit_decide(pharmacist=pharmacist, prescription=prescription, decision=Decision.APPROVE)
+    assert fresh(prescription).status == Stage.APPROVED
 
 
 # --- Decisions -------------------------------------------------------------------------------------------

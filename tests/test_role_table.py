@@ -1,11 +1,14 @@
 """Every "may I?" is derived from one table, accounts.roles.CAPABILITIES: the workflow's moves,
 the station steps, the delivery checks, the pages, the capability-guarded API views and the role
 groups' admin permissions. Each test here reads its expectation from that table (a persona may
-do X exactly when it holds one of the capabilities X names; a superuser holds every capability,
-but never the workflow's SYSTEM marker) and compares it with what the surface does, for every
+do X exactly when it holds one of the capabilities X names; a superuser holds every capability
+but the pipeline's clinical work, accounts.roles.ROLE_BOUND, which needs a role, and never the
+workflow's SYSTEM marker) and compares it with what the surface does, for every
 persona of tests/conftest.py plus a superuser. Two literal tables pin what the role table must
 keep giving: the roles of each move and the role groups' permissions as they were before the
 table was the only source."""
+
+from functools import partial
 
 import pytest
 from django.contrib.auth.models import Group
@@ -17,7 +20,9 @@ from rest_framework.request import Request
 from accounts.models import InstitutionKind
 from accounts.navigation import PAGES
 from accounts.permissions import CapabilityPermission
-from accounts.roles import CAPABILITIES, CAPABILITY_MODEL_PERMISSIONS, Role
+from accounts.roles import CAPABILITIES, CAPABILITY_MODEL_PERMISSIONS, ROLE_BOUND, Role
+from audit.models import AuditDecision, Decision
+from audit.services import audit_claim, audit_decide
 from decoction.permissions import ensure_station_staff
 from decoction.selectors import STATIONS
 from delivery.permissions import can_deliver, can_hand_over
@@ -30,6 +35,7 @@ from prescriptions.workflow import SYSTEM, TRANSITIONS, Decoction, DeliveryMode,
 from tcm_platform import urls as platform_urls
 
 from .factories import UserFactory
+from .test_final_audit import audited, submit
 from .test_tracking import prescription_at
 
 pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
@@ -105,10 +111,10 @@ def codenames(table: dict) -> set[str]:
 
 def holds(user, capabilities) -> bool:
     """The table's answer: does `user` hold one of `capabilities`? Read from CAPABILITIES and the
-    user's roles alone; a superuser holds every capability, never SYSTEM."""
+    user's roles alone; a superuser also holds every capability outside ROLE_BOUND, never SYSTEM."""
     names = set(capabilities) - {SYSTEM}
-    if user.is_superuser:
-        return bool(names)
+    if user.is_superuser and names - ROLE_BOUND:
+        return True
     return any(CAPABILITIES[name] & user.role_codes for name in names)
 
 
@@ -161,6 +167,13 @@ def test_each_station_is_opened_by_a_capability_every_move_into_its_stages_accep
         assert all(station.capability in move.capabilities for move in into), code
 
 
+def test_every_capability_a_move_or_a_station_names_is_clinical_work_that_needs_a_role():
+    """So a superuser makes no move and works at no station without a role that has it."""
+    named = {c for _current, move in MOVES for c in move.capabilities} - {SYSTEM}
+    named |= {station.capability for station in STATIONS.values()} | set(STATION_CAPABILITIES)
+    assert named | {"work_stations"} == ROLE_BOUND
+
+
 def test_working_at_the_stations_is_the_union_of_the_station_capabilities():
     stations = {station.capability for station in STATIONS.values()}
     assert CAPABILITIES["work_stations"] == frozenset().union(*(CAPABILITIES[c] for c in stations))
@@ -173,9 +186,8 @@ def test_working_at_the_stations_is_the_union_of_the_station_capabilities():
 def test_a_persona_may_make_a_move_exactly_when_it_holds_one_of_the_moves_capabilities(people, current, move):
     got = {name: can_make_move(user, move) for name, user in people.items()}
     assert got == {name: holds(user, move.capabilities) for name, user in people.items()}
-    assert {name: bool(move.roles & user.role_codes) for name, user in people.items() if name != "superuser"} == {
-        name: allowed for name, allowed in got.items() if name != "superuser"
-    }
+    assert got == {name: bool(move.roles & user.role_codes) for name, user in people.items()}
+    assert got["superuser"] is False
     assert can_make_move(None, move) == (SYSTEM in move.capabilities)
 
 
@@ -199,22 +211,41 @@ def at(clinician, stage, *, decoction, delivery) -> Prescription:
     return Prescription.objects.get(pk=prescription.pk)
 
 
-def test_a_superuser_makes_every_move_a_person_makes_through_the_transition_service_but_not_the_systems(
-    people, catalogue
-):
-    """Superusers hold every capability, the workflow's moves included (they did not before the
-    moves were read from the role table); background work's move stays background work's."""
+def test_a_superuser_makes_no_move_without_a_role_and_with_one_only_that_roles_moves(people, catalogue):
+    """Superusers administer; the moves are clinical work (ROLE_BOUND), made by whoever holds a
+    role that has the move's capability, superuser or not (before, a superuser made them all)."""
     root = people["superuser"]
+    dispensing_root = UserFactory(username="root-dispenser", is_superuser=True, roles=[R.DISPENSER])
     for current, move in MOVES:
-        prescription = at(people["clinician"], current, **mode_of(move))
-        if SYSTEM in move.capabilities:
+        for actor in (root, dispensing_root):
+            prescription = at(people["clinician"], current, **mode_of(move))
+            if SYSTEM not in move.capabilities and move.roles & actor.role_codes:
+                event = prescription_transition(prescription=prescription, to=move.to, actor=actor)
+                assert (event.stage, event.actor) == (move.to, actor)
+                assert Prescription.objects.get(pk=prescription.pk).status == move.to
+                continue
             with pytest.raises(InvalidTransition):
-                prescription_transition(prescription=prescription, to=move.to, actor=root)
+                prescription_transition(prescription=prescription, to=move.to, actor=actor)
             assert Prescription.objects.get(pk=prescription.pk).status == current
-        else:
-            event = prescription_transition(prescription=prescription, to=move.to, actor=root)
-            assert (event.stage, event.actor) == (move.to, root)
-            assert Prescription.objects.get(pk=prescription.pk).status == move.to
+
+
+def test_a_superuser_without_a_clinical_role_cannot_prescribe_or_approve(people, pharmacist, county, catalogue):
+    """Not even their own prescription: the reviewer's superuser submitted one and approved it."""
+    root = UserFactory(username="root-h001", is_superuser=True, is_staff=True, institution=county["H001"])
+    with pytest.raises(PermissionDenied):
+        submit(root)
+    assert not Prescription.objects.filter(prescriber=root).exists()
+
+    prescription = audited(people["clinician"])  # routed to H001, where root and the pharmacist are
+    assert prescription.audit_run.routed_to == county["H001"]
+    for attempt in (audit_claim, partial(audit_decide, decision=Decision.APPROVE)):
+        with pytest.raises(PermissionDenied):
+            attempt(pharmacist=root, prescription=prescription)
+    assert Prescription.objects.get(pk=prescription.pk).status == S.AI_AUDITED
+    assert not AuditDecision.objects.filter(prescription=prescription).exists()
+    # The pharmacist, who holds the role, approves it.
+    audit_decide(pharmacist=pharmacist, prescription=prescription, decision=Decision.APPROVE)
+    assert Prescription.objects.get(pk=prescription.pk).status == S.APPROVED
 
 
 # --- Station steps and delivery -------------------------------------------------------------------------------
@@ -257,8 +288,8 @@ def test_a_persona_opens_a_station_page_exactly_when_it_holds_the_stations_capab
 
 
 def test_delivery_and_hand_over_follow_the_capabilities_the_delivery_moves_name(people):
-    """A courier must also be placed at a delivery station (a run belongs to one), so the
-    superuser, placed nowhere, holds `deliver` but cannot drive a run."""
+    """A courier must also be placed at a delivery station (a run belongs to one); a superuser
+    without a role neither delivers nor hands over (both are ROLE_BOUND)."""
     capabilities = {move.to: move.capabilities for _current, move in MOVES}
     assert capabilities[S.SHIPPED] == capabilities[S.DELIVERED] == {"deliver"}
     assert capabilities[S.PICKED_UP] == {"hand_over"}
@@ -273,7 +304,7 @@ def test_delivery_and_hand_over_follow_the_capabilities_the_delivery_moves_name(
         for name, user in people.items()
     }
     assert got == want
-    assert got["courier"] == (True, False) and got["superuser"] == (False, True)
+    assert got["courier"] == (True, False) and got["superuser"] == (False, False)
 
 
 # --- Pages and the navigation ---------------------------------------------------------------------------------
