@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from .services.integrity import anchor_trace
 from .services.trace import flag_stuck
 
 
@@ -8,3 +9,10 @@ from .services.trace import flag_stuck
 def flag_stuck_prescriptions():
     """Beat: flag prescriptions stuck past their stage's time limit for administrators."""
     flag_stuck(limits=settings.STAGE_TIME_LIMITS)
+
+
+@shared_task(name="prescriptions.anchor_trace", ignore_result=True)
+def anchor_trace_daily():
+    """Beat, daily: append a keyed anchor of every chain's head outside the database. Repeating
+    it only appends another anchor of the same heads."""
+    anchor_trace()
