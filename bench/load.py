@@ -26,6 +26,7 @@ def production_environment(**extra: str) -> None:
             "DJANGO_SETTINGS_MODULE": "bench.settings",
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "TCM_TRACE_KEYS": f"b1:{secrets.token_hex(32)}",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SITE_URL": "http://127.0.0.1",
             "SECURE_SSL_REDIRECT": "false",

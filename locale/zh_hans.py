@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "position in the chain": "链中序号",
+    "key id": "密钥编号",
+    "chains": "链数",
+    "events": "事件数",
+    "trace re-keying": "追溯链重新签名记录",
+    "trace re-keyings": "追溯链重新签名记录",
     "Dashboards": "监管看板",
     "Pipeline": "处方流转",
     "findings at submit": "提交时的审方结果",

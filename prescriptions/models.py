@@ -86,6 +86,11 @@ class Prescription(models.Model):
     delivery_fee = models.DecimalField(_("delivery fee (yuan)"), max_digits=8, decimal_places=2, default=0)
     total = models.DecimalField(_("total (yuan)"), max_digits=10, decimal_places=2, default=0)
     tracking_token = models.CharField(_("tracking token"), max_length=64, unique=True, null=True, blank=True)
+    # The head of the trace chain, kept with the prescription and keyed (core.keys), so a chain
+    # cut short or a status changed without its event is detected (prescriptions.services.integrity).
+    trace_count = models.PositiveIntegerField(default=0, editable=False)
+    trace_head = models.CharField(max_length=64, blank=True, editable=False)
+    trace_head_mac = models.CharField(max_length=80, blank=True, editable=False)
     idempotency_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -150,7 +155,8 @@ class TraceEventQuerySet(models.QuerySet):
 class TraceEvent(models.Model):
     """One stage a prescription entered: who, when, with what. Append-only (the ORM refuses
     updates and deletes; on PostgreSQL a trigger refuses them in SQL too); each event carries the
-    hash of the previous event of the same prescription and of its own content."""
+    hash of the previous event of the same prescription and a hash of its own content keyed with
+    the secret named by `key_id` (held outside the database), and its position `seq` (1, 2, …)."""
 
     prescription = models.ForeignKey(Prescription, on_delete=models.PROTECT, related_name="events")
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices)
@@ -165,6 +171,8 @@ class TraceEvent(models.Model):
     actor_name = models.CharField(_("by (name)"), max_length=50)
     at = models.DateTimeField(_("at"), db_index=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
+    seq = models.PositiveIntegerField(_("position in the chain"), default=0)
+    key_id = models.CharField(_("key id"), max_length=8, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -186,6 +194,26 @@ class TraceEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("trace events cannot be deleted")
+
+
+class TraceRekey(models.Model):
+    """A re-keying of the trace: when chains hashed before keyed hashes existed (or under a key
+    being retired) were hashed again under `key_id`. The record of it, since it is the one time
+    event hashes are rewritten."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    key_id = models.CharField(_("key id"), max_length=8)
+    chains = models.PositiveIntegerField(_("chains"))
+    events = models.PositiveIntegerField(_("events"))
+    note = models.CharField(_("note"), max_length=200)
+
+    class Meta:
+        verbose_name = _("trace re-keying")
+        verbose_name_plural = _("trace re-keyings")
+        ordering = ["at"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.key_id}"
 
 
 class StuckFlag(models.Model):

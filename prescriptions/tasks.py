@@ -2,6 +2,7 @@ from celery import shared_task
 from django.conf import settings
 
 from .services.herb_use import herb_use_refresh
+from .services.integrity import anchor_trace
 from .services.trace import flag_stuck
 
 
@@ -15,3 +16,10 @@ def flag_stuck_prescriptions():
 def count_herb_use():
     """Beat: recount how often the county prescribes each herb (the suggestions' ranking)."""
     herb_use_refresh()
+
+
+@shared_task(name="prescriptions.anchor_trace", ignore_result=True)
+def anchor_trace_daily():
+    """Beat, daily: append a keyed anchor of every chain's head outside the database. Repeating
+    it only appends another anchor of the same heads."""
+    anchor_trace()

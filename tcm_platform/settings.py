@@ -60,6 +60,34 @@ else:
     if not SITE_URL.startswith(("http://", "https://")):
         raise ImproperlyConfigured("SITE_URL must be an absolute http(s) URL, e.g. https://tcm.example.gov.cn")
 
+
+def trace_keys(value: str) -> list[tuple[str, str]]:
+    """TCM_TRACE_KEYS: "k2:<secret>,k1:<secret>" — key ids with the secrets that key the trace's
+    hashes. The first signs new events; the others still verify the events they signed."""
+    keys = []
+    for item in (part.strip() for part in value.split(",") if part.strip()):
+        key_id, _, secret = item.partition(":")
+        if not key_id.isalnum() or len(key_id) > 8 or len(secret) < 32:
+            raise ImproperlyConfigured(
+                "TCM_TRACE_KEYS must be id:secret pairs (id of 1-8 letters or digits, secret of 32+ characters)."
+            )
+        keys.append((key_id, secret))
+    if len({key_id for key_id, _ in keys}) != len(keys):
+        raise ImproperlyConfigured("TCM_TRACE_KEYS names a key id twice.")
+    return keys
+
+
+if DEBUG:
+    TCM_TRACE_KEYS = trace_keys(os.environ.get("TCM_TRACE_KEYS", "")) or [
+        ("dev", "dev-only-trace-key-not-secret-0123456789")
+    ]
+else:
+    TCM_TRACE_KEYS = trace_keys(env_required("TCM_TRACE_KEYS"))
+# Where anchor_trace appends its keyed anchors of every chain's head (an append-only file; ship it
+# off the database server), and optionally a webhook that receives each anchor too.
+TCM_TRACE_ANCHOR_PATH = Path(os.environ.get("TCM_TRACE_ANCHOR_PATH", VAR_DIR / "trace-anchors.jsonl"))
+TCM_TRACE_ANCHOR_URL = os.environ.get("TCM_TRACE_ANCHOR_URL", "")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -207,6 +235,7 @@ CELERY_BEAT_SCHEDULE = {
     "notification-sweep": {"task": "delivery.sweep_notifications", "schedule": 300.0},
     "stuck-prescriptions": {"task": "prescriptions.flag_stuck", "schedule": 300.0},
     "herb-use": {"task": "prescriptions.count_herb_use", "schedule": 600.0},
+    "trace-anchor": {"task": "prescriptions.anchor_trace", "schedule": crontab(hour=2, minute=30)},
     "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},
 }
 

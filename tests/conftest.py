@@ -21,6 +21,13 @@ from .factories import InstitutionFactory, UserFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 
+@pytest.fixture(autouse=True)
+def trace_anchors_of_this_test(settings, tmp_path):
+    """Each test anchors the trace into a file of its own (a shared file would hold chains that
+    the previous tests' rollbacks removed)."""
+    settings.TCM_TRACE_ANCHOR_PATH = tmp_path / "trace-anchors.jsonl"
+
+
 @pytest.fixture
 def county(db):
     K = InstitutionKind

@@ -24,6 +24,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k7#Qw9!zLp2@Rm4$Tn6^Vb8&Xc1*Yd3(Fe5)Gh0-Jk2+Ls4=Nq6",
     "ALLOWED_HOSTS": "tcm.example.gov.cn",
     "SITE_URL": "https://tcm.example.gov.cn",
+    "TCM_TRACE_KEYS": "k1:7b3f9e21c4d85a06e1f2b3c4d5e6f708192a3b4c5d6e7f80",
 }
 
 
@@ -31,7 +32,7 @@ def run_manage(*args, env):
     base = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "TCM_TRACE_KEYS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     base["DJANGO_SETTINGS_MODULE"] = "tcm_platform.settings"
     return subprocess.run(
@@ -45,7 +46,7 @@ def test_check_deploy_reports_nothing_under_the_documented_production_environmen
     assert "no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "TCM_TRACE_KEYS"])
 def test_production_refuses_to_start_without_a_required_setting(missing):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
     result = run_manage("check", env=env)

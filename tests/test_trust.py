@@ -1,6 +1,7 @@
 """The trace is append-only and verifiable; outages answer 503; pages carry a strict CSP; logins
 are throttled and logged."""
 
+import json
 import re
 from pathlib import Path
 
@@ -116,6 +117,143 @@ def test_verify_trace_reports_an_edited_deleted_or_reordered_event_and_exits_non
         call_command("verify_trace")
     assert exit_info.value.code == 1
     assert says in capsys.readouterr().out
+
+
+def verify(capsys) -> tuple[int, str]:
+    """verify_trace's exit code and what it printed."""
+    try:
+        call_command("verify_trace")
+    except SystemExit as exit_info:
+        return exit_info.code, capsys.readouterr().out
+    return 0, capsys.readouterr().out
+
+
+def events_of(prescription):
+    return list(TraceEvent.objects.filter(prescription=prescription).order_by("seq"))
+
+
+def test_a_deleted_last_event_is_caught_by_the_chains_keyed_head(prescription, capsys):
+    tamper("DELETE FROM prescriptions_traceevent WHERE id = %s", [events_of(prescription)[-1].pk])
+
+    code, out = verify(capsys)
+
+    assert code == 1
+    assert f"prescription {prescription.pk}: its chain ends at event 1, its head says 2" in out
+
+
+def test_an_event_edited_with_its_plain_hash_recomputed_is_caught(prescription, capsys):
+    """Someone with the database but not the key edits an event and writes the plain SHA-256 of
+    the new content, as the old unkeyed chain would have accepted."""
+    import hashlib
+
+    from prescriptions.services.integrity import event_content
+
+    second = events_of(prescription)[1]
+    data = {**second.data, "risk": "none"}
+    content = event_content(
+        prescription_id=prescription.pk,
+        seq=second.seq,
+        stage=second.stage,
+        actor_id=second.actor_id,
+        at=second.at,
+        data=data,
+        prev_hash=second.prev_hash,
+    )
+    plain = hashlib.sha256(content.encode()).hexdigest()
+    tamper(
+        "UPDATE prescriptions_traceevent SET data = %s, hash = %s WHERE id = %s",
+        [json.dumps(data), plain, second.pk],
+    )
+    tamper("UPDATE prescriptions_prescription SET trace_head = %s WHERE id = %s", [plain, prescription.pk])
+
+    code, out = verify(capsys)
+
+    assert code == 1
+    assert f"prescription {prescription.pk}: event {second.pk} (ai_audited) was edited" in out
+    assert f"prescription {prescription.pk}: its chain head was changed without the trace key" in out
+
+
+def test_a_status_changed_without_its_event_is_caught(prescription, capsys):
+    raw("UPDATE prescriptions_prescription SET status = %s WHERE id = %s", ["approved", prescription.pk])
+
+    code, out = verify(capsys)
+
+    assert code == 1
+    assert f"prescription {prescription.pk}: status 'approved' has no trace event" in out
+
+
+def test_a_deleted_chain_is_caught_and_a_deleted_prescription_is_caught_by_the_anchor(
+    prescription, clinician, catalogue, capsys
+):
+    from prescriptions.services.integrity import anchor_trace
+
+    other = prescription_for(clinician)
+    anchor_trace()
+    assert verify(capsys)[0] == 0, "a clean, anchored trace verifies"
+    tamper("DELETE FROM prescriptions_traceevent WHERE prescription_id = %s", [other.pk])
+    code, out = verify(capsys)
+    assert code == 1 and f"prescription {other.pk} has no trace events (its chain was deleted)" in out
+
+    for table in ("prescriptions_milestone", "audit_auditrun", "prescriptions_prescriptionitem"):
+        tamper(f"DELETE FROM {table} WHERE prescription_id = %s", [prescription.pk])
+    tamper("DELETE FROM prescriptions_traceevent WHERE prescription_id = %s", [prescription.pk])
+    tamper("DELETE FROM prescriptions_prescription WHERE id = %s", [prescription.pk])
+    code, out = verify(capsys)
+
+    assert code == 1
+    assert f"prescription {prescription.pk} was deleted after an anchor held its chain" in out
+
+
+def test_an_edited_anchor_file_is_caught_and_no_new_anchor_is_added_to_it(prescription, settings, capsys):
+    from prescriptions.services.integrity import anchor_trace
+
+    anchor_trace()
+    anchor_trace()
+    path = settings.TCM_TRACE_ANCHOR_PATH
+    first, second = path.read_text().splitlines()
+    forged = json.loads(first)
+    forged["events"] += 1  # a figure changed by someone without the key
+    path.write_text(json.dumps(forged) + "\n" + second + "\n")
+
+    code, out = verify(capsys)
+
+    assert code == 1 and "anchor file line 1 was edited, removed or reordered" in out
+    with pytest.raises(ValueError):
+        anchor_trace()
+
+
+def test_a_chain_keyed_with_a_key_no_longer_configured_is_reported_and_rotation_keeps_old_keys(
+    prescription, clinician, catalogue, settings, capsys
+):
+    old = settings.TCM_TRACE_KEYS
+    settings.TCM_TRACE_KEYS = [("k2", "a-new-trace-key-for-the-rotation-test-0123"), *old]
+    rotated = prescription_for(clinician)
+    assert {event.key_id for event in events_of(rotated)} == {"k2"}
+    assert verify(capsys)[0] == 0, "old events verify with the old key kept configured"
+
+    settings.TCM_TRACE_KEYS = [("k2", "a-new-trace-key-for-the-rotation-test-0123")]
+    code, out = verify(capsys)
+
+    assert code == 1
+    assert "which is not configured" in out and f"prescription {prescription.pk}" in out
+
+
+def prescription_for(clinician):
+    patient = PatientFactory(institution=clinician.institution)
+    created, _ = prescription_submit(
+        actor=clinician,
+        patient=patient,
+        form=PrescriptionForm.of(
+            {
+                "consult": {"tcm_disease": "咳嗽"},
+                "doses": 3,
+                "usage": "每日1剂",
+                "delivery": "pickup",
+                "items": [{"herb": "桔梗", "grams": 6}],
+            }
+        ),
+    )
+    return created
 
 
 def test_an_unreachable_database_is_a_503_not_a_500(client, clinician, monkeypatch):

@@ -10,7 +10,7 @@ from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_submit, prescription_transition
 from prescriptions.services.drafting import PrescriptionForm
-from prescriptions.services.trace import event_hash
+from prescriptions.services.integrity import event_hash
 from prescriptions.workflow import SYSTEM, TRANSITIONS, Decoction, DeliveryMode, Stage
 
 from .factories import PatientFactory
@@ -149,7 +149,9 @@ def test_every_move_records_an_event_chained_to_the_hash_of_the_previous_one(cat
     assert len({e.hash for e in events}) == len(events)
     for e in events:
         assert e.hash == event_hash(
+            key_id=e.key_id,
             prescription_id=prescription.pk,
+            seq=e.seq,
             stage=e.stage,
             actor_id=e.actor_id,
             at=e.at,

@@ -1,7 +1,5 @@
 """The only writer of Prescription.status and of trace events."""
 
-import hashlib
-import json
 from functools import partial
 
 from django.core.exceptions import ValidationError
@@ -12,56 +10,61 @@ from django.utils.translation import gettext as _
 
 from core import tasks
 from core.ids import idempotency_key
+from core.keys import current_key_id
 
 from ..exceptions import ConcurrentTransition, InvalidTransition
 from ..models import Milestone, Prescription, StuckFlag, TraceEvent
 from ..permissions import can_make_move, ensure_can_make_move
 from ..workflow import CREATE, Stage, find_move
-
-
-def event_hash(*, prescription_id: int, stage: str, actor_id, at, data: dict, prev_hash: str) -> str:
-    content = json.dumps(
-        {
-            "prescription": prescription_id,
-            "stage": stage,
-            "actor": actor_id,
-            "at": at.isoformat(),
-            "data": data,
-            "prev": prev_hash,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(content.encode()).hexdigest()
+from .integrity import event_hash, head_mac
 
 
 def record_event(
     *, prescription: Prescription, stage: str, actor=None, data: dict | None = None, first: bool = False
 ) -> TraceEvent:
     """Append a trace event, chained to the prescription's previous event (`first`: the
-    prescription was created in this transaction and has none). Call inside the transaction that
-    changes the state it records."""
+    prescription was created in this transaction and has none), hashed with the current trace key,
+    and move the chain's keyed head on the prescription. Call inside the transaction that changes
+    the state it records."""
     data = data or {}
-    previous = None if first else TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
+    previous = None if first else TraceEvent.objects.filter(prescription=prescription).order_by("-seq", "-pk").first()
     prev_hash = previous.hash if previous else ""
+    seq = previous.seq + 1 if previous else 1
     at = timezone.now()
     if previous and at <= previous.at:  # keep the chain's order strict even with a coarse clock
         at = previous.at + timezone.timedelta(microseconds=1)
     actor_id = actor.pk if actor else None
-    return TraceEvent.objects.create(
+    key_id = current_key_id()
+    event = TraceEvent.objects.create(
         prescription=prescription,
         stage=stage,
         actor=actor,
         actor_name=(str(actor) if actor else "系统")[:50],
         at=at,
         data=data,
+        seq=seq,
+        key_id=key_id,
         prev_hash=prev_hash,
         hash=event_hash(
-            prescription_id=prescription.pk, stage=stage, actor_id=actor_id, at=at, data=data, prev_hash=prev_hash
+            key_id=key_id,
+            prescription_id=prescription.pk,
+            seq=seq,
+            stage=stage,
+            actor_id=actor_id,
+            at=at,
+            data=data,
+            prev_hash=prev_hash,
         ),
     )
+    head = {
+        "trace_count": seq,
+        "trace_head": event.hash,
+        "trace_head_mac": head_mac(prescription_id=prescription.pk, count=seq, head=event.hash, key_id=key_id),
+    }
+    Prescription.objects.filter(pk=prescription.pk).update(**head)
+    for field, value in head.items():
+        setattr(prescription, field, value)
+    return event
 
 
 # The Celery task (pipeline.tasks) through which each app pulls its side effects of a move —
@@ -184,35 +187,6 @@ def prescription_record_step(*, actor, prescription: Prescription, stage: str, d
         if prescription.status == stage and latest is not None and latest.stage == stage:
             return _repeat(latest, actor)  # the same step, sent twice at once, recorded by the other request
         raise
-
-
-def verify_trace() -> tuple[list[str], int, int]:
-    """Check every chain: each event's hash matches its content (not edited) and names the hash
-    of the event before it (none deleted, none reordered). Returns (problems, chains, events)."""
-    problems, chains, count = [], 0, 0
-    previous_id, previous_hash = None, ""
-    rows = TraceEvent.objects.order_by("prescription_id", "at", "pk").values_list(
-        "pk", "prescription_id", "stage", "actor_id", "at", "data", "prev_hash", "hash"
-    )
-    for pk, prescription_id, stage, actor_id, at, data, prev_hash, stored in rows.iterator(chunk_size=2000):
-        count += 1
-        if prescription_id != previous_id:
-            chains += 1
-            previous_id, previous_hash = prescription_id, ""
-        expected = event_hash(
-            prescription_id=prescription_id, stage=stage, actor_id=actor_id, at=at, data=data, prev_hash=prev_hash
-        )
-        if expected != stored:
-            problems.append(
-                f"prescription {prescription_id}: event {pk} ({stage}) was edited: its hash does not match its content"
-            )
-        if prev_hash != previous_hash:
-            problems.append(
-                f"prescription {prescription_id}: event {pk} ({stage}) does not follow the event "
-                "before it (an event was deleted, inserted or reordered)"
-            )
-        previous_hash = stored
-    return problems, chains, count
 
 
 def flag_stuck(*, limits: dict[str, int], now=None) -> tuple[int, int]:

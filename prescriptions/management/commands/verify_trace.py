@@ -2,11 +2,14 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from prescriptions.services.trace import verify_trace
+from prescriptions.services.integrity import verify_trace
 
 
 class Command(BaseCommand):
-    help = "Walk every prescription's hash chain of trace events; report each broken link; exit 1 if any."
+    help = (
+        "Check every prescription's keyed hash chain, its head and the anchors; report each problem with "
+        "the prescription named; exit 1 if any."
+    )
 
     def handle(self, *args, **options):
         problems, chains, events = verify_trace()
