@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from .models import Notification
 from .notify import backend
-from .services import notification_send, trace_pull
+from .services import notification_send, notifications_reconcile, trace_pull
 
 
 @shared_task(
@@ -39,7 +39,9 @@ def send_notification(self, notification_id: int):
 
 @shared_task(name="delivery.sweep_notifications", ignore_result=True)
 def sweep_notifications():
-    """Pending notifications older than 5 minutes (a lost message) are enqueued again."""
+    """An announced stage the trace pull stepped over gets its notification (enqueued after
+    commit); pending notifications older than 5 minutes (a lost message) are enqueued again."""
+    notifications_reconcile()
     cutoff = timezone.now() - timedelta(minutes=5)
     for pk in Notification.objects.filter(status="pending", created_at__lt=cutoff).values_list("pk", flat=True)[:200]:
         send_notification.delay(pk)
