@@ -14,10 +14,10 @@ from .services import notification_send, notifications_reconcile, trace_pull
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def pull_trace(prescription_id: int | None = None):
+def pull_trace():
     """Handle the trace events delivery has not handled yet (notifications, cached tracking pages).
-    Run by the beat and kicked after a transition commits; `prescription_id` is a hint it ignores:
-    a pull takes everything not yet handled, and a second run finds nothing to do."""
+    Run by the beat; after each move commits, pipeline.trace_advanced calls the same service. A
+    pull takes everything not yet handled, so a second run finds nothing to do."""
     return trace_pull()
 
 

@@ -209,14 +209,17 @@ def test_an_event_that_commits_after_a_later_event_was_pulled_is_still_announced
     assert Prescription.objects.get(pk=slow.pk).status == Stage.APPROVED
 
 
-def test_the_pull_task_is_late_acknowledged_on_the_beat_every_10_seconds_and_ignores_its_hint(
+def test_the_pull_task_takes_no_arguments_and_is_late_acknowledged_on_the_beat_every_10_seconds(
     clinician, pharmacist, catalogue, settings
 ):
     prescription = prescription_at(clinician, Stage.AI_AUDITED)
     prescription_transition(prescription=prescription, to=Stage.APPROVED, actor=pharmacist)
 
-    first = pull_trace.run(prescription_id=prescription.pk + 1000)
+    first = pull_trace.run()
     second = pull_trace.run()
+
+    with pytest.raises(TypeError):
+        pull_trace.run(prescription.pk)  # nothing sends a prescription id: a pull takes everything
 
     assert (pull_trace.name, pull_trace.acks_late) == ("delivery.pull_trace", True)
     assert {"task": "delivery.pull_trace", "schedule": 10.0} in settings.CELERY_BEAT_SCHEDULE.values()
