@@ -2,6 +2,7 @@
 writer keeps the milestone row and announces each move once after commit, and the work pulled
 from the trace (the machine audit) happens exactly once however often the task is delivered."""
 
+import importlib
 import importlib.util
 
 import pytest
@@ -133,3 +134,27 @@ def test_no_application_module_is_over_400_lines_and_no_function_over_60():
                     too_long.append(f"{name}:{node.lineno} {node.name}(): {length} lines")
 
     assert too_long == []
+
+
+def test_the_milestone_backfill_rebuilds_the_writers_rows_reading_the_trace_once(
+    actors, enqueued, django_assert_max_num_queries
+):
+    def move(prescription, *path):
+        for stage, who in path:
+            prescription_transition(prescription=prescription, to=stage, actor=actors[who])
+
+    clinician = actors["clinician"]
+    just_submitted, rejected, rechecked_twice, delivered = (submit(clinician) for _ in range(4))
+    move(rejected, (Stage.AI_AUDITED, "system"), (Stage.REJECTED, "pharmacist"))
+    move(rechecked_twice, *CENTRE_PATH[:3], (Stage.RECHECK_FAILED, "pharmacist"), (Stage.DISPENSED, "dispenser"))
+    move(delivered, *CENTRE_PATH)
+    columns = [field.attname for field in Milestone._meta.concrete_fields]
+    written = list(Milestone.objects.order_by("pk").values_list(*columns))
+    Milestone.objects.all().delete()
+    backfill = importlib.import_module("prescriptions.migrations.0006_milestones").backfill
+
+    with django_assert_max_num_queries(4):  # the prescriptions, the trace, the rows: none per prescription
+        backfill(apps, None)
+
+    assert list(Milestone.objects.order_by("pk").values_list(*columns)) == written
+    assert len(written) == 4
