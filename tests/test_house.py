@@ -158,3 +158,21 @@ def test_the_milestone_backfill_rebuilds_the_writers_rows_reading_the_trace_once
 
     assert list(Milestone.objects.order_by("pk").values_list(*columns)) == written
     assert len(written) == 4
+
+
+def test_every_rule_a_permissions_module_defines_is_asked_by_the_application():
+    """A permission function nothing calls is a second answer waiting to drift from the first."""
+    import ast
+
+    defined, used = {}, set()
+    for name, text in python_modules():
+        tree = ast.parse(text)
+        if name.name == "permissions.py":
+            defined |= {f"{name}: {node.name}": node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                used.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                used.add(node.attr)
+
+    assert sorted(where for where, function in defined.items() if function not in used) == []
