@@ -84,11 +84,6 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def roles_holding(capabilities) -> frozenset[str]:
-    """The roles that hold at least one of `capabilities` (names outside the table hold none)."""
-    return frozenset().union(*(CAPABILITIES.get(capability, ()) for capability in capabilities))
-
-
 def model_permissions_of(role: str) -> dict[str, tuple[str, ...]]:
     """The admin model permissions of the capabilities `role` holds ("app_label.model": actions)."""
     merged: dict[str, list[str]] = {}

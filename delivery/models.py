@@ -82,8 +82,10 @@ class NotificationStatus(models.TextChoices):
 
 
 class Notification(models.Model):
-    """Transactional outbox: written in the same transaction as the stage it announces, sent by a
-    Celery task through the configured backend, retried with backoff, sent once."""
+    """Transactional outbox: written by delivery's pull of the trace (services.trace_pull), in the
+    transaction that moves its cursor past the stage's event, not in the stage's own transaction
+    (the periodic reconciliation writes one the pull stepped over); sent by a Celery task through
+    the configured backend, retried with backoff, sent once."""
 
     prescription = models.ForeignKey(
         "prescriptions.Prescription", on_delete=models.CASCADE, related_name="notifications"
@@ -112,11 +114,18 @@ class TraceCursor(models.Model):
     """How far an app has handled the prescriptions' trace, which is its outbox: every event up to
     `last_event_id`, and the ids above it in `handled_above` (events that committed while an
     older id was still invisible: an open transaction, or one rolled back). The pull locks this
-    row and moves it in the transaction that writes what the events caused."""
+    row and moves it in the transaction that writes what the events caused.
+
+    `gaps_seen` says since when the pulls have seen the invisible ids above `last_event_id`
+    missing: pairs [id, time], meaning the pull at that time got every event up to that id that
+    had committed, so an id at or below it that is still missing has been missing since then.
+    A gap is stepped over once it has stayed open that long (the pull's grace), whatever the time
+    of the events above it says: an event's time is when it was written, not when it committed."""
 
     name = models.CharField(max_length=50, unique=True)
     last_event_id = models.BigIntegerField(default=0)
     handled_above = models.JSONField(default=list, blank=True)
+    gaps_seen = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):

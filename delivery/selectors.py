@@ -1,19 +1,20 @@
 """Reads of the delivery app: the prescription behind a tracking token, what waits for a courier,
-a courier's open runs, how long each stage has recently taken and so when the medicine should
-arrive."""
+the announced stages left without a notification, a courier's open runs, how long each stage has
+recently taken and so when the medicine should arrive."""
 
 import itertools
 import statistics
 from datetime import timedelta
 
 from django.core.cache import cache
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.workflow import TIMELINE, Decoction, DeliveryMode, Stage
 
-from .models import DeliveryRun
+from .models import DeliveryRun, Notification
 
 STAGE_DURATIONS_KEY = "track:durations"
 
@@ -39,6 +40,18 @@ def prescriptions_waiting_for_courier(user):
         .exclude(delivery_stops__run__is_open=True)
         .select_related("patient")
         .order_by("-urgent", "updated_at")
+    )
+
+
+def events_without_notification(*, stages, up_to_id: int, since):
+    """Trace events of `stages` with ids up to `up_to_id`, written since `since`, whose
+    prescription has no notification of that stage; oldest first."""
+    announced = Notification.objects.filter(prescription_id=OuterRef("prescription_id"), stage=OuterRef("stage"))
+    return (
+        TraceEvent.objects.filter(stage__in=stages, pk__lte=up_to_id, at__gte=since)
+        .exclude(Exists(announced))
+        .select_related("prescription__institution")
+        .order_by("pk")
     )
 
 

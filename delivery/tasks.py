@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from .models import Notification
 from .notify import backend
-from .services import notification_send, trace_pull
+from .services import notification_send, notifications_reconcile, trace_pull
 
 
 @shared_task(
@@ -14,10 +14,10 @@ from .services import notification_send, trace_pull
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def pull_trace(prescription_id: int | None = None):
+def pull_trace():
     """Handle the trace events delivery has not handled yet (notifications, cached tracking pages).
-    Run by the beat and kicked after a transition commits; `prescription_id` is a hint it ignores:
-    a pull takes everything not yet handled, and a second run finds nothing to do."""
+    Run by the beat; after each move commits, pipeline.trace_advanced calls the same service. A
+    pull takes everything not yet handled, so a second run finds nothing to do."""
     return trace_pull()
 
 
@@ -39,7 +39,9 @@ def send_notification(self, notification_id: int):
 
 @shared_task(name="delivery.sweep_notifications", ignore_result=True)
 def sweep_notifications():
-    """Pending notifications older than 5 minutes (a lost message) are enqueued again."""
+    """An announced stage the trace pull stepped over gets its notification (enqueued after
+    commit); pending notifications older than 5 minutes (a lost message) are enqueued again."""
+    notifications_reconcile()
     cutoff = timezone.now() - timedelta(minutes=5)
     for pk in Notification.objects.filter(status="pending", created_at__lt=cutoff).values_list("pk", flat=True)[:200]:
         send_notification.delay(pk)

@@ -16,5 +16,6 @@ def patients_visible_to(user) -> QuerySet:
 
 
 def can_see_patient(user, patient: Patient) -> bool:
-    """The same rule as patients_visible_to, for one patient already loaded."""
+    """The same rule as patients_visible_to, for one patient already loaded (the submit for an
+    existing patient asks it)."""
     return has_capability(user, "view_patients") and can_see_institution(user, patient.institution_id)

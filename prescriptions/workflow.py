@@ -1,5 +1,5 @@
 """The prescription pipeline as data: the stages and every allowed move with the capability that
-makes it (the roles holding it are read from accounts.roles.CAPABILITIES, the one role table).
+makes it (who holds a capability is accounts.roles.CAPABILITIES, the one role table).
 
 Pure Python, no ORM. Services, pages, the API, the tests and the README read this table; nothing
 else decides whether a move is allowed (prescriptions.permissions.can_make_move asks it).
@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-
-from accounts.roles import roles_holding
 
 # Moves made by background work: a marker, not a capability; no person holds it, not even a superuser.
 SYSTEM = "system"
@@ -49,13 +47,6 @@ class Move:
     capabilities: frozenset  # any one of them lets a person make the move; SYSTEM: background work
     decoction: str | None = None  # only for prescriptions decocted this way
     delivery: str | None = None  # only for prescriptions delivered this way
-
-    @property
-    def roles(self) -> frozenset:
-        """The roles whose holders may make the move (SYSTEM kept as a marker), derived from the
-        role table. Superusers make a move only through such a role (the moves' capabilities are
-        accounts.roles.ROLE_BOUND); nobody makes a SYSTEM one."""
-        return roles_holding(self.capabilities) | (self.capabilities & {SYSTEM})
 
 
 def _move(to, *capabilities, decoction=None, delivery=None):

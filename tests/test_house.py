@@ -2,6 +2,7 @@
 writer keeps the milestone row and announces each move once after commit, and the work pulled
 from the trace (the machine audit) happens exactly once however often the task is delivered."""
 
+import importlib
 import importlib.util
 
 import pytest
@@ -144,3 +145,45 @@ def test_no_lower_floor_reads_a_higher_apps_relations_behind_the_import_contract
     lower = [(name, text) for name, text in python_modules() if str(name).startswith(("prescriptions", "patients"))]
 
     assert [str(name) for name, text in lower if higher.search(text)] == []
+
+
+def test_the_milestone_backfill_rebuilds_the_writers_rows_reading_the_trace_once(
+    actors, enqueued, django_assert_max_num_queries
+):
+    def move(prescription, *path):
+        for stage, who in path:
+            prescription_transition(prescription=prescription, to=stage, actor=actors[who])
+
+    clinician = actors["clinician"]
+    just_submitted, rejected, rechecked_twice, delivered = (submit(clinician) for _ in range(4))
+    move(rejected, (Stage.AI_AUDITED, "system"), (Stage.REJECTED, "pharmacist"))
+    move(rechecked_twice, *CENTRE_PATH[:3], (Stage.RECHECK_FAILED, "pharmacist"), (Stage.DISPENSED, "dispenser"))
+    move(delivered, *CENTRE_PATH)
+    columns = [field.attname for field in Milestone._meta.concrete_fields]
+    written = list(Milestone.objects.order_by("pk").values_list(*columns))
+    Milestone.objects.all().delete()
+    backfill = importlib.import_module("prescriptions.migrations.0006_milestones").backfill
+
+    with django_assert_max_num_queries(4):  # the prescriptions, the trace, the rows: none per prescription
+        backfill(apps, None)
+
+    assert list(Milestone.objects.order_by("pk").values_list(*columns)) == written
+    assert len(written) == 4
+
+
+def test_every_rule_a_permissions_module_defines_is_asked_by_the_application():
+    """A permission function nothing calls is a second answer waiting to drift from the first."""
+    import ast
+
+    defined, used = {}, set()
+    for name, text in python_modules():
+        tree = ast.parse(text)
+        if name.name == "permissions.py":
+            defined |= {f"{name}: {node.name}": node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                used.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                used.add(node.attr)
+
+    assert sorted(where for where, function in defined.items() if function not in used) == []

@@ -36,6 +36,7 @@ from prescriptions.services.drafting import PrescriptionForm
 from prescriptions.workflow import TRANSITIONS, Decoction, DeliveryMode, Stage, find_move
 
 from .factories import InstitutionFactory, PatientFactory, UserFactory
+from .test_role_table import roles_of
 
 pytestmark = pytest.mark.usefixtures("enqueued")
 
@@ -273,9 +274,8 @@ def test_a_self_decocted_prescription_goes_from_the_re_check_straight_to_packagi
 
 def test_a_dispenser_may_package_a_self_decocted_prescription_as_the_workflow_table_allows(api, stations):
     prescription = approved(stations["clinician"], stations["pharmacist"], decoction=Decoction.SELF)
-    assert (
-        Role.DISPENSER
-        in find_move(Stage.RECHECKED, Stage.PACKAGED, decoction=Decoction.SELF, delivery=DeliveryMode.PICKUP).roles
+    assert Role.DISPENSER in roles_of(
+        find_move(Stage.RECHECKED, Stage.PACKAGED, decoction=Decoction.SELF, delivery=DeliveryMode.PICKUP)
     )
     ok(dispense(api, stations["dispenser"], prescription, [30, 30]))
     ok(step(api, stations["rechecker"], prescription, Stage.RECHECKED))
@@ -372,7 +372,8 @@ def test_every_recordable_step_the_table_does_not_allow_from_a_stage_is_a_confli
     recordable = sorted(STEPS)
     assert {Stage.DISPENSED, Stage.RECHECKED, Stage.RECHECK_FAILED, Stage.SOAKING, Stage.DECOCTING} <= set(recordable)
     roles = {
-        to: set().union(*(m.roles for moves in TRANSITIONS.values() for m in moves if m.to == to)) for to in recordable
+        to: set().union(*(roles_of(m) for moves in TRANSITIONS.values() for m in moves if m.to == to))
+        for to in recordable
     }
     actor_for = {to: next(by_role[role] for role in by_role if role in roles[to]) for to in recordable}
     wrong, checked = [], 0

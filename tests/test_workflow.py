@@ -14,6 +14,7 @@ from prescriptions.services.integrity import event_hash
 from prescriptions.workflow import SYSTEM, TRANSITIONS, Decoction, DeliveryMode, Stage
 
 from .factories import PatientFactory
+from .test_role_table import roles_of
 
 MODES = list(itertools.product(Decoction.values, DeliveryMode.values))
 PAIRS = list(itertools.product(Stage.values, Stage.values))
@@ -36,7 +37,7 @@ def roles_allowed(current: str, to: str, *, decoction: str, delivery: str) -> fr
     roles = set()
     for move in TRANSITIONS[current]:
         if move.to == to and move.decoction in (None, decoction) and move.delivery in (None, delivery):
-            roles |= move.roles
+            roles |= roles_of(move)
     return frozenset(roles)
 
 

@@ -7,6 +7,7 @@ from .notifications import (
     enqueue_notification,
     forget_tracking_pages,
     notification_send,
+    notifications_reconcile,
     trace_pull,
 )
 from .runs import (
@@ -38,6 +39,7 @@ __all__ = [
     "enqueue_notification",
     "forget_tracking_pages",
     "notification_send",
+    "notifications_reconcile",
     "pickup_code_for",
     "rate_limited",
     "rate_limited_read",

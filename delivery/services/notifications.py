@@ -2,10 +2,11 @@
 
 A pull claims the trace events delivery has not handled yet; for each it writes the notification
 of an announced stage, and after its commit it enqueues the sending and drops the cached tracking
-pages of every prescription that moved. Sending goes through the configured backend, once."""
+pages of every prescription that moved. A periodic reconciliation writes the notification of an
+announced stage the pull stepped over. Sending goes through the configured backend, once."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.core.cache import cache
@@ -17,6 +18,7 @@ from prescriptions.models import TraceEvent
 from prescriptions.workflow import Stage
 
 from ..models import Notification, TraceCursor
+from ..selectors import events_without_notification
 from .tracking import track_cache_keys
 
 logger = logging.getLogger(__name__)
@@ -30,9 +32,17 @@ NOTIFY_STAGES = {
 }
 CURSOR = "delivery"
 # An id not visible below a visible one belongs to a transaction still open or rolled back. Once
-# the event above the gap is this old, the transaction is taken as rolled back and the cursor
-# steps over it; until then the events above the gap are remembered as handled, one by one.
+# the pulls have seen it missing for this long, the transaction is taken as rolled back and the
+# cursor steps over it; until then the events above the gap are remembered as handled, one by one.
+# Measured from when a pull first saw the gap, never from the events' times: `at` is when an
+# event was written, and its transaction may commit minutes later. An event stepped over that
+# commits after all is announced by notifications_reconcile.
 IN_FLIGHT_GRACE = timedelta(minutes=2)
+# How far back the reconciliation looks for an announced stage left without its notification.
+RECONCILE_WINDOW = timedelta(days=1)
+# How often a pull adds a mark to the cursor's `gaps_seen` while gaps stay open (a skipped mark
+# only makes a gap look younger, so the list stays short under a burst of pulls).
+GAP_MARK_EVERY = timedelta(seconds=10)
 
 
 def trace_pull(*, limit: int = 500) -> int:
@@ -56,15 +66,41 @@ def trace_pull(*, limit: int = 500) -> int:
             return 0
         written = _announce(events)
         keys = _cached_pages_of(events)
-        position, above = _advance(cursor.last_event_id, handled | {e.pk for e in events}, {e.pk: e.at for e in events})
+        got = handled | {event.pk for event in events}
+        # Every id up to here that this pull did not get was invisible to it (open or rolled
+        # back); above the last event of a full batch, the pull did not look.
+        seen_through = events[-1].pk if len(events) == limit else max(got)
+        position, above, gaps_seen = _advance(cursor.last_event_id, got, seen_through, cursor.gaps_seen)
         TraceCursor.objects.filter(pk=cursor.pk).update(
-            last_event_id=position, handled_above=sorted(above), updated_at=timezone.now()
+            last_event_id=position, handled_above=sorted(above), gaps_seen=gaps_seen, updated_at=timezone.now()
         )
         for notification_id in written:
             transaction.on_commit(partial(enqueue_notification, notification_id))
         if keys:
             transaction.on_commit(partial(forget_tracking_pages, keys))
     return len(events)
+
+
+@transaction.atomic
+def notifications_reconcile() -> list[int]:
+    """Write the missing notification of each announced stage the cursor has passed in the last
+    RECONCILE_WINDOW: an event whose transaction committed after the pull had stepped over its id
+    (open longer than IN_FLIGHT_GRACE) is announced here instead. Idempotent: a prescription has
+    one notification per stage (a unique constraint), so a second run, or a pull racing this one,
+    writes nothing twice. The sends are enqueued after commit. Returns the new notifications' ids."""
+    position = TraceCursor.objects.filter(name=CURSOR).values_list("last_event_id", flat=True).first() or 0
+    events = events_without_notification(
+        stages=list(NOTIFY_STAGES), up_to_id=position, since=timezone.now() - RECONCILE_WINDOW
+    )
+    written = []
+    for event in events:
+        if notification_id := _write_notification(event):
+            logger.warning(
+                "announced %s of prescription %s, stepped over by the trace pull", event.stage, event.prescription_id
+            )
+            written.append(notification_id)
+            transaction.on_commit(partial(enqueue_notification, notification_id))
+    return written
 
 
 def notification_text(event: TraceEvent) -> str:
@@ -90,15 +126,21 @@ def _announce(events: list[TraceEvent]) -> list[int]:
         if (event.prescription_id, event.stage) in done:
             continue  # a stage entered again is announced once
         done.add((event.prescription_id, event.stage))
-        try:
-            with transaction.atomic():
-                notification = Notification.objects.create(
-                    prescription_id=event.prescription_id, stage=event.stage, message=notification_text(event)
-                )
-        except IntegrityError:
-            continue  # written by something outside the cursor's lock (a release still running in-process listeners)
-        written.append(notification.pk)
+        if notification_id := _write_notification(event):
+            written.append(notification_id)
     return written
+
+
+def _write_notification(event: TraceEvent) -> int | None:
+    """The new notification's id; None when the prescription has one of this stage already."""
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                prescription_id=event.prescription_id, stage=event.stage, message=notification_text(event)
+            )
+    except IntegrityError:
+        return None  # written by something outside the cursor's lock (the reconciliation)
+    return notification.pk
 
 
 def _cached_pages_of(events: list[TraceEvent]) -> list[str]:
@@ -113,17 +155,26 @@ def _cached_pages_of(events: list[TraceEvent]) -> list[str]:
     return [key for token in sorted(tokens) for key in track_cache_keys(token)]
 
 
-def _advance(position: int, handled: set[int], at_of: dict) -> tuple[int, set[int]]:
+def _advance(position: int, got: set[int], seen_through: int, gaps_seen: list) -> tuple[int, set[int], list]:
     """The cursor moves over every handled id that follows it with no gap, and over a gap once the
-    event above it is older than IN_FLIGHT_GRACE. Returns (position, handled ids above it)."""
-    old_enough = timezone.now() - IN_FLIGHT_GRACE
-    for pk in sorted(handled):
+    pulls have seen it missing for IN_FLIGHT_GRACE (this pull among them: a gap above
+    `seen_through` it did not look at is not stepped over). Returns (position, handled ids above
+    it, the marks of `gaps_seen` still needed, with this pull's own)."""
+    now = timezone.now()
+    marks = [(top, datetime.fromisoformat(at)) for top, at in gaps_seen]
+    old_enough = now - IN_FLIGHT_GRACE
+    for pk in sorted(got):
         if pk != position + 1:
-            at = at_of.get(pk) or TraceEvent.objects.filter(pk=pk).values_list("at", flat=True).first()
-            if at is not None and at > old_enough:
+            gap_top = pk - 1
+            first_seen = min((at for top, at in marks if top >= gap_top), default=now)
+            if gap_top > seen_through or first_seen > old_enough:
                 break
         position = pk
-    return position, {pk for pk in handled if pk > position}
+    marks = [(top, at) for top, at in marks if top > position]
+    newest = marks[-1] if marks else (position, now - GAP_MARK_EVERY)
+    if seen_through > newest[0] and newest[1] <= now - GAP_MARK_EVERY:
+        marks.append((seen_through, now))
+    return position, {pk for pk in got if pk > position}, [[top, at.isoformat()] for top, at in marks]
 
 
 def forget_tracking_pages(keys: list[str]) -> None:

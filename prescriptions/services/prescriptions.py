@@ -7,11 +7,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.permissions import can_see_institution, ensure_capability, has_capability
+from accounts.permissions import can_see_institution, ensure_capability
 from catalogue.formulas import formula_label, formulas_for
 from core.ids import idempotency_key, parse_id
 from patients import services as patient_services
 from patients.models import Consult, ConsultAttachment, Patient
+from patients.permissions import can_see_patient
 from patients.services import patient_create
 from rules.services import check_draft
 
@@ -253,9 +254,7 @@ def prescription_submit_for(*, actor, patient, form: PrescriptionForm, previous:
             patient = Patient.objects.get(pk=patient)
         except Patient.DoesNotExist:
             patient = None
-        if patient is None or not (
-            has_capability(actor, "view_patients") and can_see_institution(actor, patient.institution_id)
-        ):
+        if patient is None or not can_see_patient(actor, patient):
             raise ValidationError({"patient": [_("No such patient in your institution.")]})
     return _submit(actor=actor, patient=patient, form=form, previous=previous)
 
