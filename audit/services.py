@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Institution
 from accounts.roles import Role
+from core.faults import pause_point
 from prescriptions.exceptions import ConcurrentTransition
 from prescriptions.models import Prescription
 from prescriptions.services import draft_for_audit, finding_key, prescription_transition
@@ -98,9 +99,11 @@ def audit_run(*, prescription_id: int) -> AuditRun | None:
                 changes={"risk_level": risk},
                 data={"risk": risk, "findings": len(findings), "rule_version": rule_version},
             )
+            pause_point("audit.in_transaction")  # test-only (core.faults); a no-op in production
     except (IntegrityError, ConcurrentTransition):
         # Another worker audited it (or it was cancelled) at the same moment: nothing to do.
         return AuditRun.objects.filter(prescription_id=prescription_id).first()
+    pause_point("audit.after_commit")  # test-only (core.faults); a no-op in production
     return run
 
 

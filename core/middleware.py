@@ -43,18 +43,18 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request):
         try:
             return self.get_response(request)
-        except (OperationalError, InterfaceError):
-            logger.warning("database unavailable for %s %s", request.method, request.path, exc_info=True)
-            return self.unavailable(request)
+        except (OperationalError, InterfaceError) as exc:
+            return self.unavailable(request, exc)
 
     def process_exception(self, request, exception):
         if isinstance(exception, (OperationalError, InterfaceError)):
-            logger.warning("database unavailable for %s %s", request.method, request.path, exc_info=True)
-            return self.unavailable(request)
+            return self.unavailable(request, exception)
         return None
 
     @staticmethod
-    def unavailable(request):
+    def unavailable(request, exc):
+        # One line, no traceback: an expected outage, and a traceback in the logs means a bug.
+        logger.warning("database unavailable for %s %s: %s", request.method, request.path, str(exc).strip())
         message = _("The service is briefly unavailable; please try again in a moment.")
         if request.path.startswith("/api/"):
             response = JsonResponse({"detail": str(message), "errors": {}}, status=503)

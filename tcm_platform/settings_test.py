@@ -6,7 +6,15 @@ DATABASE_URL still decides the database: SQLite when unset, PostgreSQL in CI.
 import os
 
 from .settings import *  # noqa: F403
-from .settings import BASE_DIR, DATABASES, REDIS_URL, VAR_DIR
+from .settings import (
+    BASE_DIR,
+    CELERY_BEAT_SCHEDULE,
+    CELERY_BROKER_TRANSPORT_OPTIONS,
+    CELERY_BROKER_URL,
+    DATABASES,
+    REDIS_URL,
+    VAR_DIR,
+)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -29,3 +37,29 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missi
 # A queue of this test run's own, shared with the worker processes the tests start (they inherit
 # the environment), so a demo worker on the same machine never takes the tests' tasks.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.setdefault("TCM_CELERY_QUEUE", f"tests-{os.getpid()}")
+
+# --- Fault tests (tests/test_faults.py) ----------------------------------------------------------
+# Set in the environment of the worker and beat processes those tests start, never in production.
+# A short Redis visibility timeout, checked every second, so a message held by a killed worker is
+# redelivered within the test (production: 600 s).
+if CELERY_BROKER_URL.startswith("redis://") and os.environ.get("TCM_TEST_VISIBILITY_TIMEOUT"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "visibility_timeout": int(os.environ["TCM_TEST_VISIBILITY_TIMEOUT"]),
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,  # kombu scans only every Nth interval otherwise (10 x 10 s)
+    }
+# The audit sweep every few seconds, for prescriptions of any age, so beat recovers within a test.
+if os.environ.get("TCM_TEST_AUDIT_SWEEP_SECONDS"):
+    CELERY_BEAT_SCHEDULE = {
+        **CELERY_BEAT_SCHEDULE,
+        "audit-sweep": {
+            "task": "audit.sweep_unaudited",
+            "schedule": float(os.environ["TCM_TEST_AUDIT_SWEEP_SECONDS"]),
+            "kwargs": {"older_than_seconds": 0},
+        },
+    }
+# core.faults.pause_point: the audit writes "entered <pid>" to this file at TEST_PAUSE_AT and
+# sleeps, so the test can SIGKILL the worker while it holds the message.
+TEST_PAUSE_IN_AUDIT = os.environ.get("TCM_TEST_PAUSE_IN_AUDIT", "")
+TEST_PAUSE_AT = os.environ.get("TCM_TEST_PAUSE_AT", "audit.in_transaction")
