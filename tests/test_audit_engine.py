@@ -36,13 +36,26 @@ def test_the_fixture_has_at_least_forty_prescriptions_of_every_kind():
     assert sum(1 for c in CASES if any(e["code"].startswith("incompatibility.") for e in c["expected"])) >= 8
 
 
+def risk_level_of(expected: list[dict]) -> str:
+    """README: high with any block finding, low with warnings only, none otherwise."""
+    severities = {e["severity"] for e in expected}
+    return "high" if "block" in severities else "low" if "warn" in severities else "none"
+
+
+def test_every_expected_finding_of_the_fixture_has_a_severity_from_the_readme_table():
+    assert [(c["name"], e["code"]) for c in CASES for e in c["expected"] if "severity" not in e] == []
+    assert {e["severity"] for c in CASES for e in c["expected"]} == {"block", "warn", "info"}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"][:60] for c in CASES])
-def test_engine_finds_exactly_the_expected_findings(case, rules):
-    found = {(f.code, tuple(f.herbs)) for f in run(case["input"], rules) if f.code != "elderly.dose"}
-    expected = {(e["code"], tuple(e["herbs"])) for e in case["expected"]}
+def test_engine_finds_exactly_the_expected_findings_with_their_severity_and_risk_level(case, rules):
+    findings = run(case["input"], rules)
+    found = {(f.code, f.severity, tuple(f.herbs)) for f in findings if f.code != "elderly.dose"}
+    expected = {(e["code"], e["severity"], tuple(e["herbs"])) for e in case["expected"]}
     assert expected <= found, f"missing: {expected - found}"
-    assert not {code for code, _ in found} & set(case.get("absent", [])), f"unexpected: {found - expected}"
+    assert not {code for code, _, _ in found} & set(case.get("absent", [])), f"unexpected: {found - expected}"
     assert found == expected
+    assert engine.risk_level(findings) == risk_level_of(case["expected"])
 
 
 def test_every_expected_block_level_finding_of_the_fixture_is_found(rules):

@@ -127,6 +127,7 @@ def test_a_pull_drops_the_cached_tracking_page_of_each_prescription_that_moved_a
     moved, resting = prescription_at(clinician, Stage.DECOCTING), prescription_at(clinician, Stage.DECOCTING)
     trace_pull()  # the setup's events
     moved_keys, resting_keys = cache_page(moved), cache_page(resting)
+    assert moved_keys and resting_keys, "the checks below must not pass over empty key lists"
 
     prescription_transition(prescription=moved, to=Stage.PACKAGED, actor=decoctor)
     assert all(cache.get(key) for key in moved_keys), "the transition itself drops nothing"
@@ -150,6 +151,7 @@ def test_a_first_version_just_submitted_has_no_cached_page_to_drop(
         assert trace_pull() == 1
 
     assert callbacks == []
+    assert keys, "the check below must not pass over an empty key list"
     assert all(cache.get(key) == "cached page" for key in keys)
 
 

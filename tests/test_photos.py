@@ -110,3 +110,59 @@ def test_an_outsider_cannot_see_or_add_photos(client, clinician, outsider, presc
     client.force_login(outsider)
     assert client.get(url).status_code == 404
     assert upload(client, prescription, jpeg_with_gps()).status_code == 404
+
+
+# --- the application's own limits (core.images), not Pillow's -------------------------------------------------
+
+
+def image_bytes(size, fmt, mode="RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size).save(out, format=fmt)
+    return out.getvalue()
+
+
+def refusal(data: bytes) -> str:
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    from core.images import normalize_photo
+
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        normalize_photo(SimpleUploadedFile("p", data))
+    return " ".join(refused.value.messages)
+
+
+def test_one_pixel_over_the_applications_pixel_limit_is_refused_where_pillow_would_accept_it():
+    from core.images import MAX_PIXELS
+
+    width = 10_000
+    height = MAX_PIXELS // width + 1
+    assert MAX_PIXELS < width * height < Image.MAX_IMAGE_PIXELS, "Pillow alone would open this image"
+    assert "too many pixels" in refusal(image_bytes((width, height), "PNG", mode="1"))
+
+
+def test_one_byte_over_the_applications_upload_limit_is_refused_and_the_limit_itself_is_not():
+    from core.images import MAX_UPLOAD_BYTES, normalize_photo
+
+    photo = image_bytes((64, 48), "JPEG")
+    at_limit = photo + b"\0" * (MAX_UPLOAD_BYTES - len(photo))  # bytes after the JPEG's end are ignored
+    assert len(at_limit) == MAX_UPLOAD_BYTES
+    assert normalize_photo(SimpleUploadedFile("p.jpg", at_limit)).name.endswith(".jpg")
+    assert "larger than 10 MB" in refusal(at_limit + b"\0")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_each_allowed_format_is_stored_as_jpeg(fmt):
+    from core.images import ALLOWED_FORMATS, normalize_photo
+
+    assert fmt in ALLOWED_FORMATS
+    stored = normalize_photo(SimpleUploadedFile("p", image_bytes((64, 48), fmt)))
+    assert Image.open(io.BytesIO(stored.read())).format == "JPEG"
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "TIFF"])
+def test_a_format_pillow_reads_but_the_application_does_not_allow_is_refused(fmt):
+    from core.images import ALLOWED_FORMATS
+
+    assert fmt not in ALLOWED_FORMATS
+    assert "Upload a JPEG, PNG or WebP photo" in refusal(image_bytes((64, 48), fmt))

@@ -4,7 +4,8 @@ revise, and the audit enqueued only after the submit commits."""
 
 import json
 import re
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -124,12 +125,17 @@ def test_submit_answers_201_with_id_number_version_status_and_a_tracking_url(cli
     )
 
 
-def test_numbers_are_institution_code_date_and_an_increasing_four_digit_sequence(clinician_api, patient):
+def test_numbers_are_institution_code_local_date_and_an_increasing_four_digit_sequence(
+    clinician_api, patient, monkeypatch
+):
+    # Frozen at 00:30 in Asia/Shanghai, still the day before in UTC: the number carries the local
+    # date, and the test cannot straddle midnight.
+    moment = datetime(2026, 11, 24, 0, 30, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
     first = submitted(clinician_api, patient)["number"]
     second = submitted(clinician_api, patient)["number"]
 
-    today = timezone.localdate().strftime("%Y%m%d")
-    assert re.fullmatch(rf"T001-{today}-\d{{4}}", first) and re.fullmatch(rf"T001-{today}-\d{{4}}", second)
+    assert re.fullmatch(r"T001-20261124-\d{4}", first) and re.fullmatch(r"T001-20261124-\d{4}", second)
     assert int(second[-4:]) == int(first[-4:]) + 1
 
 

@@ -268,6 +268,7 @@ def test_a_self_decocted_prescription_goes_from_the_re_check_straight_to_packagi
     assert fresh(prescription).status == Stage.PACKAGED
     assert stages(prescription) == SELF_TRACE
     assert {name: grams_left(name, stock) for name in before} == {name: grams - 30 for name, grams in before.items()}
+    assert len(dispensed["data"]["weights"]) == len(before)
     assert all(line["batches"] for line in dispensed["data"]["weights"])
     assert packaged["data"]["bags"] == 3 and "ml_per_bag" not in packaged["data"]
 

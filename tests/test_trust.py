@@ -71,14 +71,17 @@ def tamper(sql, params=()):
             raw("SET session_replication_role = DEFAULT")
 
 
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL refuses the SQL (next test)")
+def test_on_sqlite_only_the_orm_guard_stands_and_sql_gets_through(prescription):
+    """SQLite (the single-machine demo) has no trigger: verify_trace is what catches an edit."""
+    event = TraceEvent.objects.filter(prescription=prescription).first()
+    raw("UPDATE prescriptions_traceevent SET stage = %s WHERE id = %s", ["approved", event.pk])
+    assert TraceEvent.objects.get(pk=event.pk).stage == "approved"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the append-only trigger exists on PostgreSQL only")
 def test_on_postgresql_the_application_cannot_update_or_delete_trace_events_in_sql(prescription):
     event = TraceEvent.objects.filter(prescription=prescription).first()
-    if connection.vendor != "postgresql":
-        # SQLite (the single-machine demo) has only the ORM guard: SQL gets through, and
-        # verify_trace is what catches it (next tests).
-        raw("UPDATE prescriptions_traceevent SET stage = %s WHERE id = %s", ["approved", event.pk])
-        assert TraceEvent.objects.get(pk=event.pk).stage == "approved"
-        return
     from django.db import DatabaseError, transaction
 
     for sql in (
@@ -275,7 +278,9 @@ def test_pages_send_a_content_security_policy_without_inline_scripts(client, cli
     policy = client.get("/")["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
     inline = []
-    for template in ROOT.glob("*/templates/**/*.html"):
+    templates = [*ROOT.glob("templates/**/*.html"), *ROOT.glob("*/templates/**/*.html")]
+    assert ROOT / "templates" / "base.html" in templates, "the project's own templates are scanned too"
+    for template in templates:
         if ".venv" in template.parts:
             continue
         for match in re.finditer(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", template.read_text()):

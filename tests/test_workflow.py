@@ -1,21 +1,23 @@
 """The whole workflow table through prescription_transition: every (from, to) pair of stages for
-every decoction and delivery mode and every persona (and the system), the hash chain of trace
-events, and the compare-and-set on the status."""
+every decoction and delivery mode and every persona (and the system), checked against a table of
+who may make each move written here from the pipeline's rules (EXPECTED_MOVES), the hash chain of
+trace events, and the compare-and-set on the status."""
 
 import itertools
 
 import pytest
 
+from accounts.roles import CAPABILITIES, Role
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_submit, prescription_transition
 from prescriptions.services.drafting import PrescriptionForm
 from prescriptions.services.integrity import event_hash
-from prescriptions.workflow import SYSTEM, TRANSITIONS, Decoction, DeliveryMode, Stage
+from prescriptions.workflow import SYSTEM, TRANSITIONS, Decoction, DeliveryMode, Stage, find_move
 
 from .factories import PatientFactory
-from .test_role_table import roles_of
 
+S, R = Stage, Role
 MODES = list(itertools.product(Decoction.values, DeliveryMode.values))
 PAIRS = list(itertools.product(Stage.values, Stage.values))
 # The path a centre-decocted, delivered prescription takes, with who makes each step.
@@ -32,12 +34,46 @@ CENTRE_PATH = [
 ]
 
 
+# Who may make each move, written by hand from the pipeline's rules, not read from TRANSITIONS:
+# 《处方管理办法》 and 《医疗机构处方审核规范》 (the prescriber writes and may withdraw a prescription
+# until it is dispensed; a pharmacist audits it and re-checks what was dispensed, never the
+# dispenser; the dispenser fills it and refills after a failed re-check), the 煎药室 SOP (the
+# decoction operator soaks, decocts and packs; herbs the patient decocts are packed at the
+# centre or at the dispensing bench) and the delivery SOP (the courier ships and delivers; the
+# pharmacy's dispenser or the clinic's clinician hands over a pickup). The machine audit is
+# background work (SYSTEM). One row: (from, to, decoction, delivery, roles); "*" is any mode.
+# A (from, to, mode) not listed is refused to everyone.
+ANY = "*"
+EXPECTED_MOVES = [
+    (S.SUBMITTED, S.AI_AUDITED, ANY, ANY, {SYSTEM}),
+    (S.SUBMITTED, S.CANCELLED, ANY, ANY, {R.CLINICIAN}),
+    (S.AI_AUDITED, S.APPROVED, ANY, ANY, {R.PHARMACIST}),
+    (S.AI_AUDITED, S.REJECTED, ANY, ANY, {R.PHARMACIST}),
+    (S.AI_AUDITED, S.CANCELLED, ANY, ANY, {R.CLINICIAN}),
+    (S.APPROVED, S.DISPENSED, ANY, ANY, {R.DISPENSER}),
+    (S.APPROVED, S.CANCELLED, ANY, ANY, {R.CLINICIAN}),
+    (S.DISPENSED, S.RECHECKED, ANY, ANY, {R.PHARMACIST}),
+    (S.DISPENSED, S.RECHECK_FAILED, ANY, ANY, {R.PHARMACIST}),
+    (S.RECHECK_FAILED, S.DISPENSED, ANY, ANY, {R.DISPENSER}),
+    (S.RECHECKED, S.SOAKING, Decoction.CENTER, ANY, {R.DECOCTION_OPERATOR}),
+    (S.RECHECKED, S.PACKAGED, Decoction.SELF, ANY, {R.DECOCTION_OPERATOR, R.DISPENSER}),
+    # A self-decocted prescription never reaches soaking or decocting (it cannot enter them), so
+    # these two rows need no mode.
+    (S.SOAKING, S.DECOCTING, ANY, ANY, {R.DECOCTION_OPERATOR}),
+    (S.DECOCTING, S.PACKAGED, ANY, ANY, {R.DECOCTION_OPERATOR}),
+    (S.PACKAGED, S.SHIPPED, ANY, DeliveryMode.ADDRESS, {R.COURIER}),
+    (S.PACKAGED, S.PICKED_UP, ANY, DeliveryMode.PICKUP, {R.DISPENSER, R.CLINICIAN}),
+    # Only a shipped prescription is delivered, and only an address prescription is shipped.
+    (S.SHIPPED, S.DELIVERED, ANY, ANY, {R.COURIER}),
+]
+
+
 def roles_allowed(current: str, to: str, *, decoction: str, delivery: str) -> frozenset:
-    """Read from TRANSITIONS alone: who may move `current` → `to` for this mode (empty: nobody)."""
+    """Read from EXPECTED_MOVES alone: who may move `current` → `to` for this mode (empty: nobody)."""
     roles = set()
-    for move in TRANSITIONS[current]:
-        if move.to == to and move.decoction in (None, decoction) and move.delivery in (None, delivery):
-            roles |= roles_of(move)
+    for a, b, row_decoction, row_delivery, row_roles in EXPECTED_MOVES:
+        if (a, b) == (current, to) and row_decoction in (ANY, decoction) and row_delivery in (ANY, delivery):
+            roles |= row_roles
     return frozenset(roles)
 
 
@@ -84,6 +120,21 @@ def one_per_mode(catalogue, clinician):
 def test_the_table_has_an_entry_for_every_stage_and_moves_only_to_stages():
     assert set(TRANSITIONS) == set(Stage.values)
     assert {move.to for moves in TRANSITIONS.values() for move in moves} <= set(Stage.values)
+
+
+def test_the_workflow_table_gives_each_move_to_exactly_the_roles_the_pipelines_rules_name():
+    """TRANSITIONS read through the role table, per mode, against EXPECTED_MOVES: one role more or
+    less on one move fails here (and in the test below, through the transition service)."""
+    wrong = {}
+    for (current, to), (decoction, delivery) in itertools.product(PAIRS, MODES):
+        move = find_move(current, to, decoction=decoction, delivery=delivery)
+        got = set()
+        if move is not None:
+            got = {role for c in move.capabilities for role in CAPABILITIES.get(c, ())} | (move.capabilities & {SYSTEM})
+        want = roles_allowed(current, to, decoction=decoction, delivery=delivery)
+        if got != want:
+            wrong[f"{current}->{to} {decoction}/{delivery}"] = {"table": sorted(got), "rules": sorted(want)}
+    assert wrong == {}
 
 
 @pytest.mark.parametrize("current", Stage.values)

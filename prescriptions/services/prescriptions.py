@@ -101,9 +101,7 @@ def _submit(*, actor, patient, form: PrescriptionForm, previous: Prescription | 
     )
     check = check_draft(draft)
     signature = check_signature(actor=actor, findings=check.findings, signature=form.double_signature)
-    consult = Consult.objects.create(
-        patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values
-    )
+    consult = Consult(patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values)
     prescription = _new_prescription(
         actor=actor, patient=patient, consult=consult, previous=previous, form=form, items=items, header=header
     )
@@ -112,7 +110,7 @@ def _submit(*, actor, patient, form: PrescriptionForm, previous: Prescription | 
     prescription.precheck_rule_version = check.rule_version
     prescription.precheck_duration_ms = check.duration_ms
     prescription.idempotency_key = key
-    twin = _save_once(prescription, actor=actor, key=key, previous=previous)
+    twin = _save_once(prescription, consult=consult, actor=actor, key=key, previous=previous)
     if twin is not None:
         return twin, False
     _save_items(prescription, items)
@@ -175,7 +173,7 @@ def _new_prescription(*, actor, patient, consult, previous, form: PrescriptionFo
         formula_source = formula_label(formula)
     quote = price_quote(items=items, doses=header.doses, decoction=header.decoction, delivery=header.delivery)
     return Prescription(
-        number=previous.number if previous else next_number(actor.institution, timezone.localdate()),
+        number=previous.number if previous else "",  # drawn in _save_once, with the insert
         version=previous.version + 1 if previous else 1,
         previous=previous,
         patient=patient,
@@ -198,14 +196,24 @@ def _new_prescription(*, actor, patient, consult, previous, form: PrescriptionFo
     )
 
 
-def _save_once(prescription: Prescription, *, actor, key: str, previous) -> Prescription | None:
-    """Insert the row; returns the twin instead when the same submit raced itself."""
+def _save_once(prescription: Prescription, *, consult: Consult, actor, key: str, previous) -> Prescription | None:
+    """Insert the consult, draw the number and insert the prescription; returns the twin instead
+    when the same submit raced itself. The twin's consult and number are rolled back with its
+    failed insert (one savepoint), so a retry racing its original leaves nothing behind."""
+
+    def insert():
+        consult.save()
+        prescription.consult = consult
+        if previous is None:
+            prescription.number = next_number(actor.institution, timezone.localdate())
+        prescription.save()
+
     try:
         if key or previous is not None:  # only these can collide with a concurrent twin
             with transaction.atomic():
-                prescription.save()
+                insert()
         else:
-            prescription.save()
+            insert()
     except IntegrityError:
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first() if key else None
         if existing:  # the same submit raced itself
