@@ -2,6 +2,7 @@
 marked, findings titled in Chinese with their source and 药典 text."""
 
 import pytest
+from playwright.sync_api import expect
 
 from prescriptions.services import PrescriptionForm, prescription_submit_for
 from prescriptions.services.herb_use import herb_use_refresh
@@ -88,4 +89,4 @@ def test_gz_then_enter_picks_the_herb_the_county_prescribes_most_and_findings_sh
     excerpt = finding.locator(".excerpt").first
     excerpt.wait_for()
     assert button.get_attribute("aria-expanded") == "true"
-    assert excerpt.inner_text().strip()
+    expect(excerpt).to_contain_text("【用法与用量】")  # fetched after the click: wait for it
