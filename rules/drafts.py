@@ -23,8 +23,10 @@ def _decimal(value, path, *, allow_none=False):
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise DraftError(f"{path}: expected a number, got {value!r}") from None
-    if not number.is_finite():
-        raise DraftError(f"{path}: expected a finite number, got {value!r}")
+    if not number.is_finite() or number.adjusted() > 6:
+        # Beyond a million nothing is a dose, an age or a weight: refused here, so no rule has
+        # to format or multiply a number with thousands of digits.
+        raise DraftError(f"{path}: expected a finite number below a million, got {value!r}")
     return number
 
 
@@ -99,5 +101,8 @@ def _others(others, path) -> tuple:
         if not isinstance(items, list) or not items:
             raise DraftError(f"{other_path}.items: expected a non-empty list")
         lines = tuple(_item(item, f"{other_path}.items[{i}]") for i, item in enumerate(items))
+        for i, line in enumerate(lines):
+            if line.grams <= 0:  # the other prescriptions were checked when written: only sums here
+                raise DraftError(f"{other_path}.items[{i}].grams: expected more than 0 g, got {line.grams}")
         parsed.append(OtherPrescription(number=number.strip(), doses=doses, items=lines))
     return tuple(parsed)

@@ -175,6 +175,13 @@ def test_audit_check_prints_a_list_for_a_list_with_the_documented_fields(catalog
         ('{"items": [{"herb": "甘草", "grams": "six"}]}', "items[0].grams"),
         ('[{"items": [{"herb": "甘草", "grams": 6}]}, {"items": [{"grams": 6}]}]', "[1].items[0].herb"),
         ('{"patient": {"pregnant": "yes"}, "items": [{"herb": "甘草", "grams": 6}]}', "patient.pregnant"),
+        ('{"items": [{"herb": "甘草", "grams": "1e999999"}]}', "items[0].grams"),
+        ('{"patient": {"age_years": "1e9999999"}, "items": [{"herb": "甘草", "grams": 6}]}', "patient.age_years"),
+        (
+            '{"items": [{"herb": "甘草", "grams": 6}], '
+            '"others": [{"number": "X-1", "items": [{"herb": "甘遂", "grams": -30}]}]}',
+            "others[0].items[0].grams",
+        ),
     ],
 )
 def test_audit_check_exits_2_with_a_clear_message_on_malformed_input(stdin, says):

@@ -244,6 +244,25 @@ def test_precheck_needs_no_name_or_mobile(clinician_api, patient):
     assert counts() == before
 
 
+def test_precheck_refuses_zero_doses_at_its_field_instead_of_pricing_one(clinician_api):
+    response = post(
+        clinician_api, {"patient": {"sex": "M", "age_years": 40}, "doses": 0, "items": GANCAO}, url=PRECHECK
+    )
+
+    assert response.status_code == 400 and "doses" in response.json()["errors"]
+
+
+def test_the_other_prescriptions_join_the_check_as_they_were_written(clinician_api, patient):
+    """Read again the way they were read at their own submit: an alias or a 生… name is not
+    passed through the bare-name policy a second time as the catalogue name would be."""
+    from prescriptions.services.checking import others_for_audit
+
+    submit_signed(clinician_api, patient, [{"herb": "元胡", "grams": "6"}])
+
+    (other,) = others_for_audit(patient)
+    assert [item["herb"] for item in other["items"]] == ["元胡"]
+
+
 def test_precheck_takes_a_date_of_birth_instead_of_the_age(clinician_api):
     from django.utils import timezone
 

@@ -48,13 +48,15 @@ def patient_facts(patient, *, pregnancy="", weight_kg=None, allergy_names_given=
 
 def others_for_audit(patient, *, previous=None) -> list[dict]:
     """The patient's other active prescriptions of the last 7 days in the interchange form's
-    `others` (herbs by the catalogue name that was dispensed)."""
+    `others` (herbs as each prescription wrote them, read again the same way)."""
     return [
         {
             "number": other.display_number,
             "doses": other.doses,
             "items": [
-                {"herb": item.herb.name, "grams": str(item.grams), "instruction": item.instruction}
+                # As written: the engine reads the name the way that prescription was read (the
+                # bare-name policy must not turn a 生川乌 resolved to 川乌 into 制川乌).
+                {"herb": item.written_name, "grams": str(item.grams), "instruction": item.instruction}
                 for item in other.items.all()
             ],
         }
@@ -106,9 +108,9 @@ def prescription_precheck(
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
-        doses = int(form.doses or 1)
+        doses = 1 if form.doses in (None, "") else int(form.doses)
     except (TypeError, ValueError, OverflowError):
-        doses = 1
+        doses = 0
     if not 1 <= doses <= MAX_DOSES:
         errors["doses"] = [_("Doses must be between 1 and 60.")]
     consult = form.consult or {}
