@@ -316,3 +316,43 @@ def test_a_prescription_past_its_stage_limit_is_flagged_once_and_unflagged_when_
     Prescription.objects.filter(pk=prescription.pk).update(status="approved")
     assert flag_stuck(limits={"ai_audited": 120}, now=later) == (0, 1)
     assert StuckFlag.objects.get().resolved_at == later
+
+
+def test_the_rekeying_migration_keys_intact_legacy_chains_and_leaves_a_tampered_one_reported(
+    prescription, clinician, catalogue, capsys
+):
+    """Migration 0009 checks each chain written before keyed hashes as the plain SHA-256 chain it
+    was, and keys only the intact ones: the new key must not vouch for earlier tampering."""
+    import hashlib
+    import importlib
+    import types
+
+    from django.db.migrations.executor import MigrationExecutor
+
+    other = prescription_for(clinician)
+    for chain in (prescription, other):  # back to the plain chains written before keyed hashes
+        previous = ""
+        for event in TraceEvent.objects.filter(prescription=chain).order_by("at", "pk"):
+            content = {"prescription": chain.pk, "stage": event.stage, "actor": event.actor_id}
+            content |= {"at": event.at.isoformat(), "data": event.data, "prev": previous}
+            text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+            plain = hashlib.sha256(text.encode()).hexdigest()
+            tamper(
+                "UPDATE prescriptions_traceevent SET hash = %s, prev_hash = %s, key_id = '', seq = 0 WHERE id = %s",
+                [plain, previous, event.pk],
+            )
+            previous = plain
+    forged = TraceEvent.objects.filter(prescription=other).order_by("at", "pk").first()
+    tamper("UPDATE prescriptions_traceevent SET data = %s WHERE id = %s", ['{"forged": true}', forged.pk])
+    state = MigrationExecutor(connection).loader.project_state(("prescriptions", "0009_keyed_trace"))
+    migration = importlib.import_module("prescriptions.migrations.0009_keyed_trace")
+    if connection.vendor == "postgresql":  # the test's own inserts: checked now, as a migration's would be
+        raw("SET CONSTRAINTS ALL IMMEDIATE")
+
+    migration.rekey(state.apps, types.SimpleNamespace(connection=connection, execute=raw))
+
+    code, out = verify(capsys)
+    assert code == 1
+    assert f"prescription {other.pk}:" in out and f"prescription {prescription.pk}:" not in out
+    assert {e.key_id for e in TraceEvent.objects.filter(prescription=prescription)} == {"dev"}
+    assert f"[{other.pk}]" in state.apps.get_model("prescriptions", "TraceRekey").objects.get().note

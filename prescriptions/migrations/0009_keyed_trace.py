@@ -35,6 +35,31 @@ def _content(event, seq, prev_hash):
     )
 
 
+def _plain_hash_holds(chain):
+    """The chain as the plain SHA-256 chain before this migration checked it (verify_trace of
+    that day): every hash matches its content and names the one before it."""
+    previous = ""
+    for event in chain:
+        content = json.dumps(
+            {
+                "prescription": event.prescription_id,
+                "stage": event.stage,
+                "actor": event.actor_id,
+                "at": event.at.isoformat(),
+                "data": event.data,
+                "prev": event.prev_hash,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            default=str,
+        )
+        if event.prev_hash != previous or hashlib.sha256(content.encode()).hexdigest() != event.hash:
+            return False
+        previous = event.hash
+    return True
+
+
 def rekey(apps, schema_editor):
     """Hash the chains written before keyed hashes once more, under the current trace key, with
     their positions and heads; record that it was done. The append-only trigger is switched off
@@ -47,8 +72,14 @@ def rekey(apps, schema_editor):
     if postgres:
         schema_editor.execute(f"ALTER TABLE prescriptions_traceevent DISABLE TRIGGER {TRIGGER}")
     chains = events = 0
+    broken = []
     for prescription in Prescription.objects.order_by("pk").iterator(chunk_size=500):
         chain = list(TraceEvent.objects.filter(prescription_id=prescription.pk).order_by("at", "pk"))
+        if not _plain_hash_holds(chain):
+            # Tampered before this migration: left as it is (no key id, no head), so verify_trace
+            # goes on naming it instead of the new key vouching for it.
+            broken.append(prescription.pk)
+            continue
         prev_hash = ""
         for seq, event in enumerate(chain, start=1):
             event.seq, event.key_id, event.prev_hash = seq, key_id, prev_hash
@@ -63,10 +94,11 @@ def rekey(apps, schema_editor):
             chains, events = chains + 1, events + len(chain)
     if postgres:
         schema_editor.execute(f"ALTER TABLE prescriptions_traceevent ENABLE TRIGGER {TRIGGER}")
-    if events:
-        TraceRekey.objects.create(
-            key_id=key_id, chains=chains, events=events, note="re-keyed from plain SHA-256 (before keyed hashes)"
-        )
+    if events or broken:
+        note = "re-keyed from plain SHA-256 (before keyed hashes)"
+        if broken:
+            note += f"; left unkeyed, their plain chain already broken: {broken[:20]}{' …' if len(broken) > 20 else ''}"
+        TraceRekey.objects.create(key_id=key_id, chains=chains, events=events, note=note[:200])
 
 
 class Migration(migrations.Migration):

@@ -9,6 +9,7 @@ its head. What it does not: an attacker who holds the key as well as the databas
 everything after the last anchor that left the machine; an anchor file on the same machine is
 only as safe as that machine (ship it elsewhere, or set TCM_TRACE_ANCHOR_URL)."""
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.keys import UnknownKey, current_key_id, keyed_hash, same
@@ -114,6 +116,17 @@ def verify_trace(*, anchors: Path | None = None) -> tuple[list[str], int, int]:
     in the anchors still stands (no prescription or event deleted since). Returns (problems,
     chains, events); problems name the prescription."""
     anchored, problems = read_anchors(anchors or settings.TCM_TRACE_ANCHOR_PATH)
+    # The heads and the events are read in one snapshot: a move committing between the two reads
+    # must not look like a chain cut short.
+    outermost = not connection.in_atomic_block  # (inside a caller's transaction, that one holds)
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _check_chains(anchored, problems)
+
+
+def _check_chains(anchored: dict, problems: list[str]) -> tuple[list[str], int, int]:
     heads = {
         pk: (count, head, mac, status)
         for pk, count, head, mac, status in Prescription.objects.values_list(
@@ -183,10 +196,23 @@ def anchor_trace(*, path: Path | None = None) -> dict:
     and events, and a root hash over all heads. Each anchor names the mark of the one before it,
     so the file cannot be edited or shortened in the middle unnoticed."""
     path = Path(path or settings.TCM_TRACE_ANCHOR_PATH)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as out:
+        fcntl.flock(out, fcntl.LOCK_EX)  # the beat and a manual run must not both append anchor n+1
+        record = _next_anchor(path)
+        out.write(_canonical(record) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    if settings.TCM_TRACE_ANCHOR_URL:
+        _send(record)
+    return record
+
+
+def _next_anchor(path: Path) -> dict:
     anchored, problems = read_anchors(path)
     if problems:
         raise ValueError(f"the anchor file is damaged: {problems[0]}; verify_trace reports it")
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    lines = path.read_text(encoding="utf-8").splitlines()
     previous = json.loads(lines[-1]) if lines else {"n": 0, "mac": ""}
     current = {
         pk: (count, head)
@@ -204,13 +230,6 @@ def anchor_trace(*, path: Path | None = None) -> dict:
     }
     key_id = current_key_id()
     record["mac"] = f"{key_id}:{keyed_hash(_canonical(record), key_id)}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as out:
-        out.write(_canonical(record) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
-    if settings.TCM_TRACE_ANCHOR_URL:
-        _send(record)
     return record
 
 
