@@ -108,3 +108,21 @@ class ContentSecurityPolicyMiddleware:
         policy = self.DOCS_POLICY if request.path.startswith(("/api/docs/", "/admin/")) else self.POLICY
         response.headers.setdefault("Content-Security-Policy", policy)
         return response
+
+
+class NoStoreMiddleware:
+    """Nothing the application renders is kept by a browser, a shared clinic computer's disk or a
+    proxy: every response gets `Cache-Control: no-store` unless its view chose a policy of its own
+    (the photo views: `private, no-store`). Pages and the API carry patients' data, and the
+    tracking page a masked name and a stage to whoever holds the link; a blanket default cannot be
+    forgotten by a new view, and it holds for token-authenticated API calls, whose user is known
+    only inside the view. Static files are answered by whitenoise before this middleware and keep
+    their long caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
