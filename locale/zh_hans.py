@@ -546,6 +546,7 @@ ZH = {
     "User inactive or deleted.": "用户已停用或删除。",
     "Choose a photo to upload.": "请选择要上传的照片。",
     "The photo is larger than %(mb)d MB.": "照片超过 %(mb)d MB。",
+    "The upload is larger than %(mb)s MB; choose or take a smaller photo.": "上传的文件超过 %(mb)s MB，请选择或拍摄一张更小的照片。",
     "Upload a JPEG, PNG or WebP photo.": "请上传 JPEG、PNG 或 WebP 照片。",
     "The photo has too many pixels.": "照片像素过多。",
     "This file is not a readable JPEG, PNG or WebP photo.": "该文件不是可读取的 JPEG、PNG 或 WebP 照片。",
