@@ -6,8 +6,10 @@ import pytest
 from django.urls import reverse
 
 from decoction.models import StationPhoto
+from patients.models import Patient
 from prescriptions.workflow import Stage
 
+from .factories import PatientFactory
 from .test_access_matrix import (  # noqa: F401 - the shared personas and T001's prescription
     ANONYMOUS,
     MATRIX,
@@ -19,6 +21,7 @@ from .test_access_matrix import (  # noqa: F401 - the shared personas and T001's
     send,
     t001,
 )
+from .test_patients import form_data, post_patient, resident_id
 from .test_tracking import api_url, page_url
 
 pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
@@ -88,3 +91,64 @@ def test_static_files_keep_their_caching(client, settings):
 
     assert response.status_code == 200
     assert "no-store" not in directives(response) and "max-age=60" in directives(response)
+
+
+# --- The resident ID number of a person registered elsewhere -----------------------------------------------------
+
+
+def registered(response) -> dict:
+    """What a registration answers, without what differs for every patient (ids, times, names)."""
+    if response["Content-Type"].startswith("application/json"):
+        body = response.json()
+        return {"status": response.status_code, "fields": sorted(body), "institution": body.get("institution_code")}
+    return {"status": response.status_code, "to": response.get("Location")}
+
+
+def test_a_duplicate_national_id_elsewhere_in_the_county_is_not_disclosed(client, county, outsider, county_admin):
+    """张三 is a patient of T001. A clinician of T003, who may not see T001, registers a person with
+    his ID number, on the page and through the API: the answer is the one a resident never seen
+    before gets — the registration goes through at T003 — and says nothing of T001's record. The
+    county's administrator, whose subtree holds both, finds both by the ID number."""
+    at_t001 = {
+        kind: PatientFactory(institution=county["T001"], name=f"张三{kind}", id_number=resident_id(sequence=sequence))
+        for kind, sequence in (("page", "123"), ("api", "125"))
+    }
+    client.force_login(outsider)
+
+    answers = {
+        "page, registered at T001": client.post("/patients/new/", form_data(id_number=at_t001["page"].id_number)),
+        "page, never seen": client.post("/patients/new/", form_data(id_number=resident_id(sequence="127"))),
+        "api, registered at T001": post_patient(client, id_number=at_t001["api"].id_number),
+        "api, never seen": post_patient(client, id_number=resident_id(sequence="129")),
+    }
+
+    got = {why: registered(response) for why, response in answers.items()}
+    assert got["page, registered at T001"] == got["page, never seen"] == {"status": 302, "to": "/patients/"}
+    assert got["api, registered at T001"] == got["api, never seen"]
+    assert got["api, never seen"]["status"] == 201 and got["api, never seen"]["institution"] == "T003"
+    for response in answers.values():
+        shown = response.content.decode() + " ".join(str(m) for m in response.wsgi_request._messages)
+        assert "张三" not in shown and "白塔" not in shown and "T001" not in shown
+    for patient in at_t001.values():
+        copies = Patient.objects.filter(id_number=patient.id_number)
+        assert {p.institution.code for p in copies} == {"T001", "T003"}
+        assert Patient.objects.get(pk=patient.pk).name == patient.name  # T001's record is untouched
+        found = as_user(client, county_admin).get("/api/v1/patients/", {"q": patient.id_number}).json()
+        assert {row["institution_code"] for row in found["results"]} == {"T001", "T003"}
+        client.force_login(outsider)
+
+
+def test_a_duplicate_national_id_the_clinician_may_see_is_named_and_not_registered_again(client, county, clinician):
+    """Inside what the clinician may see (T001 and its village clinic V001) the duplicate is named,
+    so the clinician opens the existing record instead."""
+    village = PatientFactory(institution=county["V001"], name="李四", id_number=resident_id(sequence="131"))
+    client.force_login(clinician)
+
+    page = client.post("/patients/new/", form_data(id_number=village.id_number))
+    api = post_patient(client, id_number=village.id_number)
+
+    assert page.status_code == 200 and api.status_code == 400
+    message = "李四（白塔村卫生室）已用此身份证号登记，请打开其档案。"
+    assert page.context["form"].errors["id_number"] == [message]
+    assert api.json()["errors"]["id_number"] == [message]
+    assert Patient.objects.filter(id_number=village.id_number).count() == 1
