@@ -8,6 +8,8 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from .uploads import UploadTooLarge, declared_length, too_large_message, upload_limit
+
 logger = logging.getLogger(__name__)
 
 
@@ -82,10 +84,51 @@ class DomainErrorMiddleware:
 
         if not isinstance(exception, Conflict) or request.path.startswith("/api/"):
             return None
-        back = request.META.get("HTTP_REFERER", "")
-        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-            back = "/"
-        return render(request, "409.html", {"message": exception.message, "back": back}, status=409)
+        return refusal_page(request, exception.message, status=409)
+
+
+def refusal_page(request, message, *, status: int):
+    """A page in the site's layout with the message and a way back (to the referring page of this
+    site, else home)."""
+    back = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = "/"
+    return render(request, "409.html", {"message": message, "back": back}, status=status)
+
+
+class UploadLimitMiddleware:
+    """A body over settings.MAX_UPLOAD_BYTES is refused with a 413 — JSON for the API, a page
+    otherwise — before a byte of it is read when its Content-Length says so, and as soon as the
+    counted file data passes the limit when the length was absent or false (core.uploads). A
+    page's multipart form is parsed here, before CSRF would parse it in a place that could only
+    answer 500; the API parses its own inside the view, and process_exception answers for it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if declared_length(request.META) > upload_limit():
+            return self.too_large(request)
+        if (
+            request.method == "POST"
+            and request.content_type == "multipart/form-data"
+            and not request.path.startswith("/api/")
+        ):
+            try:
+                request.FILES  # noqa: B018 - parsing the form here is the point
+            except UploadTooLarge:
+                return self.too_large(request)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        return self.too_large(request) if isinstance(exception, UploadTooLarge) else None
+
+    @staticmethod
+    def too_large(request):
+        message = too_large_message()
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message, "errors": {}}, status=413)
+        return refusal_page(request, message, status=413)
 
 
 class ContentSecurityPolicyMiddleware:
@@ -107,4 +150,22 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         policy = self.DOCS_POLICY if request.path.startswith(("/api/docs/", "/admin/")) else self.POLICY
         response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+
+class NoStoreMiddleware:
+    """Nothing the application renders is kept by a browser, a shared clinic computer's disk or a
+    proxy: every response gets `Cache-Control: no-store` unless its view chose a policy of its own
+    (the photo views: `private, no-store`). Pages and the API carry patients' data, and the
+    tracking page a masked name and a stage to whoever holds the link; a blanket default cannot be
+    forgotten by a new view, and it holds for token-authenticated API calls, whose user is known
+    only inside the view. Static files are answered by whitenoise before this middleware and keep
+    their long caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -128,7 +128,7 @@ def station_photo(request, pk):
     photo = get_object_or_404(StationPhoto, pk=pk, prescription__in=prescriptions_for_stations(request.user))
     field = photo.thumbnail if request.GET.get("thumb") and photo.thumbnail else photo.image
     response = FileResponse(field.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-store"  # a patient's photo: never on disk
     return response
 
 

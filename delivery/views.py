@@ -53,7 +53,7 @@ def not_found():
 
 def _public(response):
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Cache-Control"] = "no-cache"
+    response["Cache-Control"] = "no-store"  # a masked name and a stage: not kept on a shared phone
     response["Referrer-Policy"] = "no-referrer"
     return response
 

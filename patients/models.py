@@ -44,7 +44,13 @@ class Patient(models.Model):
         verbose_name_plural = _("patients")
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["id_number"], condition=~Q(id_number=""), name="patient_id_number_unique"),
+            # Per institution, not county-wide: a person registered at another institution is
+            # registered here again rather than told about (patients.services).
+            models.UniqueConstraint(
+                fields=["institution", "id_number"],
+                condition=~Q(id_number=""),
+                name="patient_id_number_unique_per_institution",
+            ),
         ]
         indexes = [models.Index(fields=["name"], name="prescriptio_name_f01d7b_idx")]
 
@@ -63,6 +69,28 @@ class Patient(models.Model):
     def age_on(self, day) -> int:
         born = self.date_of_birth
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+class PatientChange(models.Model):
+    """One change of a patient's details: who made it, when, and each changed field as
+    `{"field": [old, new]}` (text; allergies as herb names). Written by patients.services in the
+    transaction of the change; never edited. Its values are the patient's personal data: shown only
+    where the patient is."""
+
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("changed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+    changes = models.JSONField(_("changes"))
+
+    class Meta:
+        verbose_name = _("patient change")
+        verbose_name_plural = _("patient changes")
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.patient_id} {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class ConsultMode(models.TextChoices):

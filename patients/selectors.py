@@ -1,8 +1,9 @@
 from django.db.models import Q, QuerySet
 
+from .models import Patient, Sex
 from .permissions import patients_visible_to
 
-__all__ = ["patient_search", "patients_matching", "patients_visible_to"]
+__all__ = ["patient_history", "patient_search", "patients_matching", "patients_visible_to"]
 
 
 def patient_search(user, query: str = "") -> QuerySet:
@@ -18,3 +19,20 @@ def patients_matching(patients: QuerySet, query: str) -> QuerySet:
     return patients.filter(
         Q(name__contains=query) | Q(mobile__startswith=query) | Q(id_number__startswith=query.upper())
     )
+
+
+def patient_history(patient: Patient) -> list[dict]:
+    """The changes of a patient the caller has already been allowed to see (loaded through
+    patients_visible_to), newest first: when, who, and (field label, old, new) per field."""
+    rows = []
+    for change in patient.changes.select_related("changed_by"):
+        fields = [
+            (str(Patient._meta.get_field(key).verbose_name), shown(key, old), shown(key, new))
+            for key, (old, new) in change.changes.items()
+        ]
+        rows.append({"at": change.changed_at, "by": change.changed_by, "fields": fields})
+    return rows
+
+
+def shown(key: str, value: str) -> str:
+    return str(Sex(value).label) if key == "sex" and value in Sex.values else value

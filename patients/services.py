@@ -11,7 +11,8 @@ from accounts.permissions import can_see_institution, ensure_capability
 from catalogue.selectors import herb_resolve
 from core.images import normalize_photo
 
-from .models import AttachmentKind, Consult, ConsultAttachment, Patient
+from .models import AttachmentKind, Consult, ConsultAttachment, Patient, PatientChange
+from .permissions import patients_visible_to
 from .validators import parse_id_number, validate_mobile
 
 PATIENT_FIELDS = (
@@ -90,20 +91,51 @@ def clean_patient_values(values: dict, *, today: date | None = None) -> dict:
     return cleaned
 
 
-def _save(patient: Patient, cleaned: dict) -> Patient:
+def _save(patient: Patient, cleaned: dict, *, actor) -> Patient:
+    """Apply `cleaned` and save. The ID number is checked against the patients the actor may see
+    and no others: a person registered only at an institution outside the actor's subtree is
+    registered here too, exactly as someone never seen before would be, because telling a clinician
+    that a resident is a patient somewhere else in the county discloses health information they
+    have no part in (PIPL art. 28). Those whose subtree holds both records see both."""
     allergies = cleaned.pop("allergies", None)
     for key, value in cleaned.items():
         setattr(patient, key, value)
-    if patient.id_number and Patient.objects.filter(id_number=patient.id_number).exclude(pk=patient.pk).exists():
-        raise ValidationError({"id_number": _("A patient with this ID number is already registered.")})
+    if patient.id_number:
+        twin = (
+            patients_visible_to(actor)
+            .filter(id_number=patient.id_number)
+            .exclude(pk=patient.pk)
+            .select_related("institution")
+            .first()
+        )
+        if twin is not None:
+            raise ValidationError({"id_number": already_registered(twin)})
     try:
         with transaction.atomic():
             patient.save()
     except IntegrityError:
-        raise ValidationError({"id_number": _("A patient with this ID number is already registered.")}) from None
+        # Registered at the same institution a moment ago, which the actor sees.
+        twin = Patient.objects.select_related("institution").get(
+            institution_id=patient.institution_id, id_number=patient.id_number
+        )
+        raise ValidationError({"id_number": already_registered(twin)}) from None
     if allergies is not None:
         patient.allergies.set(allergies)
     return patient
+
+
+def already_registered(twin: Patient) -> str:
+    return _("%(name)s (%(institution)s) is already registered with this ID number; open their record.") % {
+        "name": twin.name,
+        "institution": twin.institution.name,
+    }
+
+
+def patient_details(patient: Patient) -> dict[str, str]:
+    """The patient's editable details as text, the form a history row keeps them in."""
+    details = {key: "" if getattr(patient, key) is None else str(getattr(patient, key)) for key in PATIENT_FIELDS}
+    details["allergies"] = "、".join(patient.allergies.order_by("name").values_list("name", flat=True))
+    return details
 
 
 @transaction.atomic
@@ -114,17 +146,25 @@ def patient_create(*, actor, values: dict) -> Patient:
         raise ValidationError(_("Your account belongs to no institution; ask an administrator."))
     required = {key: values.get(key, "") for key in ("name", "mobile")}
     cleaned = clean_patient_values({"sex": "", "date_of_birth": None, **values, **required})
-    return _save(Patient(institution_id=actor.institution_id, created_by=actor), cleaned)
+    return _save(Patient(institution_id=actor.institution_id, created_by=actor), cleaned, actor=actor)
 
 
 @transaction.atomic
 def patient_update(*, actor, patient: Patient, values: dict) -> Patient:
-    """Change the given fields of a patient the actor may see."""
+    """Change the given fields of a patient the actor may see, and record the change — who, when,
+    each changed field old → new — as a PatientChange in the same transaction (none when nothing
+    changed)."""
     ensure_capability(actor, "manage_patients")
     if not can_see_institution(actor, patient.institution_id):
         raise ValidationError(_("This patient is registered at an institution you cannot see."))
     cleaned = clean_patient_values(values)
-    return _save(patient, cleaned)
+    before = patient_details(patient)
+    patient = _save(patient, cleaned, actor=actor)
+    after = patient_details(patient)
+    changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+    if changes:
+        PatientChange.objects.create(patient=patient, changed_by=actor, changes=changes)
+    return patient
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from accounts.permissions import has_capability
 from .filters import PatientFilter
 from .forms import PatientForm
 from .permissions import patients_visible_to
-from .selectors import patient_search
+from .selectors import patient_history, patient_search
 from .services import patient_create, patient_update
 
 
@@ -63,4 +63,5 @@ def patient_edit(request, pk=None):
             return redirect("patients:list")
         except ValidationError as error:
             add_service_errors(form, error)
-    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+    history = patient_history(patient) if patient else []
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "history": history})

@@ -63,7 +63,7 @@ def attachment_file(request, pk):
         pk=pk,
     )
     response = FileResponse(attachment.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-store"  # a patient's photo: never on disk
     return response
 
 
