@@ -9,6 +9,7 @@ One module for every environment; production differs only by environment variabl
   set, cookies are secure, HSTS is on. A missing value stops start-up with a clear message.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -139,6 +140,15 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The client's address (core.addresses): X-Forwarded-For is read only from these proxies' own
+# connections (comma-separated IPs or CIDRs, e.g. the nginx host); none by default.
+TCM_TRUSTED_PROXIES = env_list("TCM_TRUSTED_PROXIES")
+for _proxy in TCM_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TCM_TRUSTED_PROXIES: {_proxy!r} is not an IP address or CIDR.") from None
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 
 ROOT_URLCONF = "tcm_platform.urls"
 
