@@ -1,5 +1,5 @@
 """The client's address behind the documented reverse proxy (TCM_TRUSTED_PROXIES), as the sign-in
-lockout and the tracking page's limits see it; and the tracking page's limit on
+lockout, the tracking page's limits and the security log see it; and the tracking page's limit on
 tries at the mobile's last 4 digits, a sliding window that holds across fixed-window boundaries."""
 
 import random
@@ -86,6 +86,14 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_tracking_budget(
 
     assert [get("203.0.113.5") for _ in range(4)] == [200, 200, 200, 429]
     assert get("198.51.100.7") == 200
+
+
+def test_the_security_log_names_the_client_behind_the_proxy(behind_proxy, clinician, caplog):
+    caplog.set_level("INFO", logger="tcm.security")
+
+    sign_in(clinician.username, "wrong", forwarded="203.0.113.5")
+
+    assert "login failed user=clinician address=203.0.113.5 path=/login/" in caplog.messages
 
 
 # --- The last-4 limit is a sliding window -------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import security_log
 from core.cache import count_and_get, count_in_window
 from prescriptions.models import Prescription
 from prescriptions.workflow import DeliveryMode, Stage
@@ -79,10 +80,13 @@ def rate_limited_read(scope: str, key: str, *, limit: int, window: int, cached: 
 def tracking_verify(*, prescription: Prescription, last4: str, client: str) -> bool:
     """True when `last4` are the last four digits of the patient's mobile. A try after five from
     the same client (core.addresses.client_address) for the same token in the last 15 minutes, a
-    sliding window, is refused right or wrong (PermissionDenied); refused tries count too."""
+    sliding window, is refused right or wrong (PermissionDenied); refused tries count too. The
+    first refusal is a lockout in the security log."""
     hits = count_in_window(
         f"rl:verify:{prescription.tracking_token}:{client}", window=VERIFY_WINDOW, now=timezone.now().timestamp()
     )
     if hits > VERIFY_LIMIT:
+        if hits == VERIFY_LIMIT + 1:
+            security_log.tracking_locked(prescription=prescription.display_number, address=client)
         raise PermissionDenied(_("Too many tries. Please wait 15 minutes or call the clinic."))
     return bool(last4) and len(last4) == 4 and secrets.compare_digest(last4, prescription.patient.mobile[-4:])
