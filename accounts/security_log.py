@@ -1,6 +1,6 @@
 """Security events go to the `tcm.security` log (README, Security: what is logged, and how the
 operator keeps it 180 days): logins by page and by token, failed logins, lockouts, logouts,
-password changes, permission denials, tracking-page lockouts and
+password changes, permission denials, double-signature failures, tracking-page lockouts and
 administrators' changes to users and role groups. django-axes keeps the failed attempts and
 Django's admin log the admin changes too, but both live in the database an administrator reaches.
 
@@ -82,6 +82,17 @@ def permission_denied(request) -> None:
         address=_address(request),
         method=request.method,
         path=request.path,
+    )
+
+
+def signature_failed(*, user, request, locked: bool) -> None:
+    """A double signature refused: a wrong password, or any password while the user is locked out."""
+    _write(
+        logging.WARNING,
+        "double signature failed",
+        user=user.username,
+        reason="locked out" if locked else "wrong password",
+        address=_address(request),
     )
 
 

@@ -1,6 +1,7 @@
-"""The security log (`tcm.security`): logins by page and by token, lockouts, the admin's own
-password page, permission denials, tracking lockouts and the administrators' changes to users and
-role groups are logged, every value escaped."""
+"""The security log (`tcm.security`) and the double signature: a wrong signature password counts
+towards the sign-in lockout and tells nothing the sign-in would not; logins by page and by token,
+lockouts, the admin's own password page, permission denials, tracking lockouts and the
+administrators' changes to users and role groups are logged, every value escaped."""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -8,10 +9,12 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.roles import Role
+from prescriptions.models import Prescription
 from prescriptions.workflow import Stage
 
-from .factories import UserFactory
-from .test_accounts import PASSWORD, user_change_data
+from .factories import PatientFactory, UserFactory
+from .test_accounts import user_change_data
+from .test_prescription_api import BLOCK_ITEMS, EIGHTEEN, PASSWORD, body, post, signed
 from .test_tracking import page_url, prescription_at
 
 pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
@@ -31,8 +34,68 @@ def security(caplog):
     return lines
 
 
+@pytest.fixture
+def sign(client, clinician, catalogue):
+    """Submit, as the signed-in clinician, a prescription with a 十八反 pair (a block-level
+    finding) signed with `signature`."""
+    client.force_login(clinician)
+    patient = PatientFactory(institution=clinician.institution)
+
+    def submit(signature):
+        return post(client, body(patient, items=BLOCK_ITEMS, doses=3, double_signature=signature))
+
+    return submit
+
+
 def sign_in(username, password, **extra):
     return Client().post("/login/", {"username": username, "password": password}, **extra)
+
+
+def signed_in(response) -> bool:
+    return response.status_code == 302 and response.wsgi_request.user.is_authenticated
+
+
+# --- The double signature is not a password oracle --------------------------------------------------------
+
+
+def test_wrong_signature_passwords_count_towards_the_login_lockout(sign, clinician):
+    for _ in range(5):
+        assert sign(signed(password="wrong")).status_code == 400
+
+    refused = sign_in(clinician.username, PASSWORD)
+
+    assert not signed_in(refused)
+    assert not Prescription.objects.exists()
+    assert signed_in(sign_in(clinician.username, PASSWORD, REMOTE_ADDR="10.0.0.9")), "locked from this address only"
+
+
+def test_once_locked_out_a_right_signature_password_is_refused_too(sign, clinician):
+    for _ in range(5):
+        sign_in(clinician.username, "wrong")
+
+    response = sign(signed())
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["double_signature.password"]
+    assert not Prescription.objects.exists()
+
+
+def test_a_missing_reason_gets_the_same_answer_with_a_right_or_a_wrong_password(sign):
+    unsigned = {"reasons": {"dose.over_max:甘草": "不相干的理由"}}
+
+    right = sign({**unsigned, "password": PASSWORD})
+    wrong = sign({**unsigned, "password": "wrong"})
+
+    assert right.status_code == wrong.status_code == 400
+    assert right.json() == wrong.json()
+    assert set(right.json()["errors"]) == {"double_signature.password", "double_signature.reasons"}
+    assert not Prescription.objects.exists()
+
+
+def test_wrong_signature_passwords_are_logged(sign, security):
+    sign({"password": "wrong", "reasons": {EIGHTEEN: "病情需要"}})
+
+    assert "double signature failed user=clinician reason=wrong password address=127.0.0.1" in security()
 
 
 # --- What the security log says ---------------------------------------------------------------------------
