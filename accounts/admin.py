@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from . import security_log
@@ -64,8 +66,47 @@ def placed_user_form(form_class, actor):
     return PlacedUserForm
 
 
+def changed_fields(message) -> list[str]:
+    """The fields named in an admin change message: English labels ("Groups"), "password" for a password set."""
+    return [name for part in message or () for name in part.get("changed", {}).get("fields", ())]
+
+
+class SecurityLogged:
+    """Adding, changing and deleting users and role groups also go to the security log, with who
+    did it and, for a user, their roles after the change (a password set is its own line)."""
+
+    def _logged(self, request, action, obj, fields=()):
+        roles = sorted(group.name for group in obj.groups.all()) if isinstance(obj, User) else None
+        name = obj.get_username() if isinstance(obj, User) else str(obj)
+        kind = "user" if isinstance(obj, User) else "group"
+        security_log.admin_changed(request=request, action=action, kind=kind, name=name, fields=fields, roles=roles)
+
+    def log_addition(self, request, obj, message):
+        self._logged(request, "added", obj)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        fields = [name for name in changed_fields(message) if name != "password"]
+        if fields:
+            self._logged(request, "changed", obj, fields)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._logged(request, "deleted", obj)
+        return super().log_deletions(request, queryset)
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(SecurityLogged, GroupAdmin):
+    pass
+
+
 @admin.register(User)
-class UserAdmin(ScopedInstitutionChoices, BaseUserAdmin):
+class UserAdmin(SecurityLogged, ScopedInstitutionChoices, BaseUserAdmin):
     list_display = ("username", "name", "institution", "roles", "is_active", "last_login")
     list_filter = ("groups", "is_active", "institution__kind")
     search_fields = ("username", "name", "phone", "institution__name", "institution__code")
@@ -104,12 +145,12 @@ class UserAdmin(ScopedInstitutionChoices, BaseUserAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def log_addition(self, request, obj, message):
-        security_log.password_changed(user=obj, actor=request.user, address=request.META.get("REMOTE_ADDR", ""))
+        security_log.password_changed(user=obj, actor=request.user, request=request)
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        if any("password" in part.get("changed", {}).get("fields", ()) for part in message or ()):
-            security_log.password_changed(user=obj, actor=request.user, address=request.META.get("REMOTE_ADDR", ""))
+        if "password" in changed_fields(message):
+            security_log.password_changed(user=obj, actor=request.user, request=request)
         return super().log_change(request, obj, message)
 
     def save_related(self, request, form, formsets, change):

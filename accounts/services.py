@@ -1,6 +1,8 @@
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from . import security_log
 from .models import Institution, User
 from .permissions import ADMIN_SITE_ROLES
 from .roles import Role
@@ -26,3 +28,28 @@ def institution_save(*, institution: Institution) -> Institution:
     institution.full_clean()
     institution.save()
     return institution
+
+
+def password_confirm(*, user: User, password: str, request=None) -> str:
+    """Check `password`, asked of `user` again to sign for something (the double signature), as
+    the sign-in checks it: "right", "wrong", or "locked" while django-axes locks the user out from
+    this client (`request`; none from a command), whatever the password. A wrong or locked answer
+    is in the security log. A wrong one must then be counted with password_failed."""
+    credentials = {"username": user.get_username()}
+    if request is not None and not AxesProxyHandler.is_allowed(request, credentials):
+        security_log.signature_failed(user=user, request=request, locked=True)
+        return "locked"
+    if password and user.check_password(password):
+        return "right"
+    security_log.signature_failed(user=user, request=request, locked=False)
+    return "wrong"
+
+
+def password_failed(*, user: User, request=None) -> None:
+    """Count a wrong password_confirm towards django-axes's sign-in lockout of `user` from this
+    client, as a failed sign-in counts; at the limit the user is locked out of both. Call it after
+    the caller's transaction rolled back (inside it, the count would roll back too)."""
+    if request is not None:
+        AxesProxyHandler.user_login_failed(
+            sender=password_failed, credentials={"username": user.get_username()}, request=request
+        )

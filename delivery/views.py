@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_capability
+from core.addresses import client_address
 from core.ids import parse_ids
 from core.qr import qr_image
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
@@ -41,10 +42,6 @@ from .services import (
 NOT_FOUND = "<!doctype html><title>404</title><p>Not found.</p>"
 
 
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def not_found():
     response = HttpResponse(NOT_FOUND, status=404)
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -62,7 +59,7 @@ def _throttled(request, cached: str) -> tuple[HttpResponse | None, object]:
     """(A 429 response when this address asked too often this minute, else None; the cached value
     at `cached`, read in the same cache round trip)."""
     limited, value = rate_limited_read(
-        "track", client_ip(request), limit=settings.TRACK_RATE_PER_MINUTE, window=60, cached=cached
+        "track", client_address(request), limit=settings.TRACK_RATE_PER_MINUTE, window=60, cached=cached
     )
     if limited:
         response = HttpResponse(_("Too many requests; try again in a minute."), status=429)
@@ -96,7 +93,7 @@ def track_page(request, token):
     error = ""
     try:
         verified = tracking_verify(
-            prescription=prescription, last4=request.POST.get("last4", "").strip(), client=client_ip(request)
+            prescription=prescription, last4=request.POST.get("last4", "").strip(), client=client_address(request)
         )
         if not verified:
             error = _("Those are not the last 4 digits of the patient's mobile.")
@@ -132,7 +129,7 @@ def track_json(request, token):
     except ValueError:
         return _public(JsonResponse({"detail": _("Send JSON."), "errors": {"last4": [_("Send JSON.")]}}, status=400))
     try:
-        verified = tracking_verify(prescription=prescription, last4=last4, client=client_ip(request))
+        verified = tracking_verify(prescription=prescription, last4=last4, client=client_address(request))
     except PermissionDenied as exc:
         return _public(JsonResponse({"detail": str(exc), "errors": {}}, status=429))
     if not verified:

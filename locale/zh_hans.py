@@ -423,6 +423,7 @@ ZH = {
     "Use at most two decimals.": "最多保留两位小数。",
     "Unknown decoction instruction.": "未知的煎法。",
     "This prescription has block-level findings: sign again with your password.": "处方存在拦截级问题：请输入密码再次签名。",
+    "Too many wrong passwords: you cannot sign for now. Try again later.": "密码错误次数过多，暂时无法签名，请稍后再试。",
     "Give a reason for: %(message)s": "请填写理由：%(message)s",
     "Doses must be between 1 and 60.": "剂数须在 1～60 之间。",
     "A TCM diagnosis (disease) is required.": "请填写中医诊断（病名）。",

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from core.exceptions import Conflict
@@ -32,3 +33,12 @@ class ConcurrentTransition(Conflict):
     @property
     def message(self):
         return _("Someone else has just changed this prescription; reload and check.")
+
+
+class SignatureRefused(ValidationError):
+    """The double signature did not hold: a ValidationError with its field errors, and whether a
+    wrong password was given (it counts towards the sign-in lockout once the submit rolled back)."""
+
+    def __init__(self, errors, *, wrong_password: bool):
+        super().__init__(errors)
+        self.wrong_password = wrong_password

@@ -9,6 +9,7 @@ One module for every environment; production differs only by environment variabl
   set, cookies are secure, HSTS is on. A missing value stops start-up with a clear message.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -89,7 +90,7 @@ TCM_TRACE_ANCHOR_PATH = Path(os.environ.get("TCM_TRACE_ANCHOR_PATH", VAR_DIR / "
 TCM_TRACE_ANCHOR_URL = os.environ.get("TCM_TRACE_ANCHOR_URL", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.AdminConfig",  # django.contrib.admin with the site of accounts.admin_site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -127,6 +128,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.PermissionDeniedLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "core.middleware.UploadLimitMiddleware",  # its own __call__ runs before CSRF reads a form
     "core.middleware.DomainErrorMiddleware",
@@ -141,6 +143,15 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The client's address (core.addresses): X-Forwarded-For is read only from these proxies' own
+# connections (comma-separated IPs or CIDRs, e.g. the nginx host); none by default.
+TCM_TRUSTED_PROXIES = env_list("TCM_TRUSTED_PROXIES")
+for _proxy in TCM_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TCM_TRUSTED_PROXIES: {_proxy!r} is not an IP address or CIDR.") from None
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 
 ROOT_URLCONF = "tcm_platform.urls"
 
@@ -329,8 +340,25 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # Every security event, whatever LOG_LEVEL says (README, Security).
+        "tcm.security": {"level": "INFO", "handlers": []},
+    },
 }
+# TCM_SECURITY_LOG: a file the security log is appended to as well, by every process. Rotation is
+# logrotate's (README: daily, 180 days kept): the file is reopened when logrotate moves it. A
+# rotating handler in each gunicorn and Celery process would delete each other's rotated files.
+TCM_SECURITY_LOG = os.environ.get("TCM_SECURITY_LOG", "").strip()
+if TCM_SECURITY_LOG:
+    LOGGING["handlers"]["security_file"] = {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": TCM_SECURITY_LOG,
+        "formatter": "plain",
+        "encoding": "utf-8",
+    }
+    LOGGING["loggers"]["tcm.security"]["handlers"] = ["security_file"]
 
 # Display names for the navigation and the pages.
 PLATFORM_NAME = _("County TCM Prescription Platform")

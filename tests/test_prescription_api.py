@@ -280,7 +280,8 @@ def test_a_double_signature_without_a_reason_for_each_block_finding_is_refused(c
     response = post(clinician_api, body(patient, items=BLOCK_ITEMS, doses=3, double_signature=unsigned))
 
     errors = errors_of(response)
-    assert errors["double_signature.reasons"] and "double_signature.password" not in errors
+    # The password is asked again too: a refusal never tells that the password was right.
+    assert errors["double_signature.reasons"] and errors["double_signature.password"]
 
 
 def test_a_double_signature_with_the_password_and_reasons_is_stored_without_the_password(

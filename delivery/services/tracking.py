@@ -7,7 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.cache import count_and_get
+from accounts import security_log
+from core.cache import count_and_get, count_in_window
 from prescriptions.models import Prescription
 from prescriptions.workflow import DeliveryMode, Stage
 
@@ -67,22 +68,25 @@ def tracking_data(prescription: Prescription, *, full: bool) -> dict:
     return data
 
 
-def rate_limited(scope: str, key: str, *, limit: int, window: int) -> bool:
-    """Count one hit; True when more than `limit` hits fell in the current `window` seconds."""
-    return rate_limited_read(scope, key, limit=limit, window=window)[0]
-
-
 def rate_limited_read(scope: str, key: str, *, limit: int, window: int, cached: str = "") -> tuple[bool, object]:
-    """rate_limited(), and the cache value at `cached` (None when absent) read in the same round
-    trip: the tracking page serves most scans with one cache call."""
+    """Count one hit: (True when more than `limit` hits fell in the current fixed `window` seconds,
+    the cache value at `cached` (None when absent)) read in the same round trip: the tracking page
+    serves most scans with one cache call."""
     bucket = f"rl:{scope}:{key}:{int(timezone.now().timestamp()) // window}"
     hits, value = count_and_get(bucket, window + 5, cached or None)
     return hits > limit, value
 
 
 def tracking_verify(*, prescription: Prescription, last4: str, client: str) -> bool:
-    """True when `last4` are the last four digits of the patient's mobile. The sixth try from the
-    same client for the same token within 15 minutes is refused, right or wrong."""
-    if rate_limited("verify", f"{prescription.tracking_token}:{client}", limit=VERIFY_LIMIT, window=VERIFY_WINDOW):
+    """True when `last4` are the last four digits of the patient's mobile. A try after five from
+    the same client (core.addresses.client_address) for the same token in the last 15 minutes, a
+    sliding window, is refused right or wrong (PermissionDenied); refused tries count too. The
+    first refusal is a lockout in the security log."""
+    hits = count_in_window(
+        f"rl:verify:{prescription.tracking_token}:{client}", window=VERIFY_WINDOW, now=timezone.now().timestamp()
+    )
+    if hits > VERIFY_LIMIT:
+        if hits == VERIFY_LIMIT + 1:
+            security_log.tracking_locked(prescription=prescription.display_number, address=client)
         raise PermissionDenied(_("Too many tries. Please wait 15 minutes or call the clinic."))
     return bool(last4) and len(last4) == 4 and secrets.compare_digest(last4, prescription.patient.mobile[-4:])

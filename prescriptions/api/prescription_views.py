@@ -66,7 +66,7 @@ class PrescriptionListCreateView(generics.ListCreateAPIView):
         values = _values(request, serializer)
         patient = values.pop("patient")
         prescription, created = prescription_submit_for(
-            actor=request.user, patient=patient, form=PrescriptionForm.of(values)
+            actor=request.user, patient=patient, form=PrescriptionForm.of(values), request=request
         )
         return Response(
             submit_response(prescription), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -139,7 +139,11 @@ class PrescriptionReviseView(APIView):
         values = _values(request, serializer)
         values.pop("patient")
         prescription, created = prescription_submit_for(
-            actor=request.user, patient=previous.patient_id, form=PrescriptionForm.of(values), previous=previous
+            actor=request.user,
+            patient=previous.patient_id,
+            form=PrescriptionForm.of(values),
+            previous=previous,
+            request=request,
         )
         return Response(
             submit_response(prescription), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK

@@ -11,10 +11,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.services import password_confirm
 from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
 from patients.models import Pregnancy
 
+from ..exceptions import SignatureRefused
 from ..workflow import Decoction, DeliveryMode
 
 MAX_GRAMS = Decimal(500)
@@ -237,26 +239,35 @@ def price_quote(*, items: list[Line], doses: int, decoction: str, delivery: str)
     }
 
 
-def check_signature(*, actor, findings: list[dict], signature: dict | None) -> dict:
+def check_signature(*, actor, findings: list[dict], signature: dict | None, request=None) -> dict:
     """Block-level findings need the prescriber's second signature: the password again and a
-    reason for each finding (《中药处方格式及书写规范》: 配伍禁忌/超剂量须重新签名)."""
+    reason for each finding (《中药处方格式及书写规范》: 配伍禁忌/超剂量须重新签名).
+
+    The password is checked as the sign-in checks it (accounts.services.password_confirm: refused
+    while the user is locked out, a wrong one logged). A refusal (SignatureRefused) asks for the
+    password again whatever was wrong, so it never tells a right password from a wrong one; a
+    wrong one is to be counted towards the lockout once the submit has rolled back."""
     blocking = [f for f in findings if f["severity"] == "block" and f["code"] not in REFUSED_CODES]
     if not blocking:
         return {}
     signature = signature or {}
-    errors = {}
-    if not signature.get("password") or not actor.check_password(str(signature["password"])):
-        errors["double_signature.password"] = [
-            _("This prescription has block-level findings: sign again with your password.")
-        ]
+    password = str(signature.get("password") or "")
+    answer = password_confirm(user=actor, password=password, request=request) if password else "none"
     reasons = signature.get("reasons") or {}
     missing = [f for f in blocking if not str(reasons.get(finding_key(f), "")).strip()]
-    for finding in missing:
-        errors.setdefault("double_signature.reasons", []).append(
-            _("Give a reason for: %(message)s") % {"message": finding["message"]}
-        )
-    if errors:
-        raise ValidationError(errors)
+    if answer != "right" or missing:
+        errors = {
+            "double_signature.password": [
+                _("Too many wrong passwords: you cannot sign for now. Try again later.")
+                if answer == "locked"
+                else _("This prescription has block-level findings: sign again with your password.")
+            ]
+        }
+        for finding in missing:
+            errors.setdefault("double_signature.reasons", []).append(
+                _("Give a reason for: %(message)s") % {"message": finding["message"]}
+            )
+        raise SignatureRefused(errors, wrong_password=answer == "wrong")
     return {
         "signed_by": actor.pk,
         "signed_by_name": str(actor),

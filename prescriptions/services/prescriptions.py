@@ -1,6 +1,7 @@
 """Submitting, revising and cancelling prescriptions."""
 
 import secrets
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -8,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.permissions import can_see_institution, ensure_capability
+from accounts.services import password_failed
 from catalogue.formulas import formula_label, formulas_for
 from core.ids import idempotency_key, parse_id
 from patients import services as patient_services
@@ -16,6 +18,7 @@ from patients.permissions import can_see_patient
 from patients.services import patient_create
 from rules.services import check_draft
 
+from ..exceptions import SignatureRefused
 from ..models import Prescription, PrescriptionItem, PrescriptionSequence
 from ..workflow import Stage
 from .checking import draft_for_audit, others_for_audit, patient_facts
@@ -68,9 +71,8 @@ def next_number(institution, day) -> str:
     return f"{institution.code}-{day:%Y%m%d}-{last:04d}"
 
 
-@transaction.atomic
 def prescription_submit(
-    *, actor, patient, form: PrescriptionForm, previous: Prescription | None = None
+    *, actor, patient, form: PrescriptionForm, previous: Prescription | None = None, request=None
 ) -> tuple[Prescription, bool]:
     """Create a prescription (version 1, or the next version of a rejected one) with status
     `submitted`, its trace event, and — after commit — the AI audit. The rule check made here
@@ -78,11 +80,27 @@ def prescription_submit(
 
     Returns (prescription, created). The same idempotency key from the same prescriber returns
     the first prescription instead of creating a second. Raises ValidationError with field paths
-    such as `items[3].grams`, leaving nothing written."""
-    return _submit(actor=actor, patient=patient, form=form, previous=previous)
+    such as `items[3].grams`, leaving nothing written. `request`, the HTTP request the submit came
+    in (none from a command), puts the double signature's password in the sign-in lockout."""
+    with wrong_signatures_counted(actor=actor, request=request), transaction.atomic():
+        return _submit(actor=actor, patient=patient, form=form, previous=previous, request=request)
 
 
-def _submit(*, actor, patient, form: PrescriptionForm, previous: Prescription | None) -> tuple[Prescription, bool]:
+@contextmanager
+def wrong_signatures_counted(*, actor, request):
+    """A wrong double-signature password counts towards the sign-in lockout, once the submit's
+    transaction has rolled back: counted inside it, the count would roll back with it."""
+    try:
+        yield
+    except SignatureRefused as refused:
+        if refused.wrong_password:
+            password_failed(user=actor, request=request)
+        raise
+
+
+def _submit(
+    *, actor, patient, form: PrescriptionForm, previous: Prescription | None, request=None
+) -> tuple[Prescription, bool]:
     """prescription_submit's work, inside the caller's transaction."""
     ensure_capability(actor, "prescribe")
     key = idempotency_key(form.idempotency_key)
@@ -100,7 +118,7 @@ def _submit(*, actor, patient, form: PrescriptionForm, previous: Prescription | 
         others=others_for_audit(patient, previous=previous),
     )
     check = check_draft(draft)
-    signature = check_signature(actor=actor, findings=check.findings, signature=form.double_signature)
+    signature = check_signature(actor=actor, findings=check.findings, signature=form.double_signature, request=request)
     consult = Consult(patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values)
     prescription = _new_prescription(
         actor=actor, patient=patient, consult=consult, previous=previous, form=form, items=items, header=header
@@ -239,10 +257,17 @@ def _save_items(prescription: Prescription, items: list[Line]) -> None:
     )
 
 
-@transaction.atomic
-def prescription_submit_for(*, actor, patient, form: PrescriptionForm, previous: Prescription | None = None):
+def prescription_submit_for(
+    *, actor, patient, form: PrescriptionForm, previous: Prescription | None = None, request=None
+):
     """Submit for an existing patient (an id the actor may see) or a new one given inline; a new
-    patient and the prescription are written together or not at all."""
+    patient and the prescription are written together or not at all. `request` as for
+    prescription_submit."""
+    with wrong_signatures_counted(actor=actor, request=request), transaction.atomic():
+        return _submit_for(actor=actor, patient=patient, form=form, previous=previous, request=request)
+
+
+def _submit_for(*, actor, patient, form: PrescriptionForm, previous: Prescription | None, request):
     key = idempotency_key(form.idempotency_key)
     if key and actor.is_authenticated:
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first()
@@ -264,7 +289,7 @@ def prescription_submit_for(*, actor, patient, form: PrescriptionForm, previous:
             patient = None
         if patient is None or not can_see_patient(actor, patient):
             raise ValidationError({"patient": [_("No such patient in your institution.")]})
-    return _submit(actor=actor, patient=patient, form=form, previous=previous)
+    return _submit(actor=actor, patient=patient, form=form, previous=previous, request=request)
 
 
 @transaction.atomic
