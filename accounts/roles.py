@@ -58,6 +58,7 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "manage_users": {
         "accounts.institution": ("view", "add", "change"),
         "accounts.user": ("view", "add", "change"),
+        "accounts.apitoken": ("view", "change"),  # change: revoke (accounts.admin.ApiTokenAdmin)
         "patients.patient": ("view", "change"),
     },
     # The reference data: the herbs and their rules, the formulas, the audit's rule tables.

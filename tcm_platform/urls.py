@@ -4,8 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from accounts import api as accounts_api
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
 from dashboards import views
@@ -29,7 +29,7 @@ api_v1 = [
     path("formulas/<int:pk>/", catalogue_api.FormulaDetailView.as_view(), name="formula-detail"),
     path("patients/", patients_api.PatientListCreateView.as_view(), name="patient-list"),
     path("patients/<int:pk>/", patients_api.PatientDetailView.as_view(), name="patient-detail"),
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", accounts_api.TokenObtainView.as_view(), name="auth-token"),
     path("prescriptions/", prescription_views.PrescriptionListCreateView.as_view(), name="prescription-list"),
     path(
         "prescriptions/precheck/", prescription_views.PrescriptionPrecheckView.as_view(), name="prescription-precheck"
