@@ -762,6 +762,7 @@ ZH = {
     "Changing the password revokes the account's API tokens; systems using them need a new one.": "修改密码会吊销该账号的全部 API 令牌，使用这些令牌的系统需重新获取。",
     "You may not revoke this token.": "您无权吊销此令牌。",
     "The token has expired; obtain a new one.": "令牌已过期，请重新获取。",
+    "You were idle for %(minutes)d minutes and have been signed out; please sign in again.": "您已 %(minutes)d 分钟未操作，已自动退出，请重新登录。",
 }
 
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')

@@ -133,6 +133,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.sessions.SessionIdleTimeoutMiddleware",
     "core.middleware.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -257,6 +258,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # API tokens expire this many hours after they are issued (default 90 days): a HIS integration's
 # operator renews its token each quarter, and a token copied once does not open the API for ever.
 TCM_TOKEN_TTL_HOURS = env_positive_int("TCM_TOKEN_TTL_HOURS", 90 * 24)
+# A page session ends after this many idle minutes (per role: accounts.roles.SESSION_IDLE_SETTING):
+# clinical and administrative roles, and the stations' tablets and couriers' phones.
+TCM_SESSION_IDLE_MINUTES = env_positive_int("TCM_SESSION_IDLE_MINUTES", 30)
+TCM_STATION_SESSION_IDLE_MINUTES = env_positive_int("TCM_STATION_SESSION_IDLE_MINUTES", 120)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -216,3 +216,94 @@ def test_an_administrator_sees_a_users_tokens_but_never_their_secret(client, cli
     for page in (user_page, text, token_page.content.decode()):
         assert his["token"] not in page
         assert hashlib.sha256(his["token"].encode()).hexdigest() not in page
+
+
+# --- Page sessions ----------------------------------------------------------------------------------------------
+
+
+def signed_in(client) -> bool:
+    response = client.get("/patients/")
+    return response.status_code == 200
+
+
+def test_a_clinical_session_ends_after_30_idle_minutes(client, clinician, clock):
+    client.force_login(clinician)
+    assert signed_in(client)
+    clock.advance(minutes=29)
+    assert signed_in(client)
+
+    clock.advance(minutes=31)
+    response = client.get("/patients/")
+
+    assert response.status_code == 302 and response["Location"] == "/login/?next=/patients/"
+    page = client.get(response["Location"]).content.decode()
+    assert "您已 30 分钟未操作，已自动退出，请重新登录。" in page
+    assert not signed_in(client)
+
+
+def test_a_form_posted_after_the_idle_time_saves_nothing_and_leads_to_sign_in(client, clinician, catalogue, clock):
+    from patients.models import Patient
+
+    from .test_patients import form_data
+
+    client.force_login(clinician)
+    assert client.get("/patients/new/").status_code == 200
+    clock.advance(minutes=31)
+
+    response = client.post("/patients/new/", form_data())
+
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    assert "您已 30 分钟未操作" in client.get("/login/").content.decode()
+    assert not Patient.objects.exists()
+
+
+def test_activity_keeps_a_session_alive(client, clinician, clock):
+    client.force_login(clinician)
+    for _ in range(6):  # two hours, a page every 20 minutes
+        assert signed_in(client)
+        clock.advance(minutes=20)
+    assert signed_in(client)
+
+    clock.advance(minutes=31)
+    assert not signed_in(client)
+
+
+def test_station_and_courier_sessions_last_two_idle_hours_and_the_strictest_role_wins(client, county, clock):
+    dispenser = UserFactory(username="tablet", institution=county["P001"], roles=[Role.DISPENSER])
+    courier = UserFactory(username="phone", institution=county["D001"], roles=[Role.COURIER])
+    both = UserFactory(username="both", institution=county["P001"], roles=[Role.DISPENSER, Role.PHARMACIST])
+    pages = {dispenser: "/stations/", courier: "/delivery/", both: "/stations/"}
+
+    def idle_for(user, minutes) -> bool:
+        client.force_login(user)
+        assert client.get(pages[user]).status_code == 200
+        clock.advance(minutes=minutes)
+        return client.get(pages[user]).status_code == 200
+
+    assert idle_for(dispenser, 119) and idle_for(courier, 119)
+    assert not idle_for(dispenser, 121) and not idle_for(courier, 121)
+    assert not idle_for(both, 31)  # a pharmacist at the station is still a pharmacist
+
+
+def test_the_idle_times_come_from_the_settings(client, clinician, courier, settings, clock):
+    settings.TCM_SESSION_IDLE_MINUTES = 10
+    settings.TCM_STATION_SESSION_IDLE_MINUTES = 15
+    client.force_login(clinician)
+    assert signed_in(client)
+    clock.advance(minutes=11)
+    assert not signed_in(client)
+
+    client.force_login(courier)
+    assert client.get("/delivery/").status_code == 200
+    clock.advance(minutes=16)
+    assert client.get("/delivery/").status_code == 302
+
+
+def test_an_idle_session_is_refused_by_the_api_as_json(client, clinician, catalogue, clock):
+    client.force_login(clinician)
+    assert client.get(HERBS).status_code == 200
+
+    clock.advance(minutes=31)
+    response = client.get(HERBS)
+
+    assert response.status_code in (401, 403) and "detail" in response.json()
