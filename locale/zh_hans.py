@@ -748,6 +748,8 @@ ZH = {
     "Which system will hold the token.": "将持有此令牌的系统名称。",
     "The secret: shown this once, never again.": "令牌密钥：仅此一次显示，之后无法再查看。",
     "Unable to log in with provided credentials.": "用户名或密码错误，无法登录。",
+    "Too many failed sign-ins: this account is locked from this address for %(minutes)d minutes. Please try again later.": "登录失败次数过多，该账号在此地址已被锁定 %(minutes)d 分钟，请稍后再试。",
+    "Too many failed sign-ins: this account is locked from this address until an administrator unlocks it.": "登录失败次数过多，该账号在此地址已被锁定，须由管理员解锁。",
     "revoked by an administrator": "管理员吊销",
     "the password changed": "密码已修改",
     "Which system holds it, e.g. 县医院 HIS.": "持有此令牌的系统，例如：县医院 HIS。",
@@ -763,6 +765,8 @@ ZH = {
     "You may not revoke this token.": "您无权吊销此令牌。",
     "The token has expired; obtain a new one.": "令牌已过期，请重新获取。",
     "You were idle for %(minutes)d minutes and have been signed out; please sign in again.": "您已 %(minutes)d 分钟未操作，已自动退出，请重新登录。",
+    "Sign-in locked": "登录已锁定",
+    "If you have forgotten your password, ask your institution's administrator to set a new one.": "如忘记密码，请联系本机构管理员重新设置。",
 }
 
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')

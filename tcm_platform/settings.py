@@ -146,6 +146,8 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The locked-out answer: a page in the site's layout, JSON for the API, both with Retry-After.
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 ROOT_URLCONF = "tcm_platform.urls"
 

@@ -307,3 +307,41 @@ def test_an_idle_session_is_refused_by_the_api_as_json(client, clinician, catalo
     response = client.get(HERBS)
 
     assert response.status_code in (401, 403) and "detail" in response.json()
+
+
+# --- The sign-in lockout ----------------------------------------------------------------------------------------
+
+
+def fail_five_times(client, url, username="clinician"):
+    for _ in range(5):
+        client.post(url, {"username": username, "password": "wrong-password"})
+
+
+def test_the_lockout_page_is_chinese_in_the_site_layout_and_says_how_long(client, clinician):
+    fail_five_times(client, "/login/")
+
+    response = client.post("/login/", {"username": "clinician", "password": PASSWORD})
+
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert '<html lang="zh-hans">' in page and 'class="topbar"' in page and "县域中药处方流转平台" in page
+    assert "登录失败次数过多，该账号在此地址已被锁定 15 分钟，请稍后再试。" in page
+    assert response["Retry-After"] == "900"
+    assert client.get("/patients/")["Location"].startswith("/login/")  # the right password did not sign in
+
+
+def test_a_locked_out_api_client_gets_the_same_message_as_json_with_retry_after(clinician, settings):
+    settings.AXES_COOLOFF_TIME = 0.5  # hours
+    his = Client()
+    fail_five_times(his, "/api/v1/auth/token/")
+
+    response = his.post("/api/v1/auth/token/", {"username": "clinician", "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "detail": "登录失败次数过多，该账号在此地址已被锁定 30 分钟，请稍后再试。",
+        "errors": {},
+    }
+    assert response["Retry-After"] == "1800"
+    assert "token" not in response.json()
