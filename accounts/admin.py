@@ -1,20 +1,26 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import security_log
-from .models import Institution, User
+from .models import ApiToken, Institution, User
 from .permissions import (
+    api_tokens_visible_to,
     can_manage_user,
+    can_revoke_token,
     institutions_visible_to,
     may_place_user,
     roles_grantable_by,
     scope_to_institutions,
 )
 from .roles import Role
-from .services import user_set_roles
+from .services import api_token_revoke, user_set_roles
 
 
 class ScopedInstitutionChoices:
@@ -116,6 +122,7 @@ class UserAdmin(SecurityLogged, ScopedInstitutionChoices, BaseUserAdmin):
         (_("Person"), {"fields": ("name", "phone", "email", "institution")}),
         (_("Roles"), {"fields": ("groups", "is_active", "is_staff", "is_superuser")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
+        (_("API tokens"), {"fields": ("api_tokens",)}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "name", "institution", "password1", "password2")}),
@@ -124,8 +131,8 @@ class UserAdmin(SecurityLogged, ScopedInstitutionChoices, BaseUserAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Only a superuser may make superusers; staff status follows the roles (user_set_roles).
         if request.user.is_superuser:
-            return ("is_staff", "last_login", "date_joined")
-        return ("is_staff", "is_superuser", "last_login", "date_joined")
+            return ("is_staff", "last_login", "date_joined", "api_tokens")
+        return ("is_staff", "is_superuser", "last_login", "date_joined", "api_tokens")
 
     def get_form(self, request, obj=None, **kwargs):
         return placed_user_form(super().get_form(request, obj, **kwargs), request.user)
@@ -166,3 +173,77 @@ class UserAdmin(SecurityLogged, ScopedInstitutionChoices, BaseUserAdmin):
     @admin.display(description=_("roles"))
     def roles(self, obj):
         return "、".join(group.name for group in obj.groups.all())
+
+    @admin.display(description=_("API tokens"))
+    def api_tokens(self, obj):
+        """The user's tokens (never a secret) and the page that revokes them."""
+        if obj is None or obj.pk is None:
+            return "-"
+        now = timezone.now()
+        rows = format_html_join(
+            "",
+            "<li>{} · {} · {}</li>",
+            ((token, token_state(token, now), token.expires.date()) for token in obj.api_tokens.all()),
+        )
+        link = format_html(
+            '<a href="{}?user={}">{}</a>', reverse("admin:accounts_apitoken_changelist"), obj.pk, _("Tokens page")
+        )
+        return format_html("<ul>{}</ul>{}", rows, link) if rows else format_html("{} {}", _("None."), link)
+
+
+def token_state(token: ApiToken, now) -> str:
+    if token.revoked is not None:
+        return _("revoked: %(why)s") % {"why": token.get_revoked_why_display()}
+    return _("valid") if token.usable_at(now) else _("expired")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """The users' API tokens, as the users' admin pages scope them. Issued only through the token
+    endpoint (which shows the secret once); never edited or deleted here: an administrator
+    revokes the tokens of the users they manage, and the revoked row stays as the record."""
+
+    list_display = ("name", "user", "prefix", "created", "last_used", "expires", "state")
+    list_select_related = ("user", "revoked_by")
+    search_fields = ("name", "prefix", "user__username", "user__name")
+    readonly_fields = list_display[:-1] + ("state", "revoked", "revoked_why", "revoked_by")
+    fields = readonly_fields
+    actions = ["revoke_tokens"]
+
+    def get_queryset(self, request):
+        return api_tokens_visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The only change is revoking; a token of a user beyond the actor's reach is view-only.
+        return super().has_change_permission(request, obj) and (obj is None or can_revoke_token(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        return token_state(obj, timezone.now())
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        revoked = refused = 0
+        for token in queryset:
+            try:
+                if api_token_revoke(token=token, actor=request.user):
+                    revoked += 1
+                    self.log_change(request, token, [{"changed": {"fields": ["revoked"]}}])
+                    security_log.admin_changed(
+                        request=request, action="revoked", kind="token", name=f"{token.user.username} {token.prefix}"
+                    )
+            except PermissionDenied:
+                refused += 1
+        self.message_user(request, _("%(count)d tokens revoked.") % {"count": revoked}, messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                _("%(count)d tokens were left alone: their users are not yours to manage.") % {"count": refused},
+                messages.WARNING,
+            )

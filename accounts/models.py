@@ -1,3 +1,5 @@
+import hashlib
+
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -122,3 +124,46 @@ class User(AbstractUser):
         if not hasattr(self, "_role_codes"):
             self._role_codes = frozenset(related_names(User.groups, self.pk)) if self.pk else frozenset()
         return self._role_codes
+
+
+class TokenRevocation(models.TextChoices):
+    ADMINISTRATOR = "administrator", _("revoked by an administrator")
+    PASSWORD_CHANGED = "password_changed", _("the password changed")
+
+
+class ApiToken(models.Model):
+    """A credential another system (a hospital's HIS, a laboratory system) calls the API with, in
+    `Authorization: Token <secret>`. A user may hold one per integration, so revoking one leaves
+    the others working. Only the SHA-256 of the secret is stored: the secret is shown once, when
+    it is issued (accounts.services.api_token_issue), and a copy of the database opens nothing."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, help_text=_("Which system holds it, e.g. 县医院 HIS."))
+    prefix = models.CharField(
+        _("begins with"), max_length=8, help_text=_("The first characters of the secret, to tell tokens apart.")
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created = models.DateTimeField(_("created"))
+    last_used = models.DateTimeField(_("last used"), null=True, blank=True)
+    expires = models.DateTimeField(_("expires"))
+    revoked = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_why = models.CharField(_("revoked because"), max_length=20, choices=TokenRevocation.choices, blank=True)
+    revoked_by = models.ForeignKey(
+        User, verbose_name=_("revoked by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"{self.name}（{self.prefix}…）"
+
+    @staticmethod
+    def hash_of(secret: str) -> str:
+        # A plain digest is enough: the secret is 160 random bits, not a password to be guessed.
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    def usable_at(self, now) -> bool:
+        return self.revoked is None and now < self.expires

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
-from .models import Institution
+from .models import ApiToken, Institution
 from .roles import CAPABILITIES, ROLE_BOUND, STAFF_ROLES, Role
 
 # Roles that make a user staff of the admin site (catalogue, users, institutions).
@@ -82,6 +82,28 @@ def can_manage_user(actor, target) -> bool:
     if target.is_superuser:
         return False
     return may_place_user(actor, institution_id=target.institution_id, roles=target.role_codes)
+
+
+def can_revoke_token(actor, token: ApiToken) -> bool:
+    """May `actor` revoke `token`? Whoever may manage its user's account (can_manage_user): an
+    administrator for the users strictly within their reach, never their own (their own tokens
+    end with a change of their own password)."""
+    return can_manage_user(actor, token.user)
+
+
+def ensure_can_revoke_token(actor, token: ApiToken) -> None:
+    """Raise PermissionDenied unless `actor` may revoke `token`."""
+    if not can_revoke_token(actor, token):
+        raise PermissionDenied(_("You may not revoke this token."))
+
+
+def api_tokens_visible_to(user) -> QuerySet:
+    """The API tokens (never their secrets) whose users `user` sees: those of their subtree, as
+    the admin's user list shows them; revoking asks can_revoke_token."""
+    queryset = ApiToken.objects.select_related("user", "revoked_by")
+    if not has_capability(user, "manage_users"):
+        return queryset.none()
+    return scope_to_institutions(queryset, user, "user__institution")
 
 
 def may_place_user(actor, *, institution_id: int | None, roles) -> bool:

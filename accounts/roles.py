@@ -58,6 +58,7 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "manage_users": {
         "accounts.institution": ("view", "add", "change"),
         "accounts.user": ("view", "add", "change"),
+        "accounts.apitoken": ("view", "change"),  # change: revoke (accounts.admin.ApiTokenAdmin)
         "patients.patient": ("view", "change"),
     },
     # The reference data: the herbs and their rules, the formulas, the audit's rule tables.
@@ -115,3 +116,19 @@ def sync_role_groups(sender=None, using="default", **kwargs):
                 Permission.objects.using(using).filter(content_type__app_label=app_label, codename__in=codenames)
             )
         group.permissions.set(wanted)
+
+
+# How long a signed-in page session may sit idle, per role: the setting that holds the minutes.
+# Clinical work and administration (patients' records, prescriptions, accounts) on shared clinic
+# computers: TCM_SESSION_IDLE_MINUTES (30). The stations' tablets and the courier's phone:
+# TCM_STATION_SESSION_IDLE_MINUTES (120), so a soak, a decoction or a drive between townships
+# does not sign the operator out mid-task, while a device left overnight does not stay signed in.
+# A user holding several roles gets the shortest; one with none (a superuser) the clinical one.
+SESSION_IDLE_SETTING: dict[str, str] = {
+    Role.CLINICIAN: "TCM_SESSION_IDLE_MINUTES",
+    Role.PHARMACIST: "TCM_SESSION_IDLE_MINUTES",
+    Role.ADMINISTRATOR: "TCM_SESSION_IDLE_MINUTES",
+    Role.DISPENSER: "TCM_STATION_SESSION_IDLE_MINUTES",
+    Role.DECOCTION_OPERATOR: "TCM_STATION_SESSION_IDLE_MINUTES",
+    Role.COURIER: "TCM_STATION_SESSION_IDLE_MINUTES",
+}

@@ -1,11 +1,21 @@
+import secrets
+from datetime import timedelta
+
 from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import security_log
-from .models import Institution, User
-from .permissions import ADMIN_SITE_ROLES
+from .exceptions import TokenRefused
+from .models import ApiToken, Institution, TokenRevocation, User
+from .permissions import ADMIN_SITE_ROLES, ensure_can_revoke_token
 from .roles import Role
+
+# A token's last use is written at most this often: an API call should not be a write each time.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 @transaction.atomic
@@ -53,3 +63,59 @@ def password_failed(*, user: User, request=None) -> None:
         AxesProxyHandler.user_login_failed(
             sender=password_failed, credentials={"username": user.get_username()}, request=request
         )
+
+
+def api_token_issue(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Issue `user` a new API token named `name` (which system holds it), valid for
+    TCM_TOKEN_TTL_HOURS. Returns the token and its secret: the secret is not stored (only its
+    SHA-256) and cannot be shown again. The user's other tokens stay as they are."""
+    secret = secrets.token_hex(20)
+    now = timezone.now()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name.strip() or "API",
+        prefix=secret[:8],
+        key_hash=ApiToken.hash_of(secret),
+        created=now,
+        expires=now + timedelta(hours=settings.TCM_TOKEN_TTL_HOURS),
+    )
+    return token, secret
+
+
+def api_token_authenticate(*, secret: str) -> ApiToken:
+    """The token whose secret is `secret`, with its user and institution, its use recorded (to
+    the minute). Raises TokenRefused for an unknown or revoked token, an expired one, or one whose
+    user is inactive."""
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user", "user__institution").filter(key_hash=ApiToken.hash_of(secret)).first()
+    )
+    if token is None or token.revoked is not None:
+        raise TokenRefused(_("Invalid token."))
+    if not token.usable_at(now):
+        raise TokenRefused(_("The token has expired; obtain a new one."))
+    if not token.user.is_active:
+        raise TokenRefused(_("User inactive or deleted."))
+    if token.last_used is None or now - token.last_used >= TOKEN_USE_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+        token.last_used = now
+    return token
+
+
+def api_token_revoke(*, token: ApiToken, actor: User) -> bool:
+    """Revoke `token` as `actor`, who must be allowed to manage its user (ensure_can_revoke_token
+    raises PermissionDenied). Returns False when it was already revoked (nothing changes)."""
+    ensure_can_revoke_token(actor, token)
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked__isnull=True).update(
+        revoked=timezone.now(), revoked_why=TokenRevocation.ADMINISTRATOR, revoked_by=actor
+    )
+    return bool(revoked)
+
+
+def api_tokens_revoke_on_password_change(*, user: User) -> int:
+    """Revoke every token `user` holds: their password changed, so whoever held the old one
+    loses the API too. Returns how many were revoked. Called for every password change
+    (accounts.passwords.TokensEndWithThePassword)."""
+    return ApiToken.objects.filter(user=user, revoked__isnull=True).update(
+        revoked=timezone.now(), revoked_why=TokenRevocation.PASSWORD_CHANGED
+    )

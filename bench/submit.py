@@ -24,11 +24,10 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 from accounts.models import Institution, InstitutionKind, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
-from accounts.services import user_set_roles  # noqa: E402
+from accounts.services import api_token_issue, user_set_roles  # noqa: E402
 from catalogue.importer import import_catalogue  # noqa: E402
 from catalogue.models import Herb  # noqa: E402
 from core.db import connection_url  # noqa: E402
@@ -53,8 +52,8 @@ def setup():
     patient, _ = Patient.objects.get_or_create(
         name="测试", institution=lead, defaults={"sex": "F", "date_of_birth": "1980-01-01", "mobile": "13900000000"}
     )
-    token, _ = Token.objects.get_or_create(user=clinician)
-    return token.key, patient.pk
+    _, token = api_token_issue(user=clinician, name="bench")
+    return token, patient.pk
 
 
 def main():

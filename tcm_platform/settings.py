@@ -37,6 +37,13 @@ def env_list(name, default=""):
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_positive_int(name, default):
+    value = os.environ.get(name, "").strip() or str(default)
+    if not value.isdigit() or int(value) < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {value!r}.")
+    return int(value)
+
+
 def env_required(name):
     value = os.environ.get(name, "").strip()
     if not value:
@@ -98,7 +105,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "axes",
     "drf_spectacular",
@@ -131,6 +137,7 @@ MIDDLEWARE = [
     "accounts.middleware.PermissionDeniedLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "core.middleware.UploadLimitMiddleware",  # its own __call__ runs before CSRF reads a form
+    "accounts.sessions.SessionIdleTimeoutMiddleware",
     "core.middleware.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -152,6 +159,8 @@ for _proxy in TCM_TRUSTED_PROXIES:
     except ValueError:
         raise ImproperlyConfigured(f"TCM_TRUSTED_PROXIES: {_proxy!r} is not an IP address or CIDR.") from None
 AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
+# The locked-out answer: a page in the site's layout, JSON for the API, both with Retry-After.
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 ROOT_URLCONF = "tcm_platform.urls"
 
@@ -258,7 +267,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: any password change revokes the user's API tokens (Django calls it on every change).
+    {"NAME": "accounts.passwords.TokensEndWithThePassword"},
 ]
+# API tokens expire this many hours after they are issued (default 90 days): a HIS integration's
+# operator renews its token each quarter, and a token copied once does not open the API for ever.
+TCM_TOKEN_TTL_HOURS = env_positive_int("TCM_TOKEN_TTL_HOURS", 90 * 24)
+# A page session ends after this many idle minutes (per role: accounts.roles.SESSION_IDLE_SETTING):
+# clinical and administrative roles, and the stations' tablets and couriers' phones.
+TCM_SESSION_IDLE_MINUTES = env_positive_int("TCM_SESSION_IDLE_MINUTES", 30)
+TCM_STATION_SESSION_IDLE_MINUTES = env_positive_int("TCM_STATION_SESSION_IDLE_MINUTES", 120)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -300,7 +318,7 @@ FILE_UPLOAD_HANDLERS = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "core.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",

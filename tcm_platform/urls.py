@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import TokenLoginView
+from accounts import api as accounts_api
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
 from dashboards import views
@@ -29,7 +29,7 @@ api_v1 = [
     path("formulas/<int:pk>/", catalogue_api.FormulaDetailView.as_view(), name="formula-detail"),
     path("patients/", patients_api.PatientListCreateView.as_view(), name="patient-list"),
     path("patients/<int:pk>/", patients_api.PatientDetailView.as_view(), name="patient-detail"),
-    path("auth/token/", TokenLoginView.as_view(), name="auth-token"),
+    path("auth/token/", accounts_api.TokenObtainView.as_view(), name="auth-token"),
     path("prescriptions/", prescription_views.PrescriptionListCreateView.as_view(), name="prescription-list"),
     path(
         "prescriptions/precheck/", prescription_views.PrescriptionPrecheckView.as_view(), name="prescription-precheck"

@@ -152,13 +152,15 @@ MATRIX = {
 # Reviewed against accounts.roles.ROLE_MODEL_PERMISSIONS and each ModelAdmin's has_add_permission.
 ADMIN_MODELS = {
     "auth_group": (False, False),  # roles are groups seeded by a migration, given through the user form
-    "authtoken_tokenproxy": (False, False),  # tokens are credentials
     "axes_accessattempt": (False, False),  # sign-in throttling records
     "axes_accesslog": (False, False),
     "axes_accessfailurelog": (False, False),
     "accounts_institution": (True, True),
     "prescriptions_stuckflag": (True, False),  # flagged by beat, read by administrators
     "accounts_user": (True, True),
+    # Administrators see their subtree's API tokens (never a secret) and revoke them; tokens are
+    # issued only by the token endpoint.
+    "accounts_apitoken": (True, False),
     "catalogue_herb": (True, True),
     "catalogue_herbalias": (True, True),
     "catalogue_barename": (True, True),  # the county's bare-name table (TCM_BARE_NAME_POLICY)

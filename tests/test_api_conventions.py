@@ -4,10 +4,10 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.mixins import ListModelMixin
 
 from accounts.roles import Role
+from accounts.services import api_token_issue
 from catalogue.services import stock_receive
 from prescriptions.services.drafting import PrescriptionForm
 from tcm_platform.urls import api_v1
@@ -119,16 +119,16 @@ def test_anonymous_request_is_a_json_refusal(api, db):
 
 
 def test_token_authentication_lets_a_client_call_the_api_without_a_session(client, clinician, catalogue):
-    token = Token.objects.create(user=clinician)
+    _, secret = api_token_issue(user=clinician, name="HIS")
 
-    response = client.get("/api/v1/herbs/", {"q": "gc"}, HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/v1/herbs/", {"q": "gc"}, HTTP_AUTHORIZATION=f"Token {secret}")
 
     assert response.status_code == 200, response.content
     assert response.json()["results"][0]["name"] == "甘草"
 
 
 def test_unknown_token_is_refused(client, clinician, catalogue):
-    Token.objects.create(user=clinician)
+    api_token_issue(user=clinician)
 
     response = client.get("/api/v1/herbs/", HTTP_AUTHORIZATION="Token " + "0" * 40)
 

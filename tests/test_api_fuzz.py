@@ -14,9 +14,9 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 
+from accounts.services import api_token_issue
 from catalogue.models import Formula, Herb
 from prescriptions.workflow import Stage
 from tcm_platform.wsgi import application
@@ -55,7 +55,7 @@ def tokens(request, county, catalogue, monkeypatch, in_test_transaction):
     monkeypatch.setattr("core.tasks.enqueue", lambda *args: None)
     users = {role: request.getfixturevalue(role) for role in ROLES}
     PatientFactory(institution=county["T001"])
-    return {role: Token.objects.get_or_create(user=user)[0].key for role, user in users.items()}
+    return {role: api_token_issue(user=user, name="fuzz")[1] for role, user in users.items()}
 
 
 def at_every_stage(clinician) -> list[int]:

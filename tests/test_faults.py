@@ -22,8 +22,8 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from accounts.services import api_token_issue
 from audit.models import AuditRun
 from prescriptions.models import Prescription, TraceEvent
 
@@ -255,7 +255,7 @@ def test_postgresql_restarting_during_submits_gives_503s_never_500s_and_every_20
     """Every request gets an answer in time, 201 or 503; no 500, no traceback in any log; each
     thread's failure is collected and asserted here, in the test's own thread."""
     patient = PatientFactory(institution=county["T001"])
-    token = Token.objects.create(user=clinician).key
+    token = api_token_issue(user=clinician, name="fault test")[1]
     body = json.dumps(
         {
             "patient": patient.pk,

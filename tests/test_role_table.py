@@ -81,6 +81,7 @@ ROLES_BEFORE = {
 ADMINISTRATOR_PERMISSIONS_BEFORE = {
     "accounts.institution": ("view", "add", "change"),
     "accounts.user": ("view", "add", "change"),
+    "accounts.apitoken": ("view", "change"),  # see and revoke the subtree's API tokens (issue 20)
     "catalogue.herb": ("view", "add", "change"),
     "catalogue.herbalias": ("view", "add", "change", "delete"),
     "catalogue.barename": ("view", "add", "change", "delete"),  # added with the bare-name policy (issue 16)
