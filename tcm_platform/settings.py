@@ -9,7 +9,6 @@ One module for every environment; production differs only by environment variabl
   set, cookies are secure, HSTS is on. A missing value stops start-up with a clear message.
 """
 
-import ipaddress
 import os
 from pathlib import Path
 
@@ -18,37 +17,10 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from .environment import env_bool, env_list, env_networks, env_positive_int, env_required, trace_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TCM_VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name, default):
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
-
-
-def env_list(name, default=""):
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-def env_positive_int(name, default):
-    value = os.environ.get(name, "").strip() or str(default)
-    if not value.isdigit() or int(value) < 1:
-        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {value!r}.")
-    return int(value)
-
-
-def env_required(name):
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ImproperlyConfigured(f"{name} must be set when DEBUG is false (see README, Production).")
-    return value
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -67,22 +39,6 @@ else:
     SITE_URL = env_required("SITE_URL").rstrip("/")
     if not SITE_URL.startswith(("http://", "https://")):
         raise ImproperlyConfigured("SITE_URL must be an absolute http(s) URL, e.g. https://tcm.example.gov.cn")
-
-
-def trace_keys(value: str) -> list[tuple[str, str]]:
-    """TCM_TRACE_KEYS: "k2:<secret>,k1:<secret>" — key ids with the secrets that key the trace's
-    hashes. The first signs new events; the others still verify the events they signed."""
-    keys = []
-    for item in (part.strip() for part in value.split(",") if part.strip()):
-        key_id, _, secret = item.partition(":")
-        if not key_id.isalnum() or len(key_id) > 8 or len(secret) < 32:
-            raise ImproperlyConfigured(
-                "TCM_TRACE_KEYS must be id:secret pairs (id of 1-8 letters or digits, secret of 32+ characters)."
-            )
-        keys.append((key_id, secret))
-    if len({key_id for key_id, _ in keys}) != len(keys):
-        raise ImproperlyConfigured("TCM_TRACE_KEYS names a key id twice.")
-    return keys
 
 
 if DEBUG:
@@ -152,12 +108,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The client's address (core.addresses): X-Forwarded-For is read only from these proxies' own
 # connections (comma-separated IPs or CIDRs, e.g. the nginx host); none by default.
-TCM_TRUSTED_PROXIES = env_list("TCM_TRUSTED_PROXIES")
-for _proxy in TCM_TRUSTED_PROXIES:
-    try:
-        ipaddress.ip_network(_proxy, strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(f"TCM_TRUSTED_PROXIES: {_proxy!r} is not an IP address or CIDR.") from None
+TCM_TRUSTED_PROXIES = env_networks("TCM_TRUSTED_PROXIES")
 AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 # The locked-out answer: a page in the site's layout, JSON for the API, both with Retry-After.
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
