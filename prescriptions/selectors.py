@@ -76,17 +76,22 @@ CROSS_CHECK_DAYS = 7
 INACTIVE_STAGES = (Stage.REJECTED, Stage.CANCELLED)
 
 
-def patient_active_prescriptions(patient_id: int, *, exclude_ids=(), days: int = CROSS_CHECK_DAYS, now=None) -> list:
+def patient_active_prescriptions(patient, *, exclude_ids=(), days: int = CROSS_CHECK_DAYS, now=None) -> list:
     """The patient's other active prescriptions (not rejected or cancelled) submitted within the
     last `days` days, at any institution of the county, with their items and herbs; two queries.
     Deliberately not scoped to who is asking: the safety check needs every prescription the
-    patient is taking, and the findings show only their numbers and herbs."""
+    patient is taking, and the findings show only their numbers and herbs. A person registered at
+    several institutions (patients are unique by ID number per institution) is one person here:
+    the prescriptions of every record with the same resident ID number count."""
     since = (now or timezone.now()) - timedelta(days=days)
+    same_person = Q(patient_id=patient.pk)
+    if patient.id_number:
+        same_person |= Q(patient__id_number=patient.id_number)
     items = PrescriptionItem.objects.select_related("herb").only(
         "prescription_id", "position", "written_name", "grams", "instruction", "herb__name"
     )
     return list(
-        Prescription.objects.filter(patient_id=patient_id, created_at__gte=since)
+        Prescription.objects.filter(same_person, created_at__gte=since)
         .exclude(status__in=INACTIVE_STAGES)
         .exclude(pk__in=[pk for pk in exclude_ids if pk])
         .only("pk", "number", "version", "doses", "created_at")

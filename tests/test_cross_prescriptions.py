@@ -129,6 +129,24 @@ def test_a_prescription_of_another_institution_of_the_county_is_part_of_the_cros
     assert first["number"] in found[0]["message"]
 
 
+def test_one_person_registered_at_two_institutions_is_one_person_for_the_cross_check(api, county, catalogue):
+    """Patients are unique by ID number per institution (the registration form does not disclose
+    a record elsewhere), so one resident may have two records; the safety check joins them."""
+    hospital_doctor = UserFactory(username="hospitaldoc", institution=county["H001"], roles=[Role.CLINICIAN])
+    at_hospital = PatientFactory(institution=county["H001"], id_number="110101199003071234")
+    api.force_login(hospital_doctor)
+    first = submit_signed(api, at_hospital, GANCAO)
+    township_doctor = UserFactory(username="towndoc", institution=county["T001"], roles=[Role.CLINICIAN])
+    at_township = PatientFactory(institution=county["T001"], id_number="110101199003071234")
+    stranger = PatientFactory(institution=county["T001"], id_number="")
+    api.force_login(township_doctor)
+
+    found = of_code(findings(api, body(at_township, items=GANSUI, doses=3)), "cross.incompatibility")
+
+    assert [f["herbs"] for f in found] == [["甘遂", "甘草"]] and first["number"] in found[0]["message"]
+    assert of_code(findings(api, body(stranger, items=GANSUI, doses=3)), "cross.incompatibility") == []
+
+
 def test_the_same_herb_in_another_active_prescription_is_a_cross_duplicate_warning(clinician_api, patient):
     """The same 药材 (monograph): 麸炒白术 here, 白术 there. (炙甘草 and 甘草 are two monographs.)"""
     first = submit_signed(clinician_api, patient, [{"herb": "白术", "grams": "10"}])

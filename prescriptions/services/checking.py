@@ -60,7 +60,7 @@ def others_for_audit(patient, *, previous=None) -> list[dict]:
                 for item in other.items.all()
             ],
         }
-        for other in patient_active_prescriptions(patient.pk, exclude_ids=[previous.pk if previous else None])
+        for other in patient_active_prescriptions(patient, exclude_ids=[previous.pk if previous else None])
     ]
 
 
