@@ -12,9 +12,11 @@ from . import security_log
 from .models import ApiToken, Institution, User
 from .permissions import (
     api_tokens_visible_to,
+    can_manage_institution,
     can_manage_user,
     can_revoke_token,
     institutions_visible_to,
+    may_place_institution,
     may_place_user,
     roles_grantable_by,
     scope_to_institutions,
@@ -41,6 +43,29 @@ class InstitutionAdmin(ScopedInstitutionChoices, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scope_to_institutions(super().get_queryset(request).select_related("parent"), request.user, "pk")
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or can_manage_institution(request.user, obj))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        return placed_institution_form(super().get_form(request, obj, change=change, **kwargs), request.user)
+
+
+def placed_institution_form(form_class, actor):
+    """`form_class` as `actor` may save it: a non-superuser must hang the institution below one of
+    their subtree (may_place_institution); a refused save is a form error, nothing is written."""
+
+    class PlacedInstitutionForm(form_class):
+        def clean(self):
+            cleaned = super().clean()
+            if "parent" in self.fields and not self.has_error("parent"):
+                parent = cleaned.get("parent")
+                if not may_place_institution(actor, parent_id=parent.pk if parent else None):
+                    self.add_error("parent", _("Choose a parent institution within your own."))
+            return cleaned
+
+    return PlacedInstitutionForm
 
 
 def placed_user_form(form_class, actor):

@@ -84,6 +84,25 @@ def can_manage_user(actor, target) -> bool:
     return may_place_user(actor, institution_id=target.institution_id, roles=target.role_codes)
 
 
+def can_manage_institution(actor, institution: Institution) -> bool:
+    """May `actor` change `institution` in the admin? A superuser may; an administrator
+    (`manage_users`) only institutions strictly below their own. Not their own institution: a
+    new kind or parent would take it, and them, out of the reach of the administrator above."""
+    if not has_capability(actor, "manage_users"):
+        return False
+    if actor.is_superuser:
+        return True
+    return institution.pk != actor.institution_id and can_see_institution(actor, institution.pk)
+
+
+def may_place_institution(actor, *, parent_id: int | None) -> bool:
+    """May `actor` leave an institution below `parent_id`? A superuser anywhere, a root included;
+    anyone else only inside their subtree, never as a new root beyond every administrator."""
+    if actor.is_superuser:
+        return True
+    return parent_id is not None and can_see_institution(actor, parent_id)
+
+
 def can_revoke_token(actor, token: ApiToken) -> bool:
     """May `actor` revoke `token`? Whoever may manage its user's account (can_manage_user): an
     administrator for the users strictly within their reach, never their own (their own tokens

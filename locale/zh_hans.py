@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Choose a parent institution within your own.": "请选择您所在机构之下的上级机构。",
     "position in the chain": "链中序号",
     "key id": "密钥编号",
     "chains": "链数",

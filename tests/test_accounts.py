@@ -356,6 +356,47 @@ def test_centre_admin_cannot_add_an_institution_under_another_centre_in_the_admi
     assert not Institution.objects.filter(code="T010").exists()
 
 
+def institution_change_data(institution, **overrides) -> dict:
+    data = {field: getattr(institution, field) for field in ("code", "name", "kind", "township", "phone", "address")}
+    data.update(parent=institution.parent_id or "", audited_by="", is_active="on")
+    return {**data, **overrides}
+
+
+def test_an_administrator_cannot_take_their_own_institution_out_of_the_county_in_the_admin(
+    client, centre_admin, county_admin, county
+):
+    """Re-kinded a lead hospital with no parent, the centre (and its administrator) would leave
+    the county administrator's subtree."""
+    admin_login(client, centre_admin)
+    centre = county["C001"]
+
+    response = client.post(
+        f"/admin/accounts/institution/{centre.pk}/change/",
+        institution_change_data(centre, kind=K.LEAD_HOSPITAL, parent=""),
+    )
+
+    centre.refresh_from_db()
+    assert response.status_code == 403
+    assert (centre.kind, centre.parent_id) == (K.CENTRAL_HEALTH_CENTRE, county["H001"].pk)
+    assert centre.pk in Institution.objects.subtree_ids(county_admin.institution_id)
+
+
+def test_an_administrator_changes_institutions_below_their_own_but_never_into_a_new_root(client, centre_admin, county):
+    admin_login(client, centre_admin)
+    township = county["T001"]
+    url = f"/admin/accounts/institution/{township.pk}/change/"
+
+    assert client.post(url, institution_change_data(township, phone="0571-1234")).status_code == 302
+    client.post(url, institution_change_data(township, kind=K.LEAD_HOSPITAL, parent=""))
+
+    township.refresh_from_db()
+    assert (township.phone, township.kind, township.parent_id) == (
+        "0571-1234",
+        K.TOWNSHIP_HEALTH_CENTRE,
+        county["C001"].pk,
+    )
+
+
 def test_a_username_with_a_newline_cannot_forge_a_security_log_line(client, db, caplog):
     caplog.set_level("INFO", logger="tcm.security")
 
