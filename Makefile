@@ -24,9 +24,11 @@ demo: $(VENV)/.runtime
 	$(VENV)/bin/celery -A tcm_platform worker --beat -l info -c 2 -s var/celerybeat-schedule & worker=$$!; \
 	$(PY) manage.py runserver $(HOST)
 
-# The whole test suite; SQLite unless DATABASE_URL is set.
+# The whole test suite; SQLite unless DATABASE_URL is set. Two processes (pytest-xdist), then
+# the fault tests alone: they stop the machine's Redis and PostgreSQL under everyone's feet.
 test: $(VENV)/.dev browser-deps
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 -m "not faults"
+	$(VENV)/bin/pytest -m faults
 
 # Browser tests drive Debian's Chromium with CJK fonts (Playwright cannot download a browser here).
 browser-deps:

@@ -53,6 +53,7 @@ FAST_SWEEP = {"TCM_TEST_AUDIT_SWEEP_SECONDS": "1"}  # beat's audit sweep every s
 
 pytestmark = [
     pytest.mark.worker,
+    pytest.mark.faults,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         not settings.CELERY_BROKER_URL.startswith("redis://127.0.0.1:6379"),
