@@ -4,8 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from accounts.api import obtain_token
+from accounts.forms import LoginForm
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
 from dashboards import views
@@ -29,7 +30,7 @@ api_v1 = [
     path("formulas/<int:pk>/", catalogue_api.FormulaDetailView.as_view(), name="formula-detail"),
     path("patients/", patients_api.PatientListCreateView.as_view(), name="patient-list"),
     path("patients/<int:pk>/", patients_api.PatientDetailView.as_view(), name="patient-detail"),
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", obtain_token, name="auth-token"),
     path("prescriptions/", prescription_views.PrescriptionListCreateView.as_view(), name="prescription-list"),
     path(
         "prescriptions/precheck/", prescription_views.PrescriptionPrecheckView.as_view(), name="prescription-precheck"
@@ -62,7 +63,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("dashboards/delivery-times/", views.delivery_times, name="delivery-times"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("patients/", include((patient_patterns, "patients"))),
