@@ -10,6 +10,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from .exceptions import Conflict
 from .ids import idempotency_key
+from .input import MESSAGE_LENGTH, echo
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -18,7 +19,8 @@ class Pagination(pagination.PageNumberPagination):
 
 
 def flatten_errors(detail, prefix=""):
-    """Turn DRF's nested error detail into {"items[3].grams": ["..."]}."""
+    """Turn DRF's nested error detail into {"items[3].grams": ["..."]}. A message is cut to
+    MESSAGE_LENGTH: some quote the value sent ("“…” is not a valid choice"), which may be 1 MB."""
     flat = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
@@ -35,9 +37,9 @@ def flatten_errors(detail, prefix=""):
                 flat.update(flatten_errors(item, f"{prefix}[{index}]"))
     elif isinstance(detail, list):
         if detail:
-            flat.setdefault(prefix or "non_field_errors", []).extend(str(item) for item in detail)
+            flat.setdefault(prefix or "non_field_errors", []).extend(echo(item, MESSAGE_LENGTH) for item in detail)
     else:
-        flat.setdefault(prefix or "non_field_errors", []).append(str(detail))
+        flat.setdefault(prefix or "non_field_errors", []).append(echo(detail, MESSAGE_LENGTH))
     return flat
 
 
@@ -76,5 +78,5 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         response.data = {"detail": _("The request has invalid fields."), "errors": flatten_errors(exc.detail)}
     elif isinstance(response.data, dict) and "detail" in response.data:
-        response.data = {"detail": str(response.data["detail"]), "errors": {}}
+        response.data = {"detail": echo(response.data["detail"], MESSAGE_LENGTH), "errors": {}}
     return response

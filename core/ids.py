@@ -1,10 +1,13 @@
-"""Row ids taken from user input (query strings, forms, JSON)."""
+"""Row ids and whole numbers taken from user input (query strings, forms, JSON)."""
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from .input import whole_number
 
 # BigAutoField's range. A larger number names no row, and SQLite cannot even bind it.
 MAX_ID = 2**63 - 1
@@ -24,8 +27,32 @@ def parse_ids(values) -> list[int]:
     return [number for number in map(parse_id, values) if number is not None]
 
 
+class WholeNumberField(serializers.IntegerField):
+    """DRF's IntegerField reading only what `core.input.whole_number` reads: 2.9 or "2.9" is
+    refused (DRF would refuse it too, but keep 2.0), and so are digits of other scripts ("١٢",
+    "１２"), which Python's int() would read."""
+
+    def to_internal_value(self, data):
+        number = whole_number(data)
+        if number is None:
+            self.fail("invalid")
+        return number
+
+
+class WholeNumberFormField(forms.IntegerField):
+    """Django's IntegerField reading only what `core.input.whole_number` reads."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        number = whole_number(value)
+        if number is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
 def id_field(**kwargs) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return WholeNumberField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 def idempotency_key(value) -> str:
@@ -39,7 +66,7 @@ class IdFilter(django_filters.NumberFilter):
     """A row id in a query string (django-filter): a whole number from 1 to MAX_ID, anything else
     a form error at the filter's own field (a 400 there on the API), never a database error."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberFormField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)

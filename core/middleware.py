@@ -8,6 +8,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from .input import MAX_FORM_VALUE, MAX_QUERY_VALUE, InputRefused, check_query, check_text
 from .uploads import UploadTooLarge, declared_length, too_large_message, upload_limit
 
 logger = logging.getLogger(__name__)
@@ -169,3 +170,41 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+class InputCleaningMiddleware:
+    """The page and query side of the one input-cleaning layer (core.input): a NUL, an unpaired
+    surrogate or an over-long value in the path, the query string or a page's form data is a 400
+    before any view sees it — JSON at the field for the API, a page in the site's layout
+    otherwise. The API's bodies are checked by its parsers (core.input), when a view reads them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            check_text("", request.path)
+            check_query(request.GET, limit=MAX_QUERY_VALUE)
+        except InputRefused as exc:
+            return self.refused(request, exc)
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method != "POST" or hasattr(view_func, "cls"):  # DRF's views: core.input's parsers
+            return None
+        try:
+            check_query(request.POST, limit=MAX_FORM_VALUE)
+        except InputRefused as exc:
+            return self.refused(request, exc)
+        return None
+
+    @staticmethod
+    def refused(request, exc: InputRefused):
+        if request.path.startswith("/api/"):
+            errors = {path: messages for path, messages in exc.errors.items() if path}
+            return JsonResponse(
+                {"detail": _("The request has invalid fields."), "errors": errors},
+                status=400,
+                json_dumps_params={"ensure_ascii": False},
+            )
+        return render(request, "400.html", {"errors": exc.errors}, status=400)

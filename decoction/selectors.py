@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Institution, InstitutionKind
 from accounts.permissions import has_capability
+from core.ids import parse_id
 from prescriptions.models import Prescription
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.workflow import TRANSITIONS, Decoction, Stage
@@ -90,6 +91,6 @@ def find_by_code(user, station: Station, code: str):
     code = code.strip().upper()
     number, _, version = code.partition("-V")
     queue = station_queue(user, station).filter(number=number)
-    if version.isdigit():
-        queue = queue.filter(version=int(version))
+    if parse_id(version):
+        queue = queue.filter(version=parse_id(version))
     return queue.order_by("-version").first()

@@ -15,6 +15,7 @@ from catalogue.models import SpecialDecoction, Toxicity, ToxicListEntry
 from catalogue.services import OutOfStock, stock_consume
 from core import tasks
 from core.images import make_thumbnail, normalize_photo, photo_quality
+from core.input import whole_number
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_transition, station_event_data
 from prescriptions.workflow import Decoction, Stage
@@ -257,15 +258,14 @@ def record_packaged(*, actor, prescription: Prescription, data: dict, files: dic
     the decoction time for the prescription's type; a self-decocted prescription is packed as herbs."""
     ensure_station_staff(actor, prescription, Stage.PACKAGED)
     settings = StationSettings.current()
-    try:
-        bags = int(data.get("bags") or 0)
-    except (TypeError, ValueError):
-        bags = 0
-    if not 1 <= bags <= 200:
-        raise ValidationError({"bags": [_("Enter the number of bags (1 to 200).")]})
+    bags = whole_number(data.get("bags"))
+    if bags is None or not 1 <= bags <= 200:  # 2.9 bags is a typing error, not 2 bags
+        raise ValidationError({"bags": [_("Enter the number of bags, a whole number from 1 to 200.")]})
     details, warnings = {"bags": bags}, []
     if prescription.decoction == Decoction.CENTER:
-        ml = int(_number(data.get("ml_per_bag"), "ml_per_bag", maximum=1000))
+        ml = whole_number(_number(data.get("ml_per_bag"), "ml_per_bag", maximum=1000))
+        if ml is None:
+            raise ValidationError({"ml_per_bag": [_("Enter the ml per bag as a whole number.")]})
         child = is_child(prescription.patient)
         low, high = StationSettings.window(settings.child_ml if child else settings.adult_ml)
         if not low <= ml <= high:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import has_capability
+from core.ids import parse_id
 from core.qr import qr_svg_inline
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
 from prescriptions.selectors import prescriptions_for_stations
@@ -59,7 +60,9 @@ def station_page(request, code):
     prescription, errors = None, {}
     scanned = request.GET.get("code", "").strip()
     if request.method == "POST":
-        prescription = get_object_or_404(prescriptions_for_stations(request.user), pk=request.POST.get("prescription"))
+        prescription = get_object_or_404(
+            prescriptions_for_stations(request.user), pk=parse_id(request.POST.get("prescription", "")) or 0
+        )
         stage = request.POST.get("stage", "")
         if stage not in station.stages:
             raise PermissionDenied

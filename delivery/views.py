@@ -1,7 +1,5 @@
 """The patient's tracking page (public, by token) and the courier's and pickup pages."""
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import has_capability
 from core.addresses import client_address
 from core.ids import parse_ids
+from core.input import load_json
 from core.qr import qr_image
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
 from prescriptions.models import Prescription, tracking_url
@@ -125,8 +124,11 @@ def track_json(request, token):
     if prescription is None:
         return _public(JsonResponse({"detail": "Not found.", "errors": {}}, status=404))
     try:
-        last4 = str(json.loads(request.body or b"{}").get("last4", "")) if request.body else ""
-    except ValueError:
+        sent = load_json(request.body.decode()) if request.body else {}
+        if not isinstance(sent, dict):
+            raise ValueError("not an object")
+        last4 = str(sent.get("last4", ""))
+    except ValueError:  # not JSON, not an object, or refused by core.input
         return _public(JsonResponse({"detail": _("Send JSON."), "errors": {"last4": [_("Send JSON.")]}}, status=400))
     try:
         verified = tracking_verify(prescription=prescription, last4=last4, client=client_address(request))

@@ -606,7 +606,8 @@ ZH = {
     "Scan or type the soaking tank or pot number.": "请扫描或填写浸泡桶（锅）号。",
     "Scan or type the decoction machine number.": "请扫描或填写煎药机编号。",
     "Soaked for %(minutes)d minutes, less than %(limit)d.": "浸泡 %(minutes)d 分钟，不足 %(limit)d 分钟。",
-    "Enter the number of bags (1 to 200).": "请填写袋数（1～200）。",
+    "Enter the number of bags, a whole number from 1 to 200.": "请填写袋数，1～200 的整数。",
+    "Enter the ml per bag as a whole number.": "每袋毫升数请填整数。",
     "%(ml)d ml per bag is outside %(low)d–%(high)d ml for %(who)s.": "每袋 %(ml)d 毫升，超出%(who)s的 %(low)d～%(high)d 毫升。",
     "a child": "儿童",
     "an adult": "成人",
@@ -777,6 +778,13 @@ ZH = {
     "You were idle for %(minutes)d minutes and have been signed out; please sign in again.": "您已 %(minutes)d 分钟未操作，已自动退出，请重新登录。",
     "Sign-in locked": "登录已锁定",
     "If you have forgotten your password, ask your institution's administrator to set a new one.": "如忘记密码，请联系本机构管理员重新设置。",
+    "This value contains a NUL character, which is not allowed.": "此值含有 NUL 字符，不允许使用。",
+    "This value contains an unpaired surrogate, which is not a character.": "此值含有不成对的代理码元，不是有效字符。",
+    "This value is longer than %(limit)d characters.": "此值超过 %(limit)d 个字符。",
+    "Numbers must be finite (not NaN, Infinity or out of range).": "数字必须是有限值（不能是 NaN、Infinity 或超出范围）。",
+    "The JSON is nested more than %(limit)d levels deep.": "JSON 嵌套超过 %(limit)d 层。",
+    "JSON parse error - %(error)s": "JSON 解析错误 - %(error)s",
+    "The request cannot be used": "无法处理此请求",
 }
 
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +13,7 @@ from rest_framework.views import APIView
 from accounts.permissions import CapabilityPermission
 from audit.selectors import audit_outcome, audit_summary, decision_summary
 from core.api import json_object, request_idempotency_key
+from core.input import FormParser, JSONParser, MultiPartParser
 from prescriptions.api.prescription_serializers import PrescriptionDetailSerializer
 from prescriptions.models import Prescription
 from prescriptions.selectors import prescription_detail, prescriptions_for_stations, prescriptions_visible_to

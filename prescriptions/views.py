@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction
+from core.ids import parse_id
 from patients.models import ConsultAttachment, ConsultMode, Pregnancy
 from patients.permissions import patients_visible_to
 from rules.data import CODES
@@ -128,8 +129,8 @@ def prescription_editor(request, pk=None):
             return redirect("prescriptions:detail", pk=pk)
         patient = previous.patient
     else:
-        patient_id = request.GET.get("patient", "")
-        patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id.isdigit() else None
+        patient_id = parse_id(request.GET.get("patient", ""))
+        patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id else None
         if patient is None:
             messages.info(request, _("Choose the patient first, then “Prescribe”."))
             return redirect("patients:list")

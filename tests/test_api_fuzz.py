@@ -5,9 +5,16 @@ takes an id is also fuzzed against real objects: a prescription at every stage o
 
 Bounded by hypothesis: 3 examples per operation; each example is sent once with its generated id
 and once per role against a real object, the roles taking the objects in turn, so 3 examples × 6
-roles cover the 14 stages without sending every example to every stage."""
+roles cover the 14 stages without sending every example to every stage.
+
+The first two examples are also sent once per role made hostile (what core.input refuses): every
+string of the query and body with a NUL byte, of the body with an unpaired surrogate, or as digits
+of other scripts, every number not finite, the body nested 100,000 deep, an id of other digits in
+the path. The roles take the hostile kinds in turn, so each kind reaches each operation three
+times; those answers too must never be a 5xx."""
 
 import itertools
+import json
 
 import pytest
 import schemathesis
@@ -28,6 +35,67 @@ from .test_workflow import put_at
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 ROLES = ["clinician", "pharmacist", "dispenser", "decoctor", "courier", "county_admin"]
+
+
+def strings_replaced(value, string, number):
+    """`value` with every string (keys kept) replaced by `string(text)` and every number by `number`."""
+    if isinstance(value, dict):
+        return {key: strings_replaced(item, string, number) for key, item in value.items()}
+    if isinstance(value, list):
+        return [strings_replaced(item, string, number) for item in value]
+    if isinstance(value, str):
+        return string(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return number
+    return value
+
+
+def nested(value, depth=100_000):
+    """`value` as JSON text inside `depth` arrays (text: the client's JSON encoder would recurse)."""
+    return "[" * depth + json.dumps(value) + "]" * depth
+
+
+# Each a function of (path parameters, query, body) → the same, made hostile. The first two examples
+# of an operation are sent made hostile, one kind per role in turn: each kind three times, each
+# role twice (the later examples add little: a refused request never reaches the code that differs).
+HOSTILE_PER_OPERATION = 2 * len(ROLES)
+HOSTILE = [
+    lambda path, query, body: (
+        path,
+        strings_replaced(query, lambda s: s + "\x00", "1\x00"),
+        strings_replaced(body, lambda s: "\x00" + s, 1),
+    ),
+    lambda path, query, body: (
+        path,
+        query,  # a URL cannot carry a surrogate: its UTF-8 does not exist
+        strings_replaced(body, lambda s: s + "\ud800", float("nan")),
+    ),
+    lambda path, query, body: (
+        dict.fromkeys(path, "١٢"),
+        strings_replaced(query, lambda s: "²", "１２"),
+        strings_replaced(body, lambda s: "١٢", float("inf")),
+    ),
+    lambda path, query, body: (path, query, nested(body) if isinstance(body, (dict, list)) else body),
+]
+
+
+def hostile(case, kind: int):
+    """A copy of `case` made hostile by HOSTILE[kind]."""
+    body = None if isinstance(case.body, schemathesis.core.NotSet) else case.body
+    path, query, body = HOSTILE[kind](dict(case.path_parameters or {}), dict(case.query or {}), body)
+    # JSON where the operation takes it (the token endpoint takes a form too): the hostile bodies are JSON.
+    json_taken = "application/json" in {alternative.media_type for alternative in case.operation.body}
+    media_type = "application/json" if body is not None and json_taken else case.media_type
+    made = case.operation.Case(path_parameters=path, query=query, media_type=media_type)
+    if body is not None and media_type == "application/json":
+        # Sent as bytes, as written: requests' JSON encoder refuses NaN and infinities.
+        text = body if isinstance(body, str) else json.dumps(body, default=lambda value: repr(value))
+        made.body = text.encode("utf-8", "surrogatepass")
+    elif body is not None:
+        made.body = case.body  # a multipart body (a photo) keeps its files; its fields are checked by the pages' tests
+    return made
+
+
 # prescription_at reaches the stages up to packaged by the path (an event per stage); the others
 # are placed from the stage before them.
 PLACED = {
@@ -99,6 +167,10 @@ def real_ids(request, path: str) -> list[int]:
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_generated_request_gets_a_server_error_whatever_the_role(case, tokens, request):
     headers = {role: {"Authorization": f"Token {token}"} for role, token in tokens.items()}
+    turn = request.node.__dict__.setdefault("_hostile_turn", itertools.count())
+    for role, sent in zip(ROLES, turn, strict=False):
+        if sent < HOSTILE_PER_OPERATION:
+            hostile(case, sent % len(HOSTILE)).call_and_validate(headers=headers[role], checks=[not_a_server_error])
     if "id" not in (case.path_parameters or {}):
         for role in ROLES:
             case.call_and_validate(headers=headers[role], checks=[not_a_server_error])

@@ -3,7 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.ids import id_field, parse_id
+from core.ids import WholeNumberField, id_field, parse_id
 from patients.models import ConsultMode, Pregnancy, Sex
 
 from ..models import Prescription
@@ -71,7 +71,7 @@ class PrescriptionInSerializer(serializers.Serializer):
     patient = serializers.JSONField(help_text="A patient id, or the fields of a new patient")
     consult = ConsultSerializer(required=False, default=dict)
     items = ItemsField(allow_empty=True)
-    doses = serializers.IntegerField()
+    doses = WholeNumberField()
     usage = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
     decoction = serializers.ChoiceField(choices=Decoction.choices, default=Decoction.CENTER)
     delivery = serializers.ChoiceField(choices=DeliveryMode.choices, default=DeliveryMode.ADDRESS)
@@ -147,7 +147,7 @@ class PrecheckSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=20), required=False, default=list, max_length=40
     )
     items = ItemsField(allow_empty=True)
-    doses = serializers.IntegerField(required=False, default=1)
+    doses = WholeNumberField(required=False, default=1)
     decoction = serializers.ChoiceField(choices=Decoction.choices, default=Decoction.CENTER)
     delivery = serializers.ChoiceField(choices=DeliveryMode.choices, default=DeliveryMode.ADDRESS)
 

@@ -3,12 +3,12 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CapabilityPermission
 from core.api import json_object, request_idempotency_key
+from core.input import MultiPartParser
 from patients.permissions import patients_visible_to
 
 from ..filters import PrescriptionFilter

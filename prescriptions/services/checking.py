@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import ensure_capability
 from core.db import related_names
+from core.input import whole_number
 from patients.models import Patient
 from rules.services import check_draft
 
@@ -107,10 +108,7 @@ def prescription_precheck(
         items = clean_items(form.items or [])
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    try:
-        doses = 1 if form.doses in (None, "") else int(form.doses)
-    except (TypeError, ValueError, OverflowError):
-        doses = 0
+    doses = 1 if form.doses in (None, "") else whole_number(form.doses) or 0
     if not 1 <= doses <= MAX_DOSES:
         errors["doses"] = [_("Doses must be between 1 and 60.")]
     consult = form.consult or {}

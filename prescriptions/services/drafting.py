@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.services import password_confirm
 from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_resolve_many, herb_suggest
+from core.input import echo, whole_number
 from patients.models import Pregnancy
 
 from ..exceptions import SignatureRefused
@@ -130,7 +131,7 @@ def clean_facts(*, sex: str, age_years, pregnancy, weight_kg, allergy_names=(), 
         if name not in resolved:
             errors[f"allergies[{index}]"] = [
                 _("“%(name)s” is not a herb in the catalogue: write its catalogue name or a known alias.")
-                % {"name": name}
+                % {"name": echo(name, MAX_HERB_NAME)}
             ]
     if errors:
         raise ValidationError(errors)
@@ -186,7 +187,7 @@ def clean_items(raw_items) -> list[Line]:
             errors.setdefault(f"{path}.herb", []).append(_("Choose a herb."))
         elif herb is None:
             suggestions = herb_suggest(name) if len(name) <= MAX_HERB_NAME else []
-            message = _("“%(name)s” is not in the herb catalogue.") % {"name": name}
+            message = _("“%(name)s” is not in the herb catalogue.") % {"name": echo(name, MAX_HERB_NAME)}
             if suggestions:
                 message += " " + _("Did you mean: %(names)s?") % {"names": "、".join(suggestions)}
             errors.setdefault(f"{path}.herb", []).append(message)
@@ -278,10 +279,7 @@ def check_signature(*, actor, findings: list[dict], signature: dict | None, requ
 
 def clean_header(form: PrescriptionForm) -> Header:
     errors = {}
-    try:
-        doses = int(form.doses or 0)
-    except (TypeError, ValueError, OverflowError):
-        doses = 0
+    doses = whole_number(form.doses) or 0
     if not 1 <= doses <= MAX_DOSES:
         errors["doses"] = [_("Doses must be between 1 and 60.")]
     consult = dict(form.consult or {})
