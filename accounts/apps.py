@@ -15,8 +15,10 @@ class AccountsConfig(AppConfig):
 
         from . import security_log
         from .roles import sync_role_groups
+        from .sessions import signed_in
 
         user_logged_in.connect(security_log.logged_in, dispatch_uid="accounts.log_login")
+        user_logged_in.connect(signed_in, dispatch_uid="accounts.session_signed_in")
         user_logged_out.connect(security_log.logged_out, dispatch_uid="accounts.log_logout")
         user_login_failed.connect(security_log.login_failed, dispatch_uid="accounts.log_login_failed")
         user_locked_out.connect(security_log.locked_out, dispatch_uid="accounts.log_locked_out")

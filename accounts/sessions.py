@@ -22,6 +22,12 @@ LAST_ACTIVITY = "tcm_last_activity"  # epoch seconds, in the session
 RESOLUTION = timedelta(minutes=1)
 
 
+def signed_in(sender, request, user, **kwargs):
+    """A sign-in is activity: the session starts with it (no write on its first page)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_ACTIVITY] = timezone.now().timestamp()
+
+
 def idle_minutes(user) -> int:
     """The idle time of `user`'s sessions: the shortest of their roles' (the clinical one without a role)."""
     names = {SESSION_IDLE_SETTING[role] for role in user.role_codes if role in SESSION_IDLE_SETTING}
