@@ -172,6 +172,28 @@ class NoStoreMiddleware:
         return response
 
 
+class HeaderCleaningMiddleware:
+    """The headers' side of the input-cleaning layer, first of all middleware, before the session
+    is looked up: a cookie carrying a NUL (or another control character) is dropped, as if the
+    browser had sent none (a session id with a NUL would reach the database, which refuses it);
+    any other header carrying a NUL (an Authorization or Idempotency-Key) is a 400."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        for name in [name for name, value in request.COOKIES.items() if not (name + value).isprintable()]:
+            del request.COOKIES[name]
+        header = next((key for key, value in request.META.items() if key.startswith("HTTP_") and "\x00" in value), None)
+        if header is not None:
+            name = header.removeprefix("HTTP_").replace("_", "-").title()
+            message = _("The %(header)s header contains a NUL character, which is not allowed.") % {"header": name}
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "errors": {name: [message]}}, status=400)
+            return HttpResponse(f"<!doctype html><meta charset=utf-8><title>400</title><p>{message}</p>", status=400)
+        return self.get_response(request)
+
+
 class InputCleaningMiddleware:
     """The page and query side of the one input-cleaning layer (core.input): a NUL, an unpaired
     surrogate or an over-long value in the path, the query string or a page's form data is a 400

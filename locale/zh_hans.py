@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "The %(header)s header contains a NUL character, which is not allowed.": "请求头 %(header)s 含有 NUL 字符，不允许使用。",
     "Choose a parent institution within your own.": "请选择您所在机构之下的上级机构。",
     "position in the chain": "链中序号",
     "key id": "密钥编号",

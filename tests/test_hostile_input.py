@@ -262,3 +262,20 @@ def test_ml_per_bag_that_is_not_a_whole_number_is_refused_at_ml_per_bag(clients,
     response = post_json(clients["decoctor"], url, data)
     assert response.status_code == 201, response.content
     assert response.json()["data"]["bags"] == 14 and response.json()["data"]["ml_per_bag"] == low
+
+
+def test_a_nul_byte_in_a_cookie_or_a_header_is_no_500(client, clinician):
+    """A session cookie with a NUL is no session (the database would refuse the lookup); a NUL in
+    another header (a token, an idempotency key) is a 400 naming the header."""
+    client.cookies["sessionid"] = "abcdefgh\x00ijk"
+    assert client.get("/").status_code == 302  # to the sign-in page, as without a cookie
+    client.cookies.clear()
+    refused = client.get("/api/v1/prescriptions/", HTTP_AUTHORIZATION="Token abc\x00def")
+    assert refused.status_code == 400 and "Authorization" in refused.json()["errors"]
+    client.force_login(clinician)
+    before = Prescription.objects.count()
+    response = client.post(
+        "/api/v1/prescriptions/", data={}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k\x00y"
+    )
+    assert response.status_code == 400 and "Idempotency-Key" in response.json()["errors"]
+    assert Prescription.objects.count() == before
