@@ -13,7 +13,7 @@ PAGES = [
     ("prescriptions:list", _("Prescriptions"), "view_patients"),
     ("audit:queue", _("Audit queue"), "final_audit"),
     ("stations:index", _("Stations"), "work_stations"),
-    ("delivery:courier", _("Delivery"), "deliver"),
+    ("delivery:courier", _("Deliveries"), "deliver"),  # 配送; "Delivery" is the prescription's 取药方式
     ("delivery:pickup", _("Pickup"), "hand_over"),
     ("delivery-times", _("Delivery times"), "view_dashboards"),
     ("patients:list", _("Patients"), "view_patients"),

@@ -1,15 +1,19 @@
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Institution, InstitutionKind
 from accounts.permissions import has_capability
 from core.ids import parse_id
-from prescriptions.models import Prescription
+from prescriptions.models import Prescription, TraceEvent
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.workflow import TRANSITIONS, Decoction, Stage
+
+from .models import StationSettings
 
 
 def station_capability(stages) -> str:
@@ -94,3 +98,40 @@ def find_by_code(user, station: Station, code: str):
     if parse_id(version):
         queue = queue.filter(version=parse_id(version))
     return queue.order_by("-version").first()
+
+
+def _ready(soaked_at, minutes: int, now) -> dict:
+    ready_at = soaked_at + timedelta(minutes=minutes)
+    return {
+        "since": soaked_at,
+        "ready_at": ready_at,
+        "minutes_left": max(0, -int((now - ready_at).total_seconds() // 60)),
+        "ready": now >= ready_at,
+    }
+
+
+def soak_ready(prescription: Prescription) -> dict | None:
+    """When the soaking of a prescription started and when it has soaked the SOP's minimum
+    (StationSettings.soak_min_minutes); None when it has not started soaking."""
+    soaked_at = (
+        TraceEvent.objects.filter(prescription=prescription, stage=Stage.SOAKING)
+        .order_by("-at", "-pk")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if soaked_at is None:
+        return None
+    return _ready(soaked_at, StationSettings.current().soak_min_minutes, timezone.now())
+
+
+def with_soak_ready(queue: QuerySet, *, limit: int) -> list:
+    """The first `limit` of the queue, each soaking one with `soak` (as soak_ready), in one query."""
+    latest = TraceEvent.objects.filter(prescription=OuterRef("pk"), stage=Stage.SOAKING).order_by("-at", "-pk")
+    rows = list(queue.annotate(soaked_at=Subquery(latest.values("at")[:1]))[:limit])
+    minutes, now = None, timezone.now()
+    for row in rows:
+        row.soak = None
+        if row.status == Stage.SOAKING and row.soaked_at:
+            minutes = StationSettings.current().soak_min_minutes if minutes is None else minutes
+            row.soak = _ready(row.soaked_at, minutes, now)
+    return rows

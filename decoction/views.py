@@ -20,8 +20,9 @@ from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.services import prescription_record_step
 from prescriptions.workflow import Decoction, Stage
 
+from .labels import bag_usage
 from .models import Inspection, StationPhoto
-from .selectors import STATIONS, find_by_code, station_queue, stations_for
+from .selectors import STATIONS, find_by_code, soak_ready, station_queue, stations_for, with_soak_ready
 from .services import RECORDERS, inspection_record, is_child, required_steps
 
 
@@ -94,21 +95,23 @@ def station_page(request, code):
     context = {
         "station": station,
         "stations": stations_for(request.user),
-        "queue": station_queue(request.user, station)[:50],
+        "queue": with_soak_ready(station_queue(request.user, station), limit=50),
         "prescription": prescription,
         "errors": errors,
         "post": request.POST,
         "idempotency_key": uuid.uuid4().hex,
     }
     if prescription is not None:
-        context.update(_prescription_context(prescription))
+        context.update(_prescription_context(prescription, typed=request.POST))
     return render(request, "decoction/station.html", context)
 
 
-def _prescription_context(prescription):
+def _prescription_context(prescription, typed):
+    """The prescription's station form; `typed` (what was posted) fills it again after a warning."""
     items = list(prescription.items.select_related("herb").order_by("position"))
     for item in items:
         item.expected_total = item.grams * prescription.doses
+        item.typed = typed.get(f"weight-{item.position}", "")
     dispensing = prescription.dispensing_records.order_by("-created_at", "-pk").first()
     photo = prescription.station_photos.order_by("-created_at", "-pk").first()
     child = is_child(prescription.patient)
@@ -121,6 +124,7 @@ def _prescription_context(prescription):
         "default_bags": prescription.doses * 2 if prescription.decoction == Decoction.CENTER else prescription.doses,
         "default_ml": 100 if child else 200,
         "child": child,
+        "soak": soak_ready(prescription) if prescription.status == Stage.SOAKING else None,
     }
 
 
@@ -152,6 +156,7 @@ def labels(request, pk):
         "decoction/labels.html",
         {
             "prescription": prescription,
+            "usage": bag_usage(prescription, bags=int(bags)),
             "bags": range(1, int(bags) + 1),
             "total": bags,
             "size": size,

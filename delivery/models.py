@@ -1,8 +1,12 @@
 """Delivery runs, stops, pickups and the patient notifications outbox."""
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import InstitutionKind
 
 
 class DeliveryRun(models.Model):
@@ -130,3 +134,30 @@ class TraceCursor(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.last_event_id}"
+
+
+class DeliveryHours(models.Model):
+    """When a delivery station's couriers deliver (local time): a failed stop is rescheduled
+    inside these hours (delivery.services.hours). A station with no row uses the defaults."""
+
+    station = models.OneToOneField(
+        "accounts.Institution",
+        verbose_name=_("delivery station"),
+        on_delete=models.CASCADE,
+        related_name="delivery_hours",
+        limit_choices_to={"kind": InstitutionKind.DELIVERY_STATION},
+    )
+    opens_at = models.TimeField(_("deliveries start at"), default=time(8, 0))
+    closes_at = models.TimeField(_("deliveries end at"), default=time(18, 0))
+
+    class Meta:
+        verbose_name = _("delivery hours")
+        verbose_name_plural = _("delivery hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(opens_at__lt=models.F("closes_at")), name="hours_open_before_close"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.station} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"

@@ -108,3 +108,16 @@ def expected_ready(prescription: Prescription, now=None) -> dict | None:
         "earliest": now + timedelta(seconds=low),
         "latest": now + timedelta(seconds=high),
     }
+
+
+def stop_in_view(stops: list, chosen_pk: int | None) -> int:
+    """Which of a run's stops the courier's page shows (its index): the one asked for, else the
+    first still to be delivered (waiting or on the way), else the first that failed, else the first."""
+    for index, stop in enumerate(stops):
+        if stop.pk == chosen_pk:
+            return index
+    for wanted in (("waiting", "shipped"), ("failed",)):
+        for index, stop in enumerate(stops):
+            if stop.status in wanted:
+                return index
+    return 0

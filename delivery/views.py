@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import has_capability
 from core.addresses import client_address
-from core.ids import parse_ids
+from core.ids import parse_id, parse_ids
 from core.input import load_json
 from core.qr import qr_image
 from prescriptions.exceptions import ConcurrentTransition, InvalidTransition
@@ -26,7 +27,7 @@ from prescriptions.workflow import Stage
 
 from .models import DeliveryStop
 from .permissions import can_hand_over
-from .selectors import open_runs_of, prescriptions_waiting_for_courier, tracking_lookup
+from .selectors import open_runs_of, prescriptions_waiting_for_courier, stop_in_view, tracking_lookup
 from .services import (
     RECORDERS,
     TRACK_CACHE_SECONDS,
@@ -164,13 +165,38 @@ def _courier(request):
         raise PermissionDenied
 
 
+def _runs_one_stop_each(user, chosen_pk):
+    """Each open run with the one stop the page shows, and its neighbours for previous / next."""
+    runs = []
+    for run in open_runs_of(user):
+        stops = list(run.stops.all())
+        if not stops:
+            continue
+        index = stop_in_view(stops, chosen_pk)
+        runs.append(
+            {
+                "run": run,
+                "stop": stops[index],
+                "index": index + 1,
+                "count": len(stops),
+                "previous": stops[index - 1] if index > 0 else None,
+                "next": stops[index + 1] if index + 1 < len(stops) else None,
+            }
+        )
+    return runs
+
+
 @login_required
 def courier_home(request):
+    """One stop at a time: the current stop of each open run, large, with previous and next."""
     _courier(request)
     return render(
         request,
         "delivery/courier.html",
-        {"waiting": prescriptions_waiting_for_courier(request.user), "runs": open_runs_of(request.user)},
+        {
+            "waiting": prescriptions_waiting_for_courier(request.user),
+            "runs": _runs_one_stop_each(request.user, parse_id(request.GET.get("stop", ""))),
+        },
     )
 
 
@@ -216,7 +242,10 @@ def courier_step(request, pk):
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     except (InvalidTransition, ConcurrentTransition) as error:
         messages.error(request, error.message)
-    return redirect("delivery:courier")
+    else:
+        if action != Stage.SHIPPED:  # done with this stop: the page moves on to the next one
+            return redirect("delivery:courier")
+    return redirect(f"{reverse('delivery:courier')}?stop={stop.pk}")
 
 
 @login_required

@@ -626,7 +626,6 @@ ZH = {
     "Receipt": "回执",
     "Scan to see where your medicine is": "扫码查看您的药到了哪里",
     "bag %(n)s of %(total)s": "第 %(n)s 袋／共 %(total)s 袋",
-    "Keep refrigerated; warm before taking": "冷藏保存，温热后服用",
     "Scan or type the code on the sheet or bag": "扫描或输入处方单、药袋上的编码",
     "Open": "打开",
     "Prescribed (g, all doses)": "应称（克，全部剂数）",
@@ -786,6 +785,23 @@ ZH = {
     "The JSON is nested more than %(limit)d levels deep.": "JSON 嵌套超过 %(limit)d 层。",
     "JSON parse error - %(error)s": "JSON 解析错误 - %(error)s",
     "The request cannot be used": "无法处理此请求",
+    # Issue 19, the stations' and the courier's pages (配送 is the courier's page; "Delivery" is 取药方式)
+    "Deliveries": "配送",
+    "Stop %(n)s of %(count)s": "第 %(n)s 站，共 %(count)s 站",
+    "Call": "拨打",
+    "Try again at": "改约时间",
+    "Photo (optional)": "照片（可选）",
+    "Stops": "配送点",
+    "Previous stop": "上一站",
+    "Next stop": "下一站",
+    "Soaking since": "浸泡开始",
+    "ready at": "可煎煮时间",
+    "%(minutes)s min to go": "还需 %(minutes)s 分钟",
+    "Keep refrigerated": "请冷藏保存",
+    "Warm in a water bath or in hot water before taking; %(times)d times a day, 1 bag each time.": "隔水加热或温水烫热后服用，每日%(times)d次，每次1袋。",
+    "deliveries start at": "配送开始时间",
+    "deliveries end at": "配送结束时间",
+    "delivery hours": "配送时间",
 }
 
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')

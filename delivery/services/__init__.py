@@ -2,6 +2,7 @@
 picked-up steps, pickup codes), `tracking` (the patient's tracking data, the check of the mobile's
 last 4 digits, rate limits) and `notifications` (the outbox pulled from the prescriptions' trace)."""
 
+from .hours import hours_of, retry_time, within_hours
 from .notifications import (
     NOTIFY_STAGES,
     enqueue_notification,
@@ -37,6 +38,7 @@ __all__ = [
     "VERIFY_WINDOW",
     "enqueue_notification",
     "forget_tracking_pages",
+    "hours_of",
     "notification_send",
     "notifications_reconcile",
     "pickup_code_for",
@@ -44,10 +46,12 @@ __all__ = [
     "record_delivered",
     "record_picked_up",
     "record_shipped",
+    "retry_time",
     "run_create",
     "stop_failed",
     "trace_pull",
     "track_cache_keys",
     "tracking_data",
     "tracking_verify",
+    "within_hours",
 ]

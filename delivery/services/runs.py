@@ -17,6 +17,7 @@ from prescriptions.workflow import DeliveryMode, Stage
 from ..models import DeliveryRun, DeliveryStop, PickupCode, StopStatus
 from ..permissions import ensure_can_hand_over, ensure_courier
 from ..selectors import expected_ready
+from .hours import retry_time
 
 
 def pickup_code_for(prescription: Prescription) -> PickupCode:
@@ -115,12 +116,12 @@ def record_delivered(*, actor, prescription: Prescription, data: dict, files: di
 
 @transaction.atomic
 def stop_failed(*, actor, prescription: Prescription, reason: str, retry_at=None) -> DeliveryStop:
-    """Nobody home (or similar): recorded with a reason; the stop is rescheduled and the
-    prescription stays `shipped`."""
+    """Nobody home (or similar): recorded with a reason; the stop is rescheduled inside the
+    delivery station's working hours (hours.retry_time) and the prescription stays `shipped`."""
     stop = _open_stop(actor, prescription)
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why it could not be delivered.")]})
-    retry_at = retry_at or timezone.now() + timedelta(hours=4)
+    retry_at = retry_time(stop.run.station_id, failed_at=timezone.now(), requested=retry_at)
     DeliveryStop.objects.filter(pk=stop.pk).update(
         status=StopStatus.FAILED, failure_reason=reason.strip()[:200], expected_at=retry_at
     )
