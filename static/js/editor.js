@@ -535,7 +535,10 @@
     const password = document.getElementById("sign-password").value;
     if (!document.getElementById("signature").hidden) {
       const reasons = {};
-      form.querySelectorAll(".signature-reason").forEach((input) => { reasons[input.dataset.key] = input.value.trim(); });
+      // Only the reasons given: a missing one is then reported at its own finding.
+      form.querySelectorAll(".signature-reason").forEach((input) => {
+        if (input.value.trim()) reasons[input.dataset.key] = input.value.trim();
+      });
       body.double_signature = { password, reasons };
     }
     try {
