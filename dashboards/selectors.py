@@ -4,6 +4,7 @@ over the prescriptions the caller passes (already scoped to who is asking)."""
 import statistics
 
 from prescriptions.models import TraceEvent
+from prescriptions.selectors import prescriptions_visible_to
 from prescriptions.workflow import Stage
 
 
@@ -53,3 +54,15 @@ def urgent_target(prescriptions, *, target_minutes: int) -> dict:
         "share": round(met / len(minutes), 3) if minutes else None,
         "target_minutes": target_minutes,
     }
+
+
+def prescriptions_waiting_for(user) -> list:
+    """The prescriptions waiting for their prescriber: the user's own rejected (returned by the
+    pharmacist) prescriptions not yet revised into a new version, among those they may see, oldest
+    first, each with the pharmacist's decision (its reasons). Two queries."""
+    return list(
+        prescriptions_visible_to(user)
+        .filter(prescriber=user, status=Stage.REJECTED, revision__isnull=True)
+        .select_related("decision", "consult")
+        .order_by("updated_at", "pk")
+    )

@@ -10,7 +10,7 @@ from core.models import WorkerHeartbeat
 from decoction.models import StationSettings
 from prescriptions.models import Prescription
 
-from .selectors import delivery_sla, urgent_target
+from .selectors import delivery_sla, prescriptions_waiting_for, urgent_target
 
 
 @login_required
@@ -19,7 +19,10 @@ def home(request):
     return render(
         request,
         "home.html",
-        {"heartbeat": heartbeat if has_capability(request.user, "view_dashboards") else None},
+        {
+            "heartbeat": heartbeat if has_capability(request.user, "view_dashboards") else None,
+            "waiting": prescriptions_waiting_for(request.user) if has_capability(request.user, "prescribe") else None,
+        },
     )
 
 

@@ -7,6 +7,18 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Reason for signing": "签字理由",
+    "As written:": "原方：",
+    "Recent prescriptions": "近期处方",
+    "Copy %(number)s, then edit": "复制 %(number)s 后修改",
+    "No earlier prescriptions for this patient.": "该患者暂无既往处方。",
+    "Choose the patient": "选择患者",
+    "Register a new patient": "登记新患者",
+    "Patients found": "查到的患者",
+    "Your recent patients": "您最近开方的患者",
+    "Search for the patient by name, mobile or ID number.": "请按姓名、手机号或身份证号查找患者。",
+    "Waiting for you": "待您处理",
+    "No rejected prescriptions are waiting for you.": "没有待您修改的驳回处方。",
     "The %(header)s header contains a NUL character, which is not allowed.": "请求头 %(header)s 含有 NUL 字符，不允许使用。",
     "Choose a parent institution within your own.": "请选择您所在机构之下的上级机构。",
     "position in the chain": "链中序号",

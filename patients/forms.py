@@ -15,8 +15,12 @@ class PatientForm(forms.ModelForm):
         choices=[("", _("(from the ID number)"))] + list(Patient._meta.get_field("sex").choices),
         required=False,
     )
+    # A date input reads and writes only ISO dates (YYYY-MM-DD), whatever the page's language;
+    # the localised format (zh-hans: 1980/05/17) leaves it blank.
     date_of_birth = forms.DateField(
-        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of birth"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     mobile = forms.CharField(label=_("Mobile"), max_length=20)
 

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.permissions import has_capability
@@ -60,6 +61,9 @@ def patient_edit(request, pk=None):
             else:
                 patient = patient_create(actor=request.user, values=form.cleaned_data)
                 messages.success(request, _("Patient registered."))
+                if request.GET.get("then") == "prescribe" and has_capability(request.user, "prescribe"):
+                    # Registered from the editor's patient choice: back to the editor, patient chosen.
+                    return redirect(f"{reverse('prescriptions:new')}?patient={patient.pk}")
             return redirect("patients:list")
         except ValidationError as error:
             add_service_errors(form, error)

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Institution
 from accounts.permissions import has_capability, scope_to_institutions
+from patients.permissions import patients_visible_to
 
 from .models import Prescription, PrescriptionItem
 from .workflow import Stage
@@ -104,3 +105,24 @@ def herb_use_by_name() -> dict[str, int]:
     """{herb name: how many prescription rows of the county name it}: the suggestions' ranking."""
     rows = PrescriptionItem.objects.values("herb__name").annotate(uses=Count("id")).order_by()
     return {row["herb__name"]: row["uses"] for row in rows}
+
+
+def patient_recent_prescriptions(user, patient, *, limit: int = 5) -> list:
+    """The patient's latest prescriptions the user may see (prescriptions_visible_to), newest first,
+    with their consult and herbs, for the editor's side panel: three queries."""
+    return list(
+        prescriptions_visible_to(user)
+        .filter(patient=patient)
+        .select_related("consult")
+        .prefetch_related("items")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def patients_recently_prescribed_by(user, *, limit: int = 8) -> list:
+    """The patients the user last prescribed for, most recent first, among those they may still see
+    (patients_visible_to): the editor's patient choice before any search."""
+    recent = prescriptions_visible_to(user).filter(prescriber=user).order_by("-created_at", "-pk")
+    ids = list(dict.fromkeys(recent.values_list("patient_id", flat=True)[: limit * 5]))[:limit]
+    found = {p.pk: p for p in patients_visible_to(user).filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]

@@ -14,11 +14,14 @@ from catalogue.models import SpecialDecoction
 from core.ids import parse_id
 from patients.models import ConsultAttachment, ConsultMode, Pregnancy
 from patients.permissions import patients_visible_to
+from patients.selectors import patient_search
 from rules.data import CODES
 
 from .filters import PrescriptionFilter
 from .models import Prescription
 from .selectors import (
+    patient_recent_prescriptions,
+    patients_recently_prescribed_by,
     prescription_detail,
     prescription_search,
     prescriptions_visible_to,
@@ -116,7 +119,8 @@ COMMON_SYNDROMES = [
 
 @login_required
 def prescription_editor(request, pk=None):
-    """The editor page; the page itself submits to the API (prescriptions.services)."""
+    """The editor page; the page itself submits to the API (prescriptions.services). Without a
+    patient it first asks for one (search, recent patients, or register one and come back)."""
     _require(request, "prescribe")
     previous = None
     if pk:
@@ -132,17 +136,8 @@ def prescription_editor(request, pk=None):
         patient_id = parse_id(request.GET.get("patient", ""))
         patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id else None
         if patient is None:
-            messages.info(request, _("Choose the patient first, then “Prescribe”."))
-            return redirect("patients:list")
-    initial = {
-        "items": [
-            {"herb": i.written_name, "grams": f"{i.grams.normalize():f}", "instruction": i.instruction}
-            for i in previous.items.all()
-        ]
-        if previous
-        else [],
-        "revise_url": reverse("api:prescription-revise", args=[previous.pk]) if previous else "",
-    }
+            return _choose_patient(request)
+    history = patient_recent_prescriptions(request.user, patient)
     return render(
         request,
         "prescriptions/editor.html",
@@ -151,7 +146,12 @@ def prescription_editor(request, pk=None):
             "previous": previous,
             "consult": previous.consult if previous else None,
             "idempotency_key": uuid.uuid4().hex,
-            "initial": initial,
+            "initial": {
+                "items": _editor_items(previous) if previous else [],
+                "revise_url": reverse("api:prescription-revise", args=[previous.pk]) if previous else "",
+            },
+            "history": history,
+            "copies": {str(p.pk): _copy_of(p) for p in history},
             "usages": COMMON_USAGES,
             "diseases": COMMON_DISEASES,
             "syndromes": COMMON_SYNDROMES,
@@ -162,3 +162,38 @@ def prescription_editor(request, pk=None):
             "finding_titles": FINDING_TITLES,
         },
     )
+
+
+def _choose_patient(request):
+    query = request.GET.get("q", "").strip()[:40]  # NUL and the like: refused by core.input first
+    choices = patient_search(request.user, query)[:10] if query else patients_recently_prescribed_by(request.user)
+    return render(
+        request,
+        "prescriptions/editor.html",
+        {
+            "patient": None,
+            "query": query,
+            "choices": choices,
+            "can_register": has_capability(request.user, "manage_patients"),
+        },
+    )
+
+
+def _editor_items(prescription) -> list[dict]:
+    return [
+        {"herb": i.written_name, "grams": f"{i.grams.normalize():f}", "instruction": i.instruction}
+        for i in prescription.items.all()
+    ]
+
+
+def _copy_of(prescription) -> dict:
+    """What "copy, then edit" puts into the editor: the herbs and how to take them."""
+    return {
+        "items": _editor_items(prescription),
+        "doses": prescription.doses,
+        "usage": prescription.usage,
+        "decoction": prescription.decoction,
+        "delivery": prescription.delivery,
+        "tcm_disease": prescription.consult.tcm_disease,
+        "tcm_syndrome": prescription.consult.tcm_syndrome,
+    }

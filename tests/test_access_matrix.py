@@ -109,8 +109,8 @@ class Row:
 MATRIX = {
     # Pages in accounts.navigation.PAGES (the capability there is the one the view checks).
     "home": Row(PAGE, (), EVERYONE),
-    # No ?patient= yet: a clinician is sent to choose the patient first.
-    "prescriptions:new": Row(PAGE, ("prescribe",), CLINICIANS, ok="302 /patients/"),
+    # No ?patient= yet: the editor asks for the patient first, on its own page.
+    "prescriptions:new": Row(PAGE, ("prescribe",), CLINICIANS),
     "prescriptions:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "audit:queue": Row(PAGE, ("final_audit",), frozenset({"pharmacist"})),
     "stations:index": Row(PAGE, ("work_stations",), STATION_STAFF),

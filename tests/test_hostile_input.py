@@ -194,7 +194,8 @@ def test_digits_of_other_scripts_are_no_id_in_a_path_a_query_or_json(clients, cl
     stock = clients["county_admin"].get("/api/v1/stock/", {"herb": digits, "pharmacy": digits})
     assert errors_of(stock).keys() == {"herb", "pharmacy"}
     response = clients["clinician"].get("/prescriptions/new/", {"patient": digits})
-    assert response.status_code == 302  # "choose the patient first", as for any id that names no patient
+    assert response.status_code == 200  # the patient choice, as for any id that names no patient
+    assert response.context["patient"] is None
     response = clients["decoctor"].get("/stations/packaging/", {"code": f"{prescription.number}-v{digits}"})
     assert response.status_code == 200
     response = clients["decoctor"].post("/stations/packaging/", {"prescription": digits, "stage": Stage.PACKAGED})

@@ -262,7 +262,9 @@ def test_a_block_finding_without_a_double_signature_is_refused_with_double_signa
 
     errors = errors_of(post(clinician_api, body(patient, items=BLOCK_ITEMS, doses=3)))
 
-    assert errors["double_signature.password"] and errors["double_signature.reasons"]
+    assert (
+        errors["double_signature.password"] and errors["double_signature.reasons[incompatibility.eighteen:甘草+甘遂]"]
+    )
     assert counts() == before
 
 
@@ -281,7 +283,9 @@ def test_a_double_signature_without_a_reason_for_each_block_finding_is_refused(c
 
     errors = errors_of(response)
     # The password is asked again too: a refusal never tells that the password was right.
-    assert errors["double_signature.reasons"] and errors["double_signature.password"]
+    assert (
+        errors["double_signature.reasons[incompatibility.eighteen:甘草+甘遂]"] and errors["double_signature.password"]
+    )
 
 
 def test_a_double_signature_with_the_password_and_reasons_is_stored_without_the_password(

@@ -88,7 +88,10 @@ def test_a_missing_reason_gets_the_same_answer_with_a_right_or_a_wrong_password(
 
     assert right.status_code == wrong.status_code == 400
     assert right.json() == wrong.json()
-    assert set(right.json()["errors"]) == {"double_signature.password", "double_signature.reasons"}
+    assert set(right.json()["errors"]) == {
+        "double_signature.password",
+        "double_signature.reasons[incompatibility.eighteen:甘草+甘遂]",
+    }
     assert not Prescription.objects.exists()
 
 

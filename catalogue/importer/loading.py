@@ -34,7 +34,7 @@ def load(data_dir: Path = DATA_DIR) -> dict:
     rules = _check_rules(rows["incompatibilities"], resolve, errors)
     toxic = _check_toxic(rows["toxic"], resolve, errors)
     pregnancy = _check_pregnancy(rows["pregnancy"], resolve, errors)
-    formulas = _check_formulas(rows["formulas"], resolve, errors)
+    formulas = _check_formulas(rows["formulas"], resolve, herbs, errors)
     if errors:
         raise ImportErrorReport(errors)
     return {
@@ -224,12 +224,16 @@ def _check_pregnancy(rows: Rows, resolve, errors: list[str]) -> dict[str, dict]:
     return pregnancy
 
 
-def _check_formulas(rows: Rows, resolve, errors: list[str]) -> list[dict]:
+def _check_formulas(rows: Rows, resolve, herbs: dict, errors: list[str]) -> list[dict]:
     formulas = []
+
+    def dose_min(name: str):
+        return herbs[name]["dose_min_g"]
+
     label = FILES["formulas"][0]
     for line, row in rows:
         try:
-            formulas.append(parse_formula(row, resolve))
+            formulas.append(parse_formula(row, resolve, dose_min))
         except RowError as exc:
             errors.append(f"{label}:{line}: {exc}")
     return formulas

@@ -95,36 +95,54 @@ GRAMS = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$")
 COUNTED = re.compile(r"^\d+(?:枚|片|只|条|个|茎)(?:\((\d+(?:\.\d+)?)g\))?$")
 
 
-def parse_formula(row: dict, resolve) -> dict:
+def _formula_grams(entry: str, amount: str) -> tuple[Decimal | None, str]:
+    """(grams or None for a count without grams, the count as written or "") of one amount."""
+    grams_match, counted = GRAMS.match(amount), COUNTED.match(amount)
+    if grams_match:
+        low, high = grams_match.groups()
+        return (Decimal(low) if high is None else (Decimal(low) + Decimal(high)) / 2), ""
+    if counted:
+        return (Decimal(counted.group(1)) if counted.group(1) else None), amount
+    raise RowError(f"composition item {entry!r}: unknown amount {amount!r}")
+
+
+def parse_formula(row: dict, resolve, dose_min=lambda name: None) -> dict:
     """A classical formula: `herb:grams|…` (grams, a range, or a count such as 3枚 / 10枚(12g)).
-    Herbs the catalogue does not hold (粳米, 梨皮) and counts without grams are left out and
-    named in the formula's note, for the clinician to add by hand."""
+
+    A count the textbook gives no grams for (大枣 3枚, 生姜 3片) is converted to the herb's
+    `dose_min(name)`: the lower bound of its 中国药典 2020 daily dose (6 g for 大枣), the one
+    sourced figure there is; no per-piece weight is invented. The item keeps the amount as written
+    and the formula's note names each conversion, for the clinician to check. Herbs the catalogue
+    does not hold (粳米, 梨皮), and counts of a herb with no pharmacopoeia dose, are left out and
+    named in the note, for the clinician to add by hand."""
     if not row["name"] or not row["composition"]:
         raise RowError("name and composition are required")
     special = {}
     for entry in filter(None, row["special"].split("|")):
         herb, _, label = entry.partition(":")
         special[herb.strip()] = SPECIAL.get(label.strip(), "")
-    items, left_out = [], []
+    items, left_out, converted = [], [], []
     for entry in row["composition"].split("|"):
         herb, sep, amount = entry.partition(":")
         herb, amount = herb.strip(), amount.strip()
         if not sep or not herb or not amount:
             raise RowError(f"composition item {entry!r} is not herb:amount")
-        grams_match, counted = GRAMS.match(amount), COUNTED.match(amount)
-        if grams_match:
-            low, high = grams_match.groups()
-            grams = Decimal(low) if high is None else (Decimal(low) + Decimal(high)) / 2
-        elif counted:
-            grams = Decimal(counted.group(1)) if counted.group(1) else None
-        else:
-            raise RowError(f"composition item {entry!r}: unknown amount {amount!r}")
+        grams, written = _formula_grams(entry, amount)
         name = resolve(herb)
+        if name is not None and grams is None and dose_min(name):
+            grams = Decimal(dose_min(name))
+            converted.append(f"{herb} {amount}→{grams.normalize():f}g")
         if name is None or grams is None:
             left_out.append(f"{herb} {amount}")
             continue
-        items.append({"herb": name, "grams": f"{grams.normalize():f}", "instruction": special.get(herb, "")})
-    note = f"未列入（请按需手工添加）：{'、'.join(left_out)}" if left_out else ""
+        item = {"herb": name, "grams": f"{grams.normalize():f}", "instruction": special.get(herb, "")}
+        items.append(item | ({"written_amount": written} if written else {}))
+    notes = []
+    if converted:
+        notes.append(f"以枚/片计者按药典2020一日用量下限折算，请核对：{'、'.join(converted)}")
+    if left_out:
+        notes.append(f"未列入（请按需手工添加）：{'、'.join(left_out)}")
+    note = "。".join(notes)
     return {
         "name": row["name"][:50],
         "pinyin": row["pinyin"],

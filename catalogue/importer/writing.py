@@ -172,6 +172,14 @@ def _write_pregnancy(pregnancy: dict[str, dict], by_name: dict[str, Herb], summa
     summary.pregnancy_cautions = len(pregnancy)
 
 
+def _source_with_note(source: str, note: str, limit: int = 300) -> str:
+    """The source, then the clinician's note last (the editor shows the last part): if they do
+    not fit, the source is cut, never the note (the full source stays in the data file)."""
+    if not note:
+        return source[:limit]
+    return f"{source[: max(limit - len(note) - 1, 0)]}；{note}"[:limit]
+
+
 def _write_formulas(formulas: list[dict], summary: ImportSummary) -> None:
     for values in formulas:
         Formula.objects.update_or_create(
@@ -185,7 +193,7 @@ def _write_formulas(formulas: list[dict], summary: ImportSummary) -> None:
                 "items": values["items"],
                 "usage": values["usage"],
                 "indications": values["indications"],
-                "source": (values["source"] + ("；" + values["note"] if values["note"] else ""))[:300],
+                "source": _source_with_note(values["source"], values["note"]),
             },
         )
     summary.formulas = len(formulas)

@@ -247,7 +247,8 @@ def check_signature(*, actor, findings: list[dict], signature: dict | None, requ
     The password is checked as the sign-in checks it (accounts.services.password_confirm: refused
     while the user is locked out, a wrong one logged). A refusal (SignatureRefused) asks for the
     password again whatever was wrong, so it never tells a right password from a wrong one; a
-    wrong one is to be counted towards the lockout once the submit has rolled back."""
+    wrong one is to be counted towards the lockout once the submit has rolled back. A missing
+    reason is reported at `double_signature.reasons[<finding key>]`, one path per finding."""
     blocking = [f for f in findings if f["severity"] == "block" and f["code"] not in REFUSED_CODES]
     if not blocking:
         return {}
@@ -264,10 +265,10 @@ def check_signature(*, actor, findings: list[dict], signature: dict | None, requ
                 else _("This prescription has block-level findings: sign again with your password.")
             ]
         }
-        for finding in missing:
-            errors.setdefault("double_signature.reasons", []).append(
+        for finding in missing:  # at the finding's own path: the editor shows it beside that finding
+            errors[f"double_signature.reasons[{finding_key(finding)}]"] = [
                 _("Give a reason for: %(message)s") % {"message": finding["message"]}
-            )
+            ]
         raise SignatureRefused(errors, wrong_password=answer == "wrong")
     return {
         "signed_by": actor.pk,

@@ -51,6 +51,13 @@
       row.dataset.name = data.herb || "";
       grams.value = data.grams || "";
       instruction.value = data.instruction || "";
+      if (data.written_amount) {
+        // A formula's count (大枣 3枚) came in as grams: the amount as written stays in sight.
+        const written = document.createElement("small");
+        written.className = "help written-amount";
+        written.textContent = (form.dataset.labelWritten || "") + " " + data.written_amount;
+        grams.after(written);
+      }
     }
     wireRow(row);
     tbody.appendChild(row);
@@ -261,6 +268,38 @@
       : Object.values(data.errors || {}).flat().join(" ") || data.detail || String(status);
   });
 
+  // ---- copy one of the patient's earlier prescriptions, then edit ------------------------------
+  const copies = JSON.parse(document.getElementById("editor-copies").textContent || "{}");
+
+  function setField(name, text) {
+    const fields = form.querySelectorAll(`[name="${name}"]`);
+    fields.forEach((field) => {
+      if (field.type === "radio") field.checked = field.value === text;
+      else field.value = text;
+    });
+  }
+
+  function usePrevious(button) {
+    const copy = copies[button.dataset.copy];
+    if (!copy) return;
+    rows().forEach((row) => row.remove());
+    copy.items.forEach((item) => addRow(item, false));
+    addRow(null, false);
+    pickedFormula = null;
+    setField("doses", String(copy.doses));
+    setField("usage", copy.usage);
+    setField("decoction", copy.decoction);
+    setField("delivery", copy.delivery);
+    if (!value("consult.tcm_disease")) setField("consult.tcm_disease", copy.tcm_disease);
+    if (!value("consult.tcm_syndrome")) setField("consult.tcm_syndrome", copy.tcm_syndrome || "");
+    document.getElementById("formula-picked").textContent = button.textContent;
+    const first = rows()[0];
+    if (first) first.querySelector(".grams").focus();
+    schedulePrecheck();
+  }
+
+  form.querySelectorAll(".copy-previous").forEach((button) => button.addEventListener("click", () => usePrevious(button)));
+
   // ---- payload ----------------------------------------------------------------------------------
   function value(name) {
     const field = form.querySelector(`[name="${name}"]`);
@@ -273,16 +312,21 @@
     return field.value.trim();
   }
 
+  function rowItem(row) {
+    return {
+      herb: row.dataset.name || row.querySelector(".herb").value.trim(),
+      grams: row.querySelector(".grams").value.trim(),
+      instruction: row.querySelector(".instruction").value,
+    };
+  }
+
+  function completeRows() {
+    return rows().filter((row) => row.dataset.name && Number(row.querySelector(".grams").value.trim()) > 0);
+  }
+
   function items(completeOnly) {
-    return rows()
-      .map((row) => ({
-        herb: row.dataset.name || row.querySelector(".herb").value.trim(),
-        grams: row.querySelector(".grams").value.trim(),
-        instruction: row.querySelector(".instruction").value,
-        picked: Boolean(row.dataset.name),
-      }))
-      .filter((item) => (completeOnly ? item.picked && Number(item.grams) > 0 : item.herb || item.grams))
-      .map(({ herb, grams, instruction }) => ({ herb, grams, instruction }));
+    if (completeOnly) return completeRows().map(rowItem);
+    return rows().map(rowItem).filter((item) => item.herb || item.grams);
   }
 
   function payload() {
@@ -315,26 +359,32 @@
   }
 
   function updateLinePrices() {
+    // Until the check answers, a row whose price per gram is known (picked from the list) shows
+    // its estimate; the check then sets every complete row's price, however the row came in.
     const doses = Number(value("doses")) || 0;
     rows().forEach((row) => {
       const grams = Number(row.querySelector(".grams").value) || 0;
-      const price = Number(row.dataset.price || 0);
-      row.querySelector(".line-price").textContent = row.dataset.name && grams ? (price * grams * doses).toFixed(2) : "";
+      const cell = row.querySelector(".line-price");
+      if (!row.dataset.name || !grams) cell.textContent = "";
+      else if (row.dataset.price) cell.textContent = (Number(row.dataset.price) * grams * doses).toFixed(2);
     });
   }
 
   async function precheck() {
-    const complete = items(true);
+    const checked = completeRows();
     const seq = ++precheckSeq;
-    if (!complete.length) { renderFindings([]); return; }
-    const body = { ...payload(), items: complete, doses: Number(value("doses")) || 1 };
+    if (!checked.length) { renderFindings([]); return; }
+    const body = { ...payload(), items: checked.map(rowItem), doses: Number(value("doses")) || 1 };
     const { status, data } = await api(form.dataset.precheckUrl, body);
     if (seq !== precheckSeq) return; // a newer check is on its way
     if (status === 200) {
       renderFindings(data.findings);
       Object.entries(data.price).forEach(([key, amount]) => {
         const cell = form.querySelector(`[data-price="${key}"]`);
-        if (cell) cell.textContent = amount;
+        if (cell && key !== "lines") cell.textContent = amount;
+      });
+      (data.price.lines || []).forEach((line, index) => {
+        if (checked[index]) checked[index].querySelector(".line-price").textContent = line;
       });
     }
   }
@@ -399,6 +449,7 @@
       source.className = "finding-source";
       source.textContent = " " + (box.dataset.sourceLabel || "") + "：" + finding.source;
       div.append(strong, message, source);
+      if (finding.severity === "block") div.appendChild(reasonField(finding, box));
       const herbs = Array.from(new Set(finding.herbs || []));
       if (herbs.length) {
         const tools = document.createElement("div");
@@ -408,26 +459,31 @@
       }
       box.appendChild(div);
     });
-    const blocking = findings.filter((f) => f.severity === "block");
-    const signature = document.getElementById("signature");
-    const reasons = document.getElementById("signature-reasons");
-    signature.hidden = blocking.length === 0;
-    reasons.innerHTML = "";
-    blocking.forEach((finding, index) => {
-      const key = findingKey(finding);
-      const p = document.createElement("p");
-      const label = document.createElement("label");
-      label.htmlFor = "reason-" + index;
-      label.textContent = finding.message;
-      const input = document.createElement("input");
-      input.id = "reason-" + index;
-      input.className = "signature-reason";
-      input.dataset.key = key;
-      input.value = blockReasons[key] || "";
-      input.addEventListener("input", () => { blockReasons[key] = input.value; });
-      p.append(label, input);
-      reasons.appendChild(p);
-    });
+    document.getElementById("signature").hidden = !findings.some((f) => f.severity === "block");
+  }
+
+  let reasonSeq = 0;
+
+  function reasonField(finding, box) {
+    // The double signature's reason for this finding, inside the finding, with its own error.
+    const key = findingKey(finding);
+    const p = document.createElement("p");
+    p.className = "reason";
+    const label = document.createElement("label");
+    label.htmlFor = "reason-" + (++reasonSeq);
+    label.textContent = box.dataset.reasonLabel || "";
+    const input = document.createElement("input");
+    input.id = label.htmlFor;
+    input.className = "signature-reason";
+    input.dataset.key = key;
+    input.maxLength = 300;
+    input.value = blockReasons[key] || "";
+    input.addEventListener("input", () => { blockReasons[key] = input.value; });
+    const error = document.createElement("span");
+    error.className = "error";
+    error.setAttribute("role", "alert");
+    p.append(label, input, error);
+    return p;
   }
 
   // ---- submit -----------------------------------------------------------------------------------
@@ -440,6 +496,14 @@
     let unplaced = [];
     Object.entries(errors || {}).forEach(([path, messages]) => {
       const text = messages.join(" ");
+      const reason = path.match(/^double_signature\.reasons\[(.+)\]$/);
+      const reasonInput = reason && Array.from(form.querySelectorAll(".signature-reason"))
+        .find((input) => input.dataset.key === reason[1]);
+      if (reasonInput) {
+        reasonInput.classList.add("invalid");
+        reasonInput.parentElement.querySelector(".error").textContent = text;
+        return;
+      }
       const match = path.match(/^items\[(\d+)\]\.(herb|grams|instruction)$/);
       if (match) {
         const row = rows().filter((r) => r.querySelector(".herb").value.trim() || r.querySelector(".grams").value.trim())[Number(match[1])];
@@ -456,6 +520,8 @@
       else unplaced.push(text);
     });
     document.getElementById("form-error").textContent = unplaced.join(" ");
+    const missingReason = form.querySelector(".signature-reason.invalid");
+    if (missingReason) missingReason.focus();
   }
 
   form.addEventListener("submit", async (event) => {
@@ -469,7 +535,10 @@
     const password = document.getElementById("sign-password").value;
     if (!document.getElementById("signature").hidden) {
       const reasons = {};
-      form.querySelectorAll(".signature-reason").forEach((input) => { reasons[input.dataset.key] = input.value.trim(); });
+      // Only the reasons given: a missing one is then reported at its own finding.
+      form.querySelectorAll(".signature-reason").forEach((input) => {
+        if (input.value.trim()) reasons[input.dataset.key] = input.value.trim();
+      });
       body.double_signature = { password, reasons };
     }
     try {
