@@ -2,8 +2,9 @@
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -80,3 +81,11 @@ def exception_handler(exc, context):
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": echo(response.data["detail"], MESSAGE_LENGTH), "errors": {}}
     return response
+
+
+def not_found(request, exception):
+    """Django's handler404. An API URL that no route matches (an id in other digits, `/herbs/abc/`)
+    answers in the API's error envelope like the API's own 404s; a page gets Django's."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail), "errors": {}}, status=404)
+    return defaults.page_not_found(request, exception)
