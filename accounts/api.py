@@ -7,6 +7,8 @@ from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import error_response
+
 from . import security_log
 from .services import api_token_issue
 
@@ -33,7 +35,7 @@ class TokenObtainView(APIView):
     authentication_classes = ()
     permission_classes = (permissions.AllowAny,)
 
-    @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer, 429: error_response(429)})
     def post(self, request):
         given = TokenRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)

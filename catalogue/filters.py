@@ -2,7 +2,7 @@
 
 import django_filters
 from django.db.models import Q
-from django_filters.rest_framework import BooleanFilter
+from drf_spectacular.utils import extend_schema_field
 
 from core.ids import IdFilter
 
@@ -13,13 +13,27 @@ QUERY_LENGTH = 40
 HERB_QUERY_HELP = "Chinese name, pinyin or initials, e.g. gc, gancao, 甘草"
 
 
+YES_NO = ("true", "false", "1", "0")
+
+
+@extend_schema_field({"type": "string", "enum": list(YES_NO)})
+class YesNoFilter(django_filters.TypedChoiceFilter):
+    """true/false or 1/0, read as a bool."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(
+            *args, choices=[(value, value) for value in YES_NO], coerce=lambda value: value in ("true", "1"), **kwargs
+        )
+
+
 class HerbFilter(django_filters.FilterSet):
     """Active herbs unless `include_inactive` is true. With `q` the result is `herb_search`'s
     ranked list, not a queryset: the rank is computed in Python over the rows the selector reads
     anyway, so a search stays at its two queries; each herb found carries `matched_alias`."""
 
-    # django-filter's REST flavour reads 1/0 as well as true/false, as this parameter always has.
-    include_inactive = BooleanFilter(method="keep_inactive", help_text="Also list inactive herbs.")
+    # true/false or 1/0, as this parameter always has; anything else is a 400 at the field, not
+    # quietly read as "no" (django-filter's BooleanFilter reads it so).
+    include_inactive = YesNoFilter(method="keep_inactive", help_text="Also list inactive herbs.")
     q = django_filters.CharFilter(method="narrow_to_matches", help_text=HERB_QUERY_HELP)
 
     class Meta:

@@ -2,8 +2,9 @@
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -14,8 +15,33 @@ from .input import MESSAGE_LENGTH, echo
 
 
 class Pagination(pagination.PageNumberPagination):
+    """DRF's page numbers. A `page_size` that is not a whole number from 1 is a 400 at the field
+    (DRF would quietly use the default), one over max_page_size is cut to it, as documented; an
+    empty `page` is a 404 like any other page that is not one."""
+
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        values = request.query_params.getlist(self.page_size_query_param)
+        if not values:
+            return self.page_size
+        if not all(value.isascii() and value.isdigit() and int(value) >= 1 for value in values):
+            raise exceptions.ValidationError({self.page_size_query_param: [_("Give a whole number from 1.")]})
+        return min(int(values[-1]), self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param, None) == "":  # DRF would read it as page 1
+            raise exceptions.NotFound(_("Invalid page."))
+        return super().get_page_number(request, paginator)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = f"{parameter['description']} (≤ {self.max_page_size})"
+        return parameters
 
 
 def flatten_errors(detail, prefix=""):
@@ -80,3 +106,11 @@ def exception_handler(exc, context):
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": echo(response.data["detail"], MESSAGE_LENGTH), "errors": {}}
     return response
+
+
+def not_found(request, exception):
+    """Django's handler404. An API URL that no route matches (an id in other digits, `/herbs/abc/`)
+    answers in the API's error envelope like the API's own 404s; a page gets Django's."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exceptions.NotFound.default_detail), "errors": {}}, status=404)
+    return defaults.page_not_found(request, exception)

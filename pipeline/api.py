@@ -14,6 +14,7 @@ from accounts.permissions import CapabilityPermission
 from audit.selectors import audit_outcome, audit_summary, decision_summary
 from core.api import json_object, request_idempotency_key
 from core.input import FormParser, JSONParser, MultiPartParser
+from core.schema import error_response
 from prescriptions.api.prescription_serializers import PrescriptionDetailSerializer
 from prescriptions.models import Prescription
 from prescriptions.selectors import prescription_detail, prescriptions_for_stations, prescriptions_visible_to
@@ -39,7 +40,10 @@ class PrescriptionEventView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=dict, responses={201: RecordedEventSerializer, 200: RecordedEventSerializer})
+    @extend_schema(
+        request=dict,
+        responses={201: RecordedEventSerializer, 200: RecordedEventSerializer, 409: error_response(409)},
+    )
     def post(self, request, pk):
         prescription = (
             (prescriptions_for_stations(request.user) | prescriptions_visible_to(request.user))

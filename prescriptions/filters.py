@@ -3,6 +3,7 @@
 They narrow what `prescription_search` already lets the user see; they never widen it."""
 
 import django_filters
+from drf_spectacular.utils import extend_schema_field
 
 from core.ids import IdFilter
 
@@ -12,19 +13,26 @@ from .workflow import Stage
 
 # The page's date inputs and the API both send ISO dates; other spellings are an error, not a guess.
 ISO_DATE = ["%Y-%m-%d"]
+
+
+@extend_schema_field({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]})
+class DateFilter(django_filters.DateFilter):
+    """An ISO date; empty (the page's blank date input) means no bound, and the schema says so."""
+
+
 QUERY_LENGTH = 40
 
 
 class PrescriptionFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Stage.choices, help_text="The prescription's current status.")
     patient = IdFilter(field_name="patient_id", help_text="A patient id.")
-    date_from = django_filters.DateFilter(
+    date_from = DateFilter(
         field_name="created_at",
         lookup_expr="date__gte",
         input_formats=ISO_DATE,
         help_text="Submitted on or after (YYYY-MM-DD).",
     )
-    date_to = django_filters.DateFilter(
+    date_to = DateFilter(
         field_name="created_at",
         lookup_expr="date__lte",
         input_formats=ISO_DATE,

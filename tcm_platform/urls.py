@@ -19,6 +19,8 @@ from pipeline import views as pipeline_views
 from prescriptions.api import prescription_views
 from prescriptions.urls import prescription_patterns
 
+handler404 = "core.api.not_found"
+
 admin.site.site_header = _("County TCM Prescription Platform")
 admin.site.site_title = _("County TCM Prescription Platform")
 

@@ -1,5 +1,7 @@
 """Schemathesis over the OpenAPI schema, in process against the WSGI app and the test database:
-generated requests for every operation, as each role, must never get a 5xx. An operation that
+generated requests for every operation, as each role, pass every check schemathesis has (what
+`--checks all` runs): never a 5xx, only documented statuses, content types, headers and bodies,
+invalid data refused, valid data accepted, credentials enforced. An operation that
 takes an id is also fuzzed against real objects: a prescription at every stage of the pipeline
 (the prescription and audit operations), its patient, a herb and a formula.
 
@@ -11,17 +13,19 @@ The first two examples are also sent once per role made hostile (what core.input
 string of the query and body with a NUL byte, of the body with an unpaired surrogate, or as digits
 of other scripts, every number not finite, the body nested 100,000 deep, an id of other digits in
 the path. The roles take the hostile kinds in turn, so each kind reaches each operation three
-times; those answers too must never be a 5xx."""
+times; those answers too must pass every check."""
 
 import itertools
 import json
+import re
 
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.transport.wsgi import WSGI_TRANSPORT, multipart_serializer
+from werkzeug.test import stream_encode_multipart
 
 from accounts.services import api_token_issue
 from catalogue.models import Formula, Herb
@@ -33,6 +37,33 @@ from .test_tracking import prescription_at
 from .test_workflow import put_at
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+@WSGI_TRANSPORT.serializer("multipart/form-data")
+def multipart_with_empty_fields(ctx, value):
+    """Werkzeug's encoder writes an empty text field with no line break before the next boundary,
+    and Django's parser then drops the field: a blank required `mobile` never reached the API. The
+    body here has the line break, as browsers and Django's test client send it."""
+    serialized = multipart_serializer(ctx, value)
+    if not isinstance(serialized.get("data"), dict):
+        return serialized
+    stream, _, boundary = stream_encode_multipart(serialized["data"])
+    delimiter = re.escape(b"--" + boundary.encode())
+    body = re.sub(rb'(form-data; name="[^"\r\n]*"\r\n\r\n)(' + delimiter + rb")", rb"\1\r\n\2", stream.read())
+    return {"data": body, "content_type": f'multipart/form-data; boundary="{boundary}"'}
+
+
+# The roles' tokens are the credentials. A session cookie generated beside a valid token would be
+# taken by ignored_auth for the credential that got in; without it, ignored_auth sends each
+# accepted request again with no credentials and with refused ones, and wants a 403.
+schema.config.generation.update(with_security_parameters=False)
+# Valid data may still be refused by the business rules the schema cannot state (an unknown herb,
+# a patient the caller may not see, a name already taken): a 400 in the error envelope, which
+# response_schema_conformance checks against the documented 400, is such a refusal.
+positive = schema.config.checks.positive_data_acceptance
+positive.expected_statuses = [*positive.expected_statuses, "400"]
+# `--checks all`: call_and_validate with no `checks=` runs the checks the config enables.
+schema.config.checks.update(included_check_names=["all"])
 
 ROLES = ["clinician", "pharmacist", "dispenser", "decoctor", "courier", "county_admin"]
 
@@ -165,21 +196,21 @@ def real_ids(request, path: str) -> list[int]:
 @pytest.mark.fuzz
 @schema.parametrize()
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_generated_request_gets_a_server_error_whatever_the_role(case, tokens, request):
+def test_every_generated_request_passes_every_check_whatever_the_role(case, tokens, request):
     headers = {role: {"Authorization": f"Token {token}"} for role, token in tokens.items()}
     turn = request.node.__dict__.setdefault("_hostile_turn", itertools.count())
     for role, sent in zip(ROLES, turn, strict=False):
         if sent < HOSTILE_PER_OPERATION:
-            hostile(case, sent % len(HOSTILE)).call_and_validate(headers=headers[role], checks=[not_a_server_error])
+            hostile(case, sent % len(HOSTILE)).call_and_validate(headers=headers[role])
     if "id" not in (case.path_parameters or {}):
         for role in ROLES:
-            case.call_and_validate(headers=headers[role], checks=[not_a_server_error])
+            case.call_and_validate(headers=headers[role])
         return
-    case.call_and_validate(headers=headers[ROLES[0]], checks=[not_a_server_error])  # the generated id
+    case.call_and_validate(headers=headers[ROLES[0]])  # the generated id
     cache, kind = real_ids(request, case.operation.path)
     for role in ROLES:
         case.path_parameters["id"] = next(cache[kind + ":turn"])
         cache[kind + ":seen"].add(case.path_parameters["id"])
-        case.call_and_validate(headers=headers[role], checks=[not_a_server_error])
+        case.call_and_validate(headers=headers[role])
     # Every real object meets the operation within its first example's rounds (6 roles per example).
     assert len(cache[kind + ":seen"]) >= min(len(cache[kind]), len(ROLES))

@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CapabilityPermission
 from core.ids import id_field
+from core.schema import error_response
 from prescriptions.models import Prescription
 
 from ..models import Decision
@@ -66,7 +67,7 @@ class AuditQueueView(generics.ListAPIView):
 class AuditClaimView(APIView):
     permission_classes = [CapabilityPermission.of("final_audit")]
 
-    @extend_schema(request=None, responses=dict)
+    @extend_schema(request=None, responses={200: dict, 409: error_response(409)})
     def post(self, request, pk):
         prescription = _get(request, pk)
         claim = audit_claim(pharmacist=request.user, prescription=prescription)
@@ -78,7 +79,7 @@ class AuditDecisionView(APIView):
 
     permission_classes = [CapabilityPermission.of("final_audit")]
 
-    @extend_schema(request=DecisionSerializer, responses=dict)
+    @extend_schema(request=DecisionSerializer, responses={200: dict, 409: error_response(409)})
     def post(self, request, pk):
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -3,6 +3,14 @@ from rest_framework import serializers
 from ..models import Patient, Sex
 
 
+class AllergiesField(serializers.ListField):
+    """Herb names: read as names, answered as the names of the patient's allergy herbs (documented
+    both ways: it was write-only in the schema while every answer carried it)."""
+
+    def get_attribute(self, instance):
+        return [herb.name for herb in instance.allergies.all()]
+
+
 class PatientSerializer(serializers.ModelSerializer):
     """Shape and types only; the rules (ID checksum, mobile, derived birth date) live in services."""
 
@@ -10,9 +18,7 @@ class PatientSerializer(serializers.ModelSerializer):
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     mobile = serializers.CharField(max_length=20)
     id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
-    allergies = serializers.ListField(
-        child=serializers.CharField(max_length=20), required=False, max_length=50, write_only=True
-    )
+    allergies = AllergiesField(child=serializers.CharField(max_length=20), required=False, max_length=50)
     institution_code = serializers.CharField(source="institution.code", read_only=True)
 
     class Meta:
@@ -33,8 +39,3 @@ class PatientSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "institution_code", "created_at"]
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["allergies"] = [herb.name for herb in instance.allergies.all()]
-        return data

@@ -230,7 +230,7 @@ class PrescriptionDetailSerializer(PrescriptionListSerializer):
     events = EventOutSerializer(many=True)
     consult = serializers.SerializerMethodField()
     tracking_url = serializers.SerializerMethodField()
-    previous = serializers.PrimaryKeyRelatedField(read_only=True)
+    previous = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # null for a first version
 
     class Meta(PrescriptionListSerializer.Meta):
         fields = PrescriptionListSerializer.Meta.fields + [

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.permissions import CapabilityPermission
 from core.api import json_object, request_idempotency_key
 from core.input import MultiPartParser
+from core.schema import error_response
 from patients.permissions import patients_visible_to
 
 from ..filters import PrescriptionFilter
@@ -59,7 +60,8 @@ class PrescriptionListCreateView(generics.ListCreateAPIView):
     def get_queryset(self):
         return prescription_search(self.request.user)
 
-    @extend_schema(request=PrescriptionInSerializer, responses={201: dict})
+    # 200: the same Idempotency-Key again, the first prescription.
+    @extend_schema(request=PrescriptionInSerializer, responses={201: dict, 200: dict})
     def post(self, request, *args, **kwargs):
         serializer = PrescriptionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -110,7 +112,7 @@ class PrescriptionPrecheckView(APIView):
 class PrescriptionCancelView(APIView):
     permission_classes = [CapabilityPermission.of("prescribe")]
 
-    @extend_schema(request=dict, responses=dict)
+    @extend_schema(request=dict, responses={200: dict, 409: error_response(409)})
     def post(self, request, pk):
         try:
             prescription = prescription_detail(request.user, pk)
@@ -127,7 +129,7 @@ class PrescriptionReviseView(APIView):
 
     permission_classes = [CapabilityPermission.of("prescribe")]
 
-    @extend_schema(request=PrescriptionInSerializer, responses={201: dict})
+    @extend_schema(request=PrescriptionInSerializer, responses={201: dict, 200: dict, 409: error_response(409)})
     def post(self, request, pk):
         try:
             previous = prescription_detail(request.user, pk)
