@@ -7,6 +7,18 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Tries left: %(count)d.": "还可以再试 %(count)d 次。",
+    "No tries left: please wait 15 minutes or call the clinic.": "已没有尝试次数，请15分钟后再试或致电医院。",
+    "Page not found": "找不到这个页面",
+    "This link is wrong or no longer valid.": "这个链接不正确，或者已经失效。",
+    "If it came from a prescription's QR code or a text message, scan the code on the prescription slip again or open the link in the message once more. If it still does not work, please call the hospital that wrote the prescription.": "如果链接来自处方单上的二维码或短信，请重新扫描处方单上的二维码，或再次打开短信中的链接。仍然打不开的，请致电为您开方的医院。",
+    "A delivery attempt did not reach you; the courier will come again.": "本次配送未能送达，配送员会再次上门。",
+    "New expected time": "新的预计送达",
+    "What happens next": "接下来怎么办",
+    "The pharmacist has sent this prescription back to your clinician to be changed. It will not be dispensed as it is. Your clinician will contact you about a new prescription; you need not do anything now.": "药师审核后，这张处方已退回给开方医师修改，不会按原处方调剂。医师会联系您重新开方，您现在无需做任何事。",
+    "This prescription was cancelled and will not be dispensed or delivered.": "这张处方已取消，不会调剂或配送。",
+    "Questions? Call %(institution)s:": "如有疑问，请致电%(institution)s：",
+    "Questions? Ask at %(institution)s.": "如有疑问，请咨询%(institution)s。",
     "The %(header)s header contains a NUL character, which is not allowed.": "请求头 %(header)s 含有 NUL 字符，不允许使用。",
     "Choose a parent institution within your own.": "请选择您所在机构之下的上级机构。",
     "position in the chain": "链中序号",
