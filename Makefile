@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
+# Where the demo keeps its database, broker folders and logs (settings read TCM_VAR_DIR too).
+VAR := $(or $(TCM_VAR_DIR),var)
 
 .PHONY: demo test lint bench messages browser-deps clean
 
@@ -15,13 +17,20 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# Set up, migrate, seed, then run a real Celery worker (with beat) and the web server.
+# Set up, migrate, seed, then run a real Celery worker (with beat) and the web server. The links
+# and QR codes follow HOST (settings read TCM_DEMO_HOST unless SITE_URL is set); the worker logs to
+# $(VAR)/log/worker.log, so the logins and a tracking link are the last thing printed before the
+# web server's own lines.
+demo: export TCM_DEMO_HOST := $(HOST)
 demo: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	@echo "Starting the Celery worker and the web server at http://$(HOST)/ (Ctrl-C stops both)"
+	$(PY) manage.py seed_demo --no-summary
+	@mkdir -p $(VAR)/log
+	@echo "Starting the Celery worker (log: $(VAR)/log/worker.log) and the web server on $(HOST) (Ctrl-C stops both)"
 	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/celery -A tcm_platform worker --beat -l info -c 2 -s var/celerybeat-schedule & worker=$$!; \
+	$(VENV)/bin/celery -A tcm_platform worker --beat -l info -c 2 -s $(VAR)/celerybeat-schedule \
+	  >>$(VAR)/log/worker.log 2>&1 & worker=$$!; \
+	$(PY) manage.py demo_summary; \
 	$(PY) manage.py runserver $(HOST)
 
 # The whole test suite; SQLite unless DATABASE_URL is set. Two processes (pytest-xdist), then

@@ -1,6 +1,6 @@
 """Reads of the delivery app: the prescription behind a tracking token, what waits for a courier,
-the announced stages left without a notification, a courier's open runs, how long each stage has
-recently taken and so when the medicine should arrive."""
+the announced stages left without a notification, a courier's open runs, a failed delivery attempt,
+how long each stage has recently taken and so when the medicine should arrive."""
 
 import itertools
 import statistics
@@ -14,7 +14,7 @@ from prescriptions.models import Prescription, TraceEvent
 from prescriptions.selectors import prescriptions_for_stations
 from prescriptions.workflow import TIMELINE, Decoction, DeliveryMode, Stage
 
-from .models import DeliveryRun, Notification
+from .models import DeliveryRun, DeliveryStop, Notification, StopStatus
 
 STAGE_DURATIONS_KEY = "track:durations"
 
@@ -121,3 +121,12 @@ def stop_in_view(stops: list, chosen_pk: int | None) -> int:
             if stop.status in wanted:
                 return index
     return 0
+
+
+def failed_attempt(prescription: Prescription) -> DeliveryStop | None:
+    """The stop of a shipped prescription whose last delivery attempt failed (rescheduled to its
+    `expected_at`); None when it is not shipped or its stop has not failed."""
+    if prescription.status != Stage.SHIPPED:
+        return None
+    stop = DeliveryStop.objects.filter(prescription=prescription).order_by("-pk").first()
+    return stop if stop is not None and stop.status == StopStatus.FAILED else None

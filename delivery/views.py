@@ -36,14 +36,15 @@ from .services import (
     run_create,
     stop_failed,
     tracking_data,
+    tracking_try,
     tracking_verify,
 )
 
-NOT_FOUND = "<!doctype html><title>404</title><p>Not found.</p>"
-
 
 def not_found():
-    response = HttpResponse(NOT_FOUND, status=404)
+    """The site's Chinese 404 page, rendered without the request: the same bytes for every bad
+    token (no path, no CSRF token), so nothing tells a revoked token from one that never existed."""
+    response = HttpResponse(render_to_string("404.html"), status=404)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
@@ -90,19 +91,26 @@ def track_page(request, token):
     prescription = tracking_lookup(token)
     if prescription is None:
         return not_found()
-    error = ""
+    error = tries = ""
     try:
-        verified = tracking_verify(
+        verified, tries_left = tracking_try(
             prescription=prescription, last4=request.POST.get("last4", "").strip(), client=client_address(request)
         )
         if not verified:
-            error = _("Those are not the last 4 digits of the patient's mobile.")
+            error, tries = _("Those are not the last 4 digits of the patient's mobile."), _tries_left(tries_left)
     except PermissionDenied as exc:
         verified, error = False, str(exc)
     html = render_to_string(
-        "delivery/track.html", {"t": tracking_data(prescription, full=verified), "token": token, "error": error}
+        "delivery/track.html",
+        {"t": tracking_data(prescription, full=verified), "token": token, "error": error, "tries": tries},
     )
     return _public(HttpResponse(html, status=200 if verified or not error else 403))
+
+
+def _tries_left(tries: int) -> str:
+    if tries <= 0:
+        return _("No tries left: please wait 15 minutes or call the clinic.")
+    return _("Tries left: %(count)d.") % {"count": tries}
 
 
 @csrf_exempt

@@ -3,6 +3,8 @@ with ImproperlyConfigured saying what is wrong (README, Configuration)."""
 
 import ipaddress
 import os
+import socket
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -61,3 +63,34 @@ def trace_keys(value: str) -> list[tuple[str, str]]:
     if len({key_id for key_id, _ in keys}) != len(keys):
         raise ImproperlyConfigured("TCM_TRACE_KEYS names a key id twice.")
     return keys
+
+
+def demo_site_url(host: str) -> str:
+    """The absolute base of the demo's links, from the address `make demo` gives runserver
+    (HOST: "127.0.0.1:8000", "0.0.0.0:8080", or a bare port). A wildcard address is reached at this
+    machine's own network address, so a phone on the same network can open a printed QR code."""
+    name, _, port = host.strip().rpartition(":")
+    if not name and port.isdigit():
+        name = "127.0.0.1"  # runserver reads a bare port as 127.0.0.1:<port>
+    if not port.isdigit():
+        name, port = host.strip(), "8000"
+    if name in ("0.0.0.0", "[::]", "::", ""):
+        name = network_address()
+    return f"http://{name}:{port}"
+
+
+def network_address() -> str:
+    """This machine's address on its default route; 127.0.0.1 when it has none. Connecting a UDP
+    socket only picks the route: nothing is sent (192.0.2.1 is a documentation address)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
+def url_host(url: str) -> str:
+    """The host of `url` as ALLOWED_HOSTS names it (no port; an IPv6 address in brackets)."""
+    host = urlsplit(url).hostname or ""
+    return f"[{host}]" if ":" in host else host

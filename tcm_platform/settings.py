@@ -17,7 +17,16 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from .environment import env_bool, env_list, env_networks, env_positive_int, env_required, trace_keys
+from .environment import (
+    demo_site_url,
+    env_bool,
+    env_list,
+    env_networks,
+    env_positive_int,
+    env_required,
+    trace_keys,
+    url_host,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TCM_VAR_DIR", BASE_DIR / "var"))
@@ -27,8 +36,12 @@ DEBUG = env_bool("DEBUG", True)
 
 if DEBUG:
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-key-never-used-in-production-0123456789abcdef"
-    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
-    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    # The demo's links and QR codes follow the address `make demo` serves (HOST, passed on as
+    # TCM_DEMO_HOST) unless SITE_URL is set; that host is allowed too.
+    SITE_URL = (os.environ.get("SITE_URL") or demo_site_url(os.environ.get("TCM_DEMO_HOST", "127.0.0.1:8000"))).rstrip(
+        "/"
+    )
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", f"127.0.0.1,localhost,[::1],testserver,{url_host(SITE_URL)}")
 else:
     SECRET_KEY = env_required("SECRET_KEY")
     if len(SECRET_KEY) < 50:

@@ -113,12 +113,13 @@ def test_each_notify_stage_is_announced_once_even_when_the_trace_is_pulled_twice
 
 def test_a_shipped_event_announces_the_expected_time_it_carries(clinician, catalogue):
     prescription = prescription_at(clinician, Stage.PACKAGED)
-    record_event(prescription=prescription, stage=Stage.SHIPPED, data={"expected_at": "2026-05-01T14:30:00+08:00"})
+    today = timezone.localdate()
+    record_event(prescription=prescription, stage=Stage.SHIPPED, data={"expected_at": f"{today}T14:30:00+08:00"})
 
     trace_pull()
 
     shipped = Notification.objects.get(prescription=prescription, stage=Stage.SHIPPED)
-    assert shipped.message == "您的中药已发出，预计14:30送达。"
+    assert shipped.message == "您的中药已发出，预计今天14:30送达。"
 
 
 def test_a_pull_drops_the_cached_tracking_page_of_each_prescription_that_moved_and_only_after_it_commits(

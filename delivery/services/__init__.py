@@ -1,16 +1,17 @@
 """All writes of the delivery app, by sub-domain: `runs` (runs, stops, the shipped, delivered and
 picked-up steps, pickup codes), `tracking` (the patient's tracking data, the check of the mobile's
-last 4 digits, rate limits) and `notifications` (the outbox pulled from the prescriptions' trace)."""
+last 4 digits, rate limits), `pages` (the cached tracking pages: their keys, dropping them) and
+`notifications` (the outbox pulled from the prescriptions' trace)."""
 
 from .hours import hours_of, retry_time, within_hours
 from .notifications import (
     NOTIFY_STAGES,
     enqueue_notification,
-    forget_tracking_pages,
     notification_send,
     notifications_reconcile,
     trace_pull,
 )
+from .pages import forget_tracking_pages, track_cache_keys
 from .runs import (
     RECORDERS,
     pickup_code_for,
@@ -24,9 +25,10 @@ from .tracking import (
     TRACK_CACHE_SECONDS,
     VERIFY_LIMIT,
     VERIFY_WINDOW,
+    TrackingTry,
     rate_limited_read,
-    track_cache_keys,
     tracking_data,
+    tracking_try,
     tracking_verify,
 )
 
@@ -34,6 +36,7 @@ __all__ = [
     "NOTIFY_STAGES",
     "RECORDERS",
     "TRACK_CACHE_SECONDS",
+    "TrackingTry",
     "VERIFY_LIMIT",
     "VERIFY_WINDOW",
     "enqueue_notification",
@@ -52,6 +55,7 @@ __all__ = [
     "trace_pull",
     "track_cache_keys",
     "tracking_data",
+    "tracking_try",
     "tracking_verify",
     "within_hours",
 ]

@@ -9,7 +9,6 @@ import logging
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,7 +18,7 @@ from prescriptions.workflow import Stage
 
 from ..models import Notification, TraceCursor
 from ..selectors import events_without_notification
-from .tracking import track_cache_keys
+from .pages import forget_tracking_pages, track_cache_keys
 
 logger = logging.getLogger(__name__)
 
@@ -104,11 +103,21 @@ def notifications_reconcile() -> list[int]:
 
 
 def notification_text(event: TraceEvent) -> str:
+    """The patient's message for `event`. Every time in it is local (TIME_ZONE): the trace keeps
+    times as ISO strings in UTC, which a patient must never read."""
     expected = event.data.get("expected_at", "")
     message = NOTIFY_STAGES[event.stage].format(
-        institution=event.prescription.institution.name, expected=expected[11:16] if expected else "今天"
+        institution=event.prescription.institution.name,
+        expected=local_when(datetime.fromisoformat(expected)) if expected else "今天",
     )
     return message[:300]
+
+
+def local_when(moment: datetime, now: datetime | None = None) -> str:
+    """A time as a patient reads it, in local time: 今天 14:30, 明天 09:00, else 12月6日 09:00."""
+    moment, today = timezone.localtime(moment), timezone.localdate(now or timezone.now())
+    day = {today: "今天", today + timedelta(days=1): "明天"}.get(moment.date(), f"{moment.month}月{moment.day}日")
+    return f"{day}{moment:%H:%M}"
 
 
 def _announce(events: list[TraceEvent]) -> list[int]:
@@ -175,15 +184,6 @@ def _advance(position: int, got: set[int], seen_through: int, gaps_seen: list) -
     if seen_through > newest[0] and newest[1] <= now - GAP_MARK_EVERY:
         marks.append((seen_through, now))
     return position, {pk for pk in got if pk > position}, [[top, at.isoformat()] for top, at in marks]
-
-
-def forget_tracking_pages(keys: list[str]) -> None:
-    """After commit. A cache outage must not fail a pull that has committed; the page then expires
-    on its own within TRACK_CACHE_SECONDS."""
-    try:
-        cache.delete_many(keys)
-    except Exception:  # noqa: BLE001 - any cache error
-        logger.warning("could not drop cached tracking pages %s", keys, exc_info=True)
 
 
 def enqueue_notification(notification_id: int) -> None:

@@ -3,6 +3,7 @@ prescriptions' prescription_transition), a stop that failed, and the pickup code
 
 import secrets
 from datetime import timedelta
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -18,6 +19,7 @@ from ..models import DeliveryRun, DeliveryStop, PickupCode, StopStatus
 from ..permissions import ensure_can_hand_over, ensure_courier
 from ..selectors import expected_ready
 from .hours import retry_time
+from .pages import forget_tracking_pages, track_cache_keys
 
 
 def pickup_code_for(prescription: Prescription) -> PickupCode:
@@ -117,7 +119,9 @@ def record_delivered(*, actor, prescription: Prescription, data: dict, files: di
 @transaction.atomic
 def stop_failed(*, actor, prescription: Prescription, reason: str, retry_at=None) -> DeliveryStop:
     """Nobody home (or similar): recorded with a reason; the stop is rescheduled inside the
-    delivery station's working hours (hours.retry_time) and the prescription stays `shipped`."""
+    delivery station's working hours (hours.retry_time) and the prescription stays `shipped`. The
+    patient's cached tracking page is dropped after commit, so it shows the new expected time (no
+    trace event is written, so the trace pull does not drop it)."""
     stop = _open_stop(actor, prescription)
     if not reason.strip():
         raise ValidationError({"reason": [_("Say why it could not be delivered.")]})
@@ -126,6 +130,8 @@ def stop_failed(*, actor, prescription: Prescription, reason: str, retry_at=None
         status=StopStatus.FAILED, failure_reason=reason.strip()[:200], expected_at=retry_at
     )
     stop.refresh_from_db()
+    if prescription.tracking_token:
+        transaction.on_commit(partial(forget_tracking_pages, track_cache_keys(prescription.tracking_token)))
     return stop
 
 

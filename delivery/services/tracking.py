@@ -2,6 +2,7 @@
 the check of the last 4 digits of the mobile, and the rate limits in front of it."""
 
 import secrets
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -12,16 +13,11 @@ from core.cache import count_and_get, count_in_window
 from prescriptions.models import Prescription
 from prescriptions.workflow import DeliveryMode, Stage
 
-from ..selectors import expected_ready, path_of
+from ..selectors import expected_ready, failed_attempt, path_of
 from .runs import pickup_code_for
 
 TRACK_CACHE_SECONDS = 300
 VERIFY_LIMIT, VERIFY_WINDOW = 5, 15 * 60
-
-
-def track_cache_keys(token: str) -> list[str]:
-    """Every key under which the tracking page and JSON of `token` are cached."""
-    return [f"track:{kind}:{token}:{language}" for kind in ("page", "json") for language in ("zh-hans", "en")]
 
 
 def tracking_data(prescription: Prescription, *, full: bool) -> dict:
@@ -42,6 +38,10 @@ def tracking_data(prescription: Prescription, *, full: bool) -> dict:
         for stage in path
     ]
     expected = expected_ready(prescription)
+    failed = failed_attempt(prescription)
+    if failed is not None and failed.expected_at:
+        # The courier rescheduled it: the new time is what the delivery records hold, not a median.
+        expected = {"at": failed.expected_at, "earliest": None, "latest": None}
     data = {
         "number": prescription.display_number,
         "patient": prescription.patient.masked_name,
@@ -51,6 +51,7 @@ def tracking_data(prescription: Prescription, *, full: bool) -> dict:
         "status": prescription.status,
         "status_label": str(Stage(prescription.status).label),
         "stopped": prescription.status in (Stage.REJECTED, Stage.CANCELLED),
+        "attempt_failed": failed is not None,
         "timeline": timeline,
         "expected": expected,
         "decoction": prescription.decoction,
@@ -77,11 +78,22 @@ def rate_limited_read(scope: str, key: str, *, limit: int, window: int, cached: 
     return hits > limit, value
 
 
+class TrackingTry(NamedTuple):
+    verified: bool
+    tries_left: int  # how many more tries this client has in the sliding window
+
+
 def tracking_verify(*, prescription: Prescription, last4: str, client: str) -> bool:
-    """True when `last4` are the last four digits of the patient's mobile. A try after five from
-    the same client (core.addresses.client_address) for the same token in the last 15 minutes, a
-    sliding window, is refused right or wrong (PermissionDenied); refused tries count too. The
-    first refusal is a lockout in the security log."""
+    """True when `last4` are the last four digits of the patient's mobile (see tracking_try)."""
+    return tracking_try(prescription=prescription, last4=last4, client=client).verified
+
+
+def tracking_try(*, prescription: Prescription, last4: str, client: str) -> TrackingTry:
+    """One try at the last four digits of the patient's mobile: whether they are right, and how
+    many tries the client has left. A try after five from the same client
+    (core.addresses.client_address) for the same token in the last 15 minutes, a sliding window,
+    is refused right or wrong (PermissionDenied); refused tries count too. The first refusal is a
+    lockout in the security log."""
     hits = count_in_window(
         f"rl:verify:{prescription.tracking_token}:{client}", window=VERIFY_WINDOW, now=timezone.now().timestamp()
     )
@@ -89,4 +101,5 @@ def tracking_verify(*, prescription: Prescription, last4: str, client: str) -> b
         if hits == VERIFY_LIMIT + 1:
             security_log.tracking_locked(prescription=prescription.display_number, address=client)
         raise PermissionDenied(_("Too many tries. Please wait 15 minutes or call the clinic."))
-    return bool(last4) and len(last4) == 4 and secrets.compare_digest(last4, prescription.patient.mobile[-4:])
+    verified = bool(last4) and len(last4) == 4 and secrets.compare_digest(last4, prescription.patient.mobile[-4:])
+    return TrackingTry(verified=verified, tries_left=VERIFY_LIMIT - hits)

@@ -1,5 +1,6 @@
-"""The tables behind `manage.py seed_demo`: one county's institutions, a user for every role,
-demo price bands, patient names, and the demo prescriptions with the point each one reaches."""
+"""The tables behind `manage.py seed_demo`: one county's institutions, a user for every role (six
+clinicians at six institutions, four of them township health centres), demo price bands, patient
+names, and the demo prescriptions of each clinician with the point each one reaches."""
 
 from typing import NamedTuple
 
@@ -33,6 +34,9 @@ USERS = [
     ("clinician", "李明华", "T001", [Role.CLINICIAN]),
     ("clinician2", "王建国", "C002", [Role.CLINICIAN]),
     ("expert", "陈国医", "H001", [Role.CLINICIAN]),
+    ("clinician3", "郑春林", "T002", [Role.CLINICIAN]),
+    ("clinician4", "冯素梅", "T003", [Role.CLINICIAN]),
+    ("clinician5", "何志远", "T004", [Role.CLINICIAN]),
     ("pharmacist", "张药师", "H001", [Role.PHARMACIST]),
     ("pharmacist2", "刘复核", "P001", [Role.PHARMACIST]),
     ("dispenser", "赵调剂", "P001", [Role.DISPENSER]),
@@ -69,6 +73,15 @@ GIVEN = [
     "淑珍",
     "卫东",
 ]
+# How many patients each clinician registers (at the clinician's institution).
+PATIENTS_PER_CLINICIAN = {
+    "clinician": 18,
+    "clinician2": 6,
+    "expert": 6,
+    "clinician3": 4,
+    "clinician4": 4,
+    "clinician5": 4,
+}
 # Administrative-division prefix used for the demo ID numbers.
 AREA_CODE = "330127"
 
@@ -82,7 +95,7 @@ class DemoCase(NamedTuple):
     disease: str
     syndrome: str
     items: str  # herb:grams[:instruction]|…
-    extra: dict = {}  # sign, pregnancy, urgent, delivery, decoction
+    extra: dict = {}  # sign, pregnancy, urgent, delivery, decoction; failed: a delivery attempt failed
     audit: bool = True  # run the automatic audit now (otherwise the worker does)
     decision: str | None = None  # the pharmacist's: approve or reject
     stage: str | None = None  # walk it through the stations up to here
@@ -181,3 +194,64 @@ STATION_CASES = [
 ]
 
 DEMO_CASES = AUDIT_CASES + STATION_CASES
+
+# The other clinicians' prescriptions, a few each at various stages, so that every clinician's
+# list, the dashboards per institution and the pharmacist's queue show more than one prescriber.
+# Patient indices count that clinician's own adult patients.
+OTHER_CLINICIAN_CASES = {
+    "clinician2": [
+        DemoCase(0, "咳嗽", "风热犯肺", "桑叶:9|菊花:9|苦杏仁:9|连翘:9|薄荷:3:add_later|甘草:3"),
+        DemoCase(1, "胃脘痛", "脾胃虚寒", "党参:9|白术:9|干姜:6|炙甘草:6", decision="approve", stage=Stage.DECOCTING),
+        DemoCase(
+            2, "眩晕", "痰湿中阻", "法半夏:9|白术:9|天麻:9|茯苓:12|陈皮:6", decision="approve", stage=Stage.DELIVERED
+        ),
+    ],
+    "expert": [
+        DemoCase(0, "心悸", "气阴两虚", "党参:9|麦冬:9|五味子:6|炙甘草:6"),
+        DemoCase(
+            1,
+            "痹证",
+            "风寒湿痹",
+            "独活:9|桑寄生:12|秦艽:9|防风:9|川芎:6|当归:9",
+            decision="approve",
+            stage=Stage.PACKAGED,
+        ),
+        DemoCase(2, "失眠", "心肾不交", "黄连:3|肉桂:3|酸枣仁:15|茯神:12", decision="reject"),
+    ],
+    "clinician3": [
+        DemoCase(
+            0, "感冒", "风寒束表", "荆芥:9|防风:9|紫苏叶:9|生姜:3|甘草:3", decision="approve", stage=Stage.DISPENSED
+        ),
+        DemoCase(
+            1,
+            "腹泻",
+            "脾虚湿盛",
+            "党参:9|白术:12|茯苓:12|山药:15|薏苡仁:15",
+            decision="approve",
+            stage=Stage.SHIPPED,
+            extra={"failed": True},
+        ),
+        DemoCase(2, "咳嗽", "肺阴亏虚", "北沙参:9|麦冬:9|玉竹:9|桑叶:6|甘草:3"),
+    ],
+    "clinician4": [
+        DemoCase(
+            0, "头痛", "风寒", "川芎:9|白芷:6|羌活:6|防风:6|细辛:3|甘草:3", decision="approve", stage=Stage.SHIPPED
+        ),
+        DemoCase(1, "月经不调", "血虚", "当归:9|白芍:9|熟地黄:12|川芎:6", decision="approve", stage=Stage.RECHECKED),
+        DemoCase(2, "便秘", "肠燥津亏", "火麻仁:15|苦杏仁:9|白芍:9|枳实:6|厚朴:6", decision="reject"),
+    ],
+    "clinician5": [
+        DemoCase(
+            0,
+            "胁痛",
+            "肝郁气滞",
+            "柴胡:6|白芍:9|枳壳:9|香附:9|川芎:6|炙甘草:3",
+            decision="approve",
+            stage=Stage.SOAKING,
+        ),
+        DemoCase(
+            1, "虚劳", "气血两虚", "黄芪:15|当归:6|党参:9|白术:9|炙甘草:6", decision="approve", stage=Stage.DELIVERED
+        ),
+        DemoCase(2, "湿疹", "湿热", "苦参:9|黄柏:9|地肤子:9|白鲜皮:9", {"delivery": "pickup", "decoction": "self"}),
+    ],
+}

@@ -1,5 +1,6 @@
 """Demo data for one county: institutions, a user for every role, the whole catalogue with demo
-prices and stock, and 30 patients. Idempotent: a second run changes nothing that exists."""
+prices and stock, each clinician's patients and prescriptions at various stages. Idempotent: a
+second run changes nothing that exists."""
 
 import hashlib
 import io
@@ -8,19 +9,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from PIL import Image
 
 from accounts.models import Institution, User
-from accounts.roles import Role
 from accounts.services import institution_save, user_set_roles
 from audit.services import audit_decide, audit_run
 from catalogue.formulas import formula_save_agreed, formula_save_personal
 from catalogue.importer import import_catalogue
 from catalogue.models import Formula, FormulaKind, Herb, StockBatch
 from catalogue.services import stock_receive
-from delivery.services import pickup_code_for, run_create
+from delivery.services import pickup_code_for, run_create, stop_failed
 from patients.models import Patient
 from patients.services import patient_create
 from patients.validators import id_check_char
@@ -44,6 +45,8 @@ from ..demo_data import (
     DEMO_PASSWORD,
     GIVEN,
     INSTITUTIONS,
+    OTHER_CLINICIAN_CASES,
+    PATIENTS_PER_CLINICIAN,
     PRICE_BANDS,
     SURNAMES,
     USERS,
@@ -142,6 +145,11 @@ def decide_case(prescription: Prescription, decision: str, pharmacist) -> None:
 class Command(BaseCommand):
     help = "Load demo institutions, users, catalogue with prices and stock, and patients (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-summary", action="store_true", help="Do not print the logins (make demo prints them last)."
+        )
+
     def handle(self, *args, **options):
         with transaction.atomic():
             institutions = self.seed_institutions()
@@ -158,15 +166,13 @@ class Command(BaseCommand):
         formulas = self.seed_formulas(institutions, users)
         self.stdout.write(f"{formulas} agreed and personal demo formulas.")
         prescriptions = self.seed_prescriptions(users)
-        self.stdout.write(f"{prescriptions} demo prescriptions submitted (audit queue, approved, rejected, waiting).")
+        self.stdout.write(
+            f"{prescriptions} demo prescriptions submitted by {len(PATIENTS_PER_CLINICIAN)} clinicians "
+            "(audit queue, approved, rejected, at the stations, on the way, delivered)."
+        )
         herb_use_refresh()  # the suggestions rank by the county's use at once, not after the first beat
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: %s):" % DEMO_PASSWORD))
-        shown = Prescription.objects.filter(status=Stage.SHIPPED).exclude(tracking_token=None).first()
-        if shown:
-            self.stdout.write(f"Patient tracking page (on its way): {shown.tracking_url}")
-        for username, name, code, roles in USERS:
-            label = "、".join(str(Role(role).label) for role in roles) or "superuser"
-            self.stdout.write(f"  {username:<12} {name}  {institutions[code].name}  [{label}]")
+        if not options["no_summary"]:
+            call_command("demo_summary", stdout=self.stdout)
 
     def seed_institutions(self):
         institutions = {}
@@ -271,13 +277,23 @@ class Command(BaseCommand):
     @transaction.atomic
     def seed_prescriptions(self, users):
         """Prescriptions at several points of the audit: waiting in the pharmacist's queue (clean
-        and flagged), approved, rejected, and just submitted (the worker audits those); and
-        approved ones waiting at every station (see demo_data.DEMO_CASES)."""
-        if Prescription.objects.exists():
-            return 0
-        clinician, pharmacist = users["clinician"], users["pharmacist"]
-        patients = case_patients(clinician)
-        for case in DEMO_CASES:
+        and flagged), approved, rejected, and just submitted (the worker audits those); approved
+        ones waiting at every station (see demo_data.DEMO_CASES); and a few of every other
+        clinician's at various stages. A clinician who has prescriptions already gets none."""
+        count = 0
+        clinician = users["clinician"]
+        if not Prescription.objects.filter(prescriber=clinician).exists():
+            count += self.submit_cases(clinician, case_patients(clinician), DEMO_CASES, users)
+        for username, cases in OTHER_CLINICIAN_CASES.items():
+            other = users[username]
+            if not Prescription.objects.filter(prescriber=other).exists():
+                mine = Patient.objects.filter(institution=other.institution, allergies=None).order_by("pk")
+                adults = [p for p in mine if p.age_on(date.today()) >= 18]
+                count += self.submit_cases(other, dict(enumerate(adults)), cases, users)
+        return count
+
+    def submit_cases(self, clinician, patients, cases, users):
+        for case in cases:
             patient = patients[case.patient]
             prescription, _ = prescription_submit(
                 actor=clinician, patient=patient, form=PrescriptionForm.of(case_values(case, patient, clinician))
@@ -285,10 +301,12 @@ class Command(BaseCommand):
             if case.audit:
                 audit_run(prescription_id=prescription.pk)
             if case.decision:
-                decide_case(prescription, case.decision, pharmacist)
+                decide_case(prescription, case.decision, users["pharmacist"])
             if case.stage:
                 self.advance(prescription, case.stage, users)
-        return len(DEMO_CASES)
+            if case.extra.get("failed"):
+                stop_failed(actor=users["courier"], prescription=prescription, reason="家中无人，电话未接，已改约")
+        return len(cases)
 
     def advance(self, prescription, until, users):
         """Walk an approved prescription through the stations up to `until`, as the demo staff."""
@@ -333,26 +351,29 @@ class Command(BaseCommand):
                 break
 
     def seed_patients(self, institutions, users):
-        if Patient.objects.exists():
-            return 0
-        rng = random.Random(2026)
-        clinicians = [users["clinician"], users["clinician2"], users["expert"]]
+        """Each clinician's patients, at the clinician's institution; a clinician whose institution
+        has patients already gets none."""
         allergens = ["白芍", "甘草", "黄芪", "当归", "川芎"]
-        for serial in range(30):
-            male = serial % 2 == 0
-            born = date(1945 + rng.randint(0, 60), rng.randint(1, 12), rng.randint(1, 28))
-            # Most demo patients belong to the demo clinician's township.
-            clinician = clinicians[0] if serial < 18 else clinicians[1 + serial % 2]
+        added = 0
+        for offset, (username, count) in enumerate(PATIENTS_PER_CLINICIAN.items()):
+            clinician = users[username]
+            if Patient.objects.filter(institution=clinician.institution).exists():
+                continue
+            rng = random.Random(f"2026-{username}")
             township = clinician.institution.township
-            values = {
-                "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
-                "mobile": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
-                "id_number": demo_id_number(born, serial, male) if serial % 5 else "",
-                "sex": "M" if male else "F",
-                "date_of_birth": born,
-                "township": township,
-                "address": f"浙江省示范县{township}{rng.choice('东南西北')}村{rng.randint(1, 60)}号",
-                "allergies": [allergens[serial % 5]] if serial % 7 == 0 else [],
-            }
-            patient_create(actor=clinician, values=values)
-        return 30
+            for serial in range(offset * 20, offset * 20 + count):
+                male = serial % 2 == 0
+                born = date(1945 + rng.randint(0, 60), rng.randint(1, 12), rng.randint(1, 28))
+                values = {
+                    "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    "mobile": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
+                    "id_number": demo_id_number(born, serial, male) if serial % 5 else "",
+                    "sex": "M" if male else "F",
+                    "date_of_birth": born,
+                    "township": township,
+                    "address": f"浙江省示范县{township}{rng.choice('东南西北')}村{rng.randint(1, 60)}号",
+                    "allergies": [allergens[serial % 5]] if serial % 7 == 0 else [],
+                }
+                patient_create(actor=clinician, values=values)
+                added += 1
+        return added

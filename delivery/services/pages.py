@@ -1,0 +1,22 @@
+"""The cached tracking pages: their keys, and dropping them when what they show has changed (a new
+stage, pulled from the trace; a failed delivery attempt, recorded by the courier)."""
+
+import logging
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+
+def track_cache_keys(token: str) -> list[str]:
+    """Every key under which the tracking page and JSON of `token` are cached."""
+    return [f"track:{kind}:{token}:{language}" for kind in ("page", "json") for language in ("zh-hans", "en")]
+
+
+def forget_tracking_pages(keys: list[str]) -> None:
+    """After commit. A cache outage must not fail a write that has committed; the page then
+    expires on its own within TRACK_CACHE_SECONDS."""
+    try:
+        cache.delete_many(keys)
+    except Exception:  # noqa: BLE001 - any cache error
+        logger.warning("could not drop cached tracking pages %s", keys, exc_info=True)
