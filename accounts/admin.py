@@ -21,7 +21,7 @@ from .permissions import (
     roles_grantable_by,
     scope_to_institutions,
 )
-from .roles import Role
+from .roles import Role, role_label
 from .services import api_token_revoke, user_set_roles
 
 
@@ -133,13 +133,30 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class RoleGroupAdmin(SecurityLogged, GroupAdmin):
-    pass
+    list_display = ("role", "name")
+
+    @admin.display(description=_("role"), ordering="name")
+    def role(self, obj):
+        return role_label(obj.name)
+
+
+class RoleFilter(admin.SimpleListFilter):
+    """The users by role, named as people read them."""
+
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [(role.value, role.label) for role in Role]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(groups__name=self.value()) if self.value() else queryset
 
 
 @admin.register(User)
 class UserAdmin(SecurityLogged, ScopedInstitutionChoices, BaseUserAdmin):
     list_display = ("username", "name", "institution", "roles", "is_active", "last_login")
-    list_filter = ("groups", "is_active", "institution__kind")
+    list_filter = (RoleFilter, "is_active", "institution__kind")
     search_fields = ("username", "name", "phone", "institution__name", "institution__code")
     autocomplete_fields = ("institution",)
     fieldsets = (
@@ -174,6 +191,9 @@ class UserAdmin(SecurityLogged, ScopedInstitutionChoices, BaseUserAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups":
             kwargs["queryset"] = roles_grantable_by(request.user)
+            field = super().formfield_for_manytomany(db_field, request, **kwargs)
+            field.label_from_instance = lambda group: role_label(group.name)
+            return field
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def log_addition(self, request, obj, message):
@@ -197,7 +217,7 @@ class UserAdmin(SecurityLogged, ScopedInstitutionChoices, BaseUserAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, obj):
-        return "、".join(group.name for group in obj.groups.all())
+        return "、".join(role_label(group.name) for group in obj.groups.all())
 
     @admin.display(description=_("API tokens"))
     def api_tokens(self, obj):

@@ -1,3 +1,4 @@
+from axes import apps as axes_apps
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
@@ -33,3 +34,11 @@ class AdminConfig(admin_apps.AdminConfig):
 
     default = False
     default_site = "accounts.admin_site.AdminSite"
+
+
+class AxesConfig(axes_apps.AppConfig):
+    """django-axes (the sign-in lockout) under a name the admin shows in the user's language;
+    its model and field names are translated in our catalogue (accounts.axes_names)."""
+
+    default = False
+    verbose_name = _("Sign-in lockout")

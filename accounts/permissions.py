@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
 from .models import ApiToken, Institution
-from .roles import CAPABILITIES, ROLE_BOUND, STAFF_ROLES, Role
+from .roles import CAPABILITIES, COUNTY_LEVEL, ROLE_BOUND, STAFF_ROLES, Role, capabilities_granting
 
 # Roles that make a user staff of the admin site (catalogue, users, institutions).
 ADMIN_SITE_ROLES = frozenset({Role.ADMINISTRATOR})
@@ -23,14 +23,34 @@ ADMIN_SITE_ROLES = frozenset({Role.ADMINISTRATOR})
 def has_capability(user, capability: str) -> bool:
     """Does `user` hold `capability`? Active users by their roles; superusers hold every
     capability but the ROLE_BOUND ones (prescribing, auditing, the stations...), which they too
-    hold only through a role. Raises KeyError for a name that is not in the table."""
+    hold only through a role. A COUNTY_LEVEL capability (the county-wide lists) is held only by
+    a holder placed at the county level (at_county_level). Raises KeyError for a name that is not
+    in the table."""
     if capability not in CAPABILITIES:
         raise KeyError(f"Unknown capability {capability!r}")
     if not user or not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser and capability not in ROLE_BOUND:
         return True
+    if capability in COUNTY_LEVEL and not at_county_level(user):
+        return False
     return bool(CAPABILITIES[capability] & user.role_codes)
+
+
+def at_county_level(user) -> bool:
+    """Is `user` placed at a root of the institution tree (the lead hospital)? An administrator of
+    a central health centre, a township or no institution is not."""
+    return user.institution_id is not None and user.institution.parent_id is None
+
+
+def permission_allowed(user, permission: str) -> bool:
+    """May `user` use the admin model permission `permission` ("app_label.action_model") that
+    their role group holds? Only while they hold one of the capabilities the role table gives it
+    through (CAPABILITY_MODEL_PERMISSIONS), so a COUNTY_LEVEL capability's add, change and delete
+    are refused below the county level. A permission the table does not give is not limited here.
+    The authentication backend (accounts.backends) asks this for every model permission."""
+    granting = capabilities_granting(permission)
+    return not granting or any(has_capability(user, capability) for capability in granting)
 
 
 def ensure_capability(user, capability: str) -> None:

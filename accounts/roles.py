@@ -25,6 +25,12 @@ class Role(models.TextChoices):
 
 STAFF_ROLES = frozenset(Role.values)
 
+
+def role_label(code: str) -> str:
+    """The name people read for a role group's code (its Chinese label); another group's own name."""
+    return str(Role(code).label) if code in Role.values else code
+
+
 # Capability -> the roles that hold it.
 CAPABILITIES: dict[str, frozenset[str]] = {
     "prescribe": frozenset({Role.CLINICIAN}),
@@ -39,7 +45,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "hand_over": frozenset({Role.DISPENSER, Role.CLINICIAN}),
     "work_stations": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR}),
     "view_catalogue": STAFF_ROLES,
+    # See the county-wide lists in the admin (read-only); changing them is manage_catalogue.
+    "view_reference_data": frozenset({Role.ADMINISTRATOR}),
     "manage_catalogue": frozenset({Role.ADMINISTRATOR}),
+    "manage_station_settings": frozenset({Role.ADMINISTRATOR}),
     "view_stock": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR, Role.ADMINISTRATOR}),
     "manage_stock": frozenset({Role.DISPENSER, Role.ADMINISTRATOR}),
     "view_dashboards": frozenset({Role.ADMINISTRATOR}),
@@ -52,6 +61,14 @@ ROLE_BOUND = frozenset(
     {"prescribe", "final_audit", "dispense", "recheck", "decoct", "deliver", "hand_over", "work_stations"}
 )
 
+# Capabilities held only at the county level: by a holder placed at a root institution of the
+# tree (the lead hospital), or by a superuser. The herbs, the 配伍禁忌 and toxic lists, the
+# aliases, the formulas, the audit's rule tables and the stations' limits are one for the county; an
+# administrator of a central health centre sees them but does not change them for everyone.
+# accounts.permissions.has_capability applies it, and through it every admin model permission a
+# capability brings (permission_allowed).
+COUNTY_LEVEL = frozenset({"manage_catalogue", "manage_station_settings"})
+
 # The admin site's model permissions each capability brings ("app_label.model": actions).
 CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # The people and places of the subtree: staff accounts, institutions, patients' registrations.
@@ -62,6 +79,20 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "patients.patient": ("view", "change"),
     },
     # The reference data: the herbs and their rules, the formulas, the audit's rule tables.
+    "view_reference_data": {
+        "catalogue.herb": ("view",),
+        "catalogue.herbalias": ("view",),
+        "catalogue.barename": ("view",),
+        "catalogue.incompatibilityrule": ("view",),
+        "catalogue.toxiclistentry": ("view",),
+        "catalogue.pregnancycaution": ("view",),
+        "catalogue.formula": ("view",),
+        "rules.ruleversion": ("view",),
+        "rules.ageband": ("view",),
+        "rules.custompairrule": ("view",),
+        "decoction.stationsettings": ("view",),
+        "delivery.deliveryhours": ("view",),
+    },
     "manage_catalogue": {
         "catalogue.herb": ("view", "add", "change"),
         "catalogue.herbalias": ("view", "add", "change", "delete"),
@@ -81,6 +112,12 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "audit.auditrun": ("view",),
         "audit.auditdecision": ("view",),
         "prescriptions.stuckflag": ("view",),
+        "prescriptions.prescription": ("view",),
+    },
+    # The stations' limits: one settings row for the county's stations.
+    "manage_station_settings": {
+        "decoction.stationsettings": ("view", "change"),
+        "delivery.deliveryhours": ("view", "add", "change"),  # when couriers deliver (failed stops retried inside)
     },
 }
 
@@ -95,6 +132,28 @@ def model_permissions_of(role: str) -> dict[str, tuple[str, ...]]:
             held = merged.setdefault(model_label, [])
             held.extend(action for action in actions if action not in held)
     return {model_label: tuple(actions) for model_label, actions in merged.items()}
+
+
+def _permission_capabilities() -> dict[tuple[str, str], frozenset[str]]:
+    granting: dict[tuple[str, str], frozenset[str]] = {}
+    for capability, models_actions in CAPABILITY_MODEL_PERMISSIONS.items():
+        for model_label, actions in models_actions.items():
+            app_label, model = model_label.split(".")
+            for action in actions:
+                key = (app_label, f"{action}_{model}")
+                granting[key] = granting.get(key, frozenset()) | {capability}
+    return granting
+
+
+# Derived: ("app_label", "action_model") -> the capabilities that bring that admin permission.
+PERMISSION_CAPABILITIES = _permission_capabilities()
+
+
+def capabilities_granting(permission: str) -> frozenset[str]:
+    """The capabilities whose admin model permissions include `permission` ("app_label.action_model");
+    empty for a permission the table does not give."""
+    app_label, _dot, codename = permission.partition(".")
+    return PERMISSION_CAPABILITIES.get((app_label, codename), frozenset())
 
 
 # Derived: the admin-site model permissions per role, as sync_role_groups gives them.

@@ -3,6 +3,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import has_capability, scope_to_institutions
+from core.timefmt import milliseconds_text
+from prescriptions.models import RiskLevel
 from rules.models import RuleVersion, RuleVersionStatus
 from rules.services import rule_version_create, rule_version_publish, rule_version_whatif
 
@@ -55,7 +57,7 @@ class RuleVersionAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.action(description=_("Publish (make live)"))
+    @admin.action(description=_("Publish (make live)"), permissions=["change"])
     def publish(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Choose exactly one version to publish."), messages.ERROR)
@@ -66,6 +68,11 @@ class RuleVersionAdmin(admin.ModelAdmin):
             return
         rule_version_publish(version=version, actor=request.user)
         self.message_user(request, _("v%(n)d is live.") % {"n": version.number})
+
+
+def risk_label(code: str) -> str:
+    """The Chinese name of a risk level code; the code itself for one no longer known."""
+    return RiskLevel(code).label if code in RiskLevel.values else code
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -79,19 +86,42 @@ class ReadOnly(admin.ModelAdmin):
         return False
 
 
+class RiskFilter(admin.SimpleListFilter):
+    """The risk levels by their names (the run keeps the code)."""
+
+    title = _("risk")
+    parameter_name = "risk_level"
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, label in RiskLevel.choices if value]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(risk_level=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditRun)
 class AuditRunAdmin(ReadOnly):
     list_display = (
         "prescription",
-        "risk_level",
+        "risk",
         "rule_version",
         "engine_version",
-        "duration_ms",
+        "duration",
         "routed_to",
         "created_at",
     )
-    list_filter = ("risk_level", "rule_version")
+    list_filter = (RiskFilter, "rule_version")
+    exclude = ("duration_ms",)
+    readonly_fields = ("risk", "duration")
     search_fields = ("prescription__number",)
+
+    @admin.display(description=_("risk"), ordering="risk_level")
+    def risk(self, obj):
+        return risk_label(obj.risk_level)
+
+    @admin.display(description=_("duration"), ordering="duration_ms")
+    def duration(self, obj):
+        return milliseconds_text(obj.duration_ms)
 
     def get_queryset(self, request):
         return scope_to_institutions(

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import has_capability, scope_to_institutions
+from accounts.permissions import scope_to_institutions
 
 from .formulas import formula_save_agreed
 from .models import (
@@ -134,9 +134,6 @@ class HerbAdmin(admin.ModelAdmin):
         )
         self.message_user(request, _("%(count)d herbs marked verified.") % {"count": count}, messages.SUCCESS)
 
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and has_capability(request.user, "manage_catalogue")
-
 
 @admin.register(HerbAlias)
 class HerbAliasAdmin(admin.ModelAdmin):
@@ -178,14 +175,9 @@ class StockReadOnlyAdmin(admin.ModelAdmin):
 
 
 class RuleListAdmin(admin.ModelAdmin):
-    """Reference rule lists: administrators may correct them here; `import_catalogue` resets them
-    to the shipped files. Changes reach the audit when a new rule version is published."""
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and has_capability(request.user, "manage_catalogue")
-
-    def has_add_permission(self, request):
-        return super().has_add_permission(request) and has_capability(request.user, "manage_catalogue")
+    """Reference rule lists: a county-level administrator may correct them here (the role table's
+    manage_catalogue, through the model permissions); `import_catalogue` resets them to the
+    shipped files. Changes reach the audit when a new rule version is published."""
 
 
 @admin.register(IncompatibilityRule)

@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
-    "axes",
+    "accounts.apps.AxesConfig",  # django-axes, its name translated
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "core",
@@ -116,7 +116,7 @@ MIDDLEWARE = [
 
 # Login throttling (django-axes): five failures for one username from one address lock it for
 # 15 minutes.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.RoleTableBackend"]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -19,7 +19,7 @@ from PIL import Image
 from accounts.models import InstitutionKind, User
 from accounts.navigation import PAGES
 from accounts.permissions import ADMIN_SITE_ROLES, CAPABILITIES, has_capability
-from accounts.roles import ROLE_MODEL_PERMISSIONS, Role
+from accounts.roles import COUNTY_LEVEL, ROLE_MODEL_PERMISSIONS, Role, capabilities_granting
 from audit.models import AuditDecision, AuditRun
 from audit.services import audit_decide, audit_run
 from catalogue.formulas import formula_save_personal
@@ -148,43 +148,54 @@ MATRIX = {
     "admin:index": Row(ADMIN, (ADMIN_SITE,), ADMINS),
 }
 
-# The admin site's model pages: (an administrator may open the changelist, may open the add form).
-# Reviewed against accounts.roles.ROLE_MODEL_PERMISSIONS and each ModelAdmin's has_add_permission.
+# The admin site's model pages: (who may open the changelist, who may open the add form), of the
+# administrator personas. Reviewed against accounts.roles.ROLE_MODEL_PERMISSIONS, its COUNTY_LEVEL
+# capabilities (only the county administrator, at the root institution, changes the county-wide
+# lists) and each ModelAdmin's has_add_permission.
+COUNTY_ADMIN = frozenset({"county_admin"})
+NOBODY = frozenset()
 ADMIN_MODELS = {
-    "auth_group": (False, False),  # roles are groups seeded by a migration, given through the user form
-    "axes_accessattempt": (False, False),  # sign-in throttling records
-    "axes_accesslog": (False, False),
-    "axes_accessfailurelog": (False, False),
-    "accounts_institution": (True, True),
-    "prescriptions_stuckflag": (True, False),  # flagged by beat, read by administrators
-    "accounts_user": (True, True),
+    "auth_group": (NOBODY, NOBODY),  # roles are groups seeded by a migration, given through the user form
+    "axes_accessattempt": (NOBODY, NOBODY),  # sign-in throttling records
+    "axes_accesslog": (NOBODY, NOBODY),
+    "axes_accessfailurelog": (NOBODY, NOBODY),
+    "accounts_institution": (ADMINS, ADMINS),
+    "prescriptions_stuckflag": (ADMINS, NOBODY),  # flagged by beat, read by administrators
+    "prescriptions_prescription": (ADMINS, NOBODY),  # read-only, written by the workflow's services
+    "decoction_stationsettings": (ADMINS, NOBODY),  # one row, changed at the county level
+    "accounts_user": (ADMINS, ADMINS),
     # Administrators see their subtree's API tokens (never a secret) and revoke them; tokens are
     # issued only by the token endpoint.
-    "accounts_apitoken": (True, False),
-    "catalogue_herb": (True, True),
-    "catalogue_herbalias": (True, True),
-    "catalogue_barename": (True, True),  # the county's bare-name table (TCM_BARE_NAME_POLICY)
-    "catalogue_incompatibilityrule": (True, True),
-    "catalogue_toxiclistentry": (True, True),
-    "catalogue_pregnancycaution": (True, True),
-    "catalogue_stockbatch": (True, False),  # stock moves only through the stock services
-    "catalogue_stockmovement": (True, False),
-    "catalogue_formula": (True, True),
-    "patients_patient": (True, False),  # patients are registered through the clinic pages
-    "rules_ruleversion": (True, False),  # drafts are frozen from the rule tables, never typed in
-    "rules_ageband": (True, True),
-    "rules_custompairrule": (True, True),
-    "audit_auditrun": (True, False),  # written by the audit only
-    "audit_auditdecision": (True, False),  # written by the pharmacist's decision only
-    # A delivery station's working hours (issue 19): set by a superuser until the role table
-    # gives administrators the model, scoped to their subtree.
-    "delivery_deliveryhours": (False, False),
+    "accounts_apitoken": (ADMINS, NOBODY),
+    "catalogue_herb": (ADMINS, COUNTY_ADMIN),
+    "catalogue_herbalias": (ADMINS, COUNTY_ADMIN),
+    "catalogue_barename": (ADMINS, COUNTY_ADMIN),  # the county's bare-name table (TCM_BARE_NAME_POLICY)
+    "catalogue_incompatibilityrule": (ADMINS, COUNTY_ADMIN),
+    "catalogue_toxiclistentry": (ADMINS, COUNTY_ADMIN),
+    "catalogue_pregnancycaution": (ADMINS, COUNTY_ADMIN),
+    "catalogue_stockbatch": (ADMINS, NOBODY),  # stock moves only through the stock services
+    "catalogue_stockmovement": (ADMINS, NOBODY),
+    "catalogue_formula": (ADMINS, COUNTY_ADMIN),
+    "patients_patient": (ADMINS, NOBODY),  # patients are registered through the clinic pages
+    "rules_ruleversion": (ADMINS, NOBODY),  # drafts are frozen from the rule tables, never typed in
+    "rules_ageband": (ADMINS, COUNTY_ADMIN),
+    "rules_custompairrule": (ADMINS, COUNTY_ADMIN),
+    "audit_auditrun": (ADMINS, NOBODY),  # written by the audit only
+    "audit_auditdecision": (ADMINS, NOBODY),  # written by the pharmacist's decision only
+    "delivery_deliveryhours": (ADMINS, COUNTY_ADMIN),  # each delivery station's working hours, county level
 }
 # Models whose ModelAdmin refuses the add form whatever the role's permissions say.
-ADMIN_NO_ADD_FORM = {"patients_patient", "rules_ruleversion", "audit_auditrun", "audit_auditdecision"}
-for _model, (_may_list, _may_add) in ADMIN_MODELS.items():
-    MATRIX[f"admin:{_model}_changelist"] = Row(ADMIN, (ADMIN_SITE,), ADMINS if _may_list else frozenset())
-    MATRIX[f"admin:{_model}_add"] = Row(ADMIN, (ADMIN_SITE,), ADMINS if _may_add else frozenset())
+ADMIN_NO_ADD_FORM = {
+    "patients_patient",
+    "rules_ruleversion",
+    "audit_auditrun",
+    "audit_auditdecision",
+    "prescriptions_prescription",
+    "decoction_stationsettings",
+}
+for _model, (_listers, _adders) in ADMIN_MODELS.items():
+    MATRIX[f"admin:{_model}_changelist"] = Row(ADMIN, (ADMIN_SITE,), _listers)
+    MATRIX[f"admin:{_model}_add"] = Row(ADMIN, (ADMIN_SITE,), _adders)
 
 # Named URLs left out of the matrix on purpose.
 SKIPPED = {
@@ -301,9 +312,16 @@ def test_every_covering_test_named_in_the_parametric_list_exists():
 
 
 def persona_stub(name):
-    """A signed-in, active user with the persona's roles, for asking has_capability without a database."""
+    """A signed-in, active user with the persona's roles and level (the pharmacist and the county
+    administrator are at H001, the root), for asking has_capability without a database."""
+    at_root = name in ("pharmacist", "county_admin")
     return types.SimpleNamespace(
-        is_authenticated=True, is_active=True, is_superuser=False, role_codes=frozenset(PERSONA_ROLES[name])
+        is_authenticated=True,
+        is_active=True,
+        is_superuser=False,
+        role_codes=frozenset(PERSONA_ROLES[name]),
+        institution_id=1,
+        institution=types.SimpleNamespace(parent_id=None if at_root else 1),
     )
 
 
@@ -329,11 +347,14 @@ def test_the_table_agrees_with_the_navigation_the_api_permission_classes_and_the
             assert row.allowed == holders(row.capabilities), name
         if row.kind == ADMIN and name != "admin:index":
             assert row.allowed <= holders(row.capabilities), name
-    for model, (may_list, may_add) in ADMIN_MODELS.items():
+    for model, (listers, adders) in ADMIN_MODELS.items():
         app_model = model.replace("_", ".", 1)
         actions = set(ROLE_MODEL_PERMISSIONS[Role.ADMINISTRATOR].get(app_model, ()))
-        assert may_list == bool(actions & {"view", "change"}), model
-        assert may_add == ("add" in actions and model not in ADMIN_NO_ADD_FORM), model
+        assert bool(listers) == bool(actions & {"view", "change"}), model
+        assert bool(adders) == ("add" in actions and model not in ADMIN_NO_ADD_FORM), model
+        add = f"{app_model.split('.')[0]}.add_{app_model.split('.')[1]}"
+        county_level = capabilities_granting(add) and capabilities_granting(add) <= COUNTY_LEVEL
+        assert adders in ((COUNTY_ADMIN if county_level else ADMINS), NOBODY), model
 
 
 # --- The matrix ----------------------------------------------------------------------------------------------

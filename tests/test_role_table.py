@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from accounts.models import InstitutionKind
 from accounts.navigation import PAGES
 from accounts.permissions import CapabilityPermission
-from accounts.roles import CAPABILITIES, CAPABILITY_MODEL_PERMISSIONS, ROLE_BOUND, Role
+from accounts.roles import CAPABILITIES, CAPABILITY_MODEL_PERMISSIONS, COUNTY_LEVEL, ROLE_BOUND, Role
 from audit.models import AuditDecision, Decision
 from audit.services import audit_claim, audit_decide
 from decoction.permissions import ensure_station_staff
@@ -98,6 +98,9 @@ ADMINISTRATOR_PERMISSIONS_BEFORE = {
     "audit.auditrun": ("view",),
     "audit.auditdecision": ("view",),
     "prescriptions.stuckflag": ("view",),
+    "prescriptions.prescription": ("view",),  # read-only, the subtree's (issue 19)
+    "decoction.stationsettings": ("view", "change"),  # the station limits, county level (issue 19)
+    "delivery.deliveryhours": ("view", "add", "change"),  # delivery stations' working hours, county level (issue 19)
 }
 
 
@@ -112,11 +115,13 @@ def codenames(table: dict) -> set[str]:
 
 def holds(user, capabilities) -> bool:
     """The table's answer: does `user` hold one of `capabilities`? Read from CAPABILITIES and the
-    user's roles alone; a superuser also holds every capability outside ROLE_BOUND, never SYSTEM."""
+    user's roles alone; a superuser also holds every capability outside ROLE_BOUND, never SYSTEM;
+    a COUNTY_LEVEL one only a user placed at a root institution."""
     names = set(capabilities) - {SYSTEM}
     if user.is_superuser and names - ROLE_BOUND:
         return True
-    return any(CAPABILITIES[name] & user.role_codes for name in names)
+    county = user.institution is not None and user.institution.parent_id is None
+    return any(CAPABILITIES[name] & user.role_codes for name in names if county or name not in COUNTY_LEVEL)
 
 
 @pytest.fixture

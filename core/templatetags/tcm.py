@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django import template
 
+from core.timefmt import duration_text, local_text
+
 register = template.Library()
 
 
@@ -11,3 +13,15 @@ def g(value):
     if value is None or value == "":
         return ""
     return f"{Decimal(value).normalize():f}"
+
+
+@register.filter
+def local_time(value, fmt="%Y-%m-%d %H:%M"):
+    """A moment (datetime or an ISO string from JSON) in the platform's time zone: core.timefmt."""
+    return local_text(value, fmt)
+
+
+@register.filter
+def duration(value):
+    """A timedelta or seconds, rounded for reading ("2小时5分"): core.timefmt.duration_text."""
+    return duration_text(value)
