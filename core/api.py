@@ -4,7 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -16,6 +17,12 @@ from .input import MESSAGE_LENGTH, echo
 class Pagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadField(serializers.FileField):
+    """A file sent in a multipart body (a photo), documented as binary wherever its serializer is
+    used: a FileField alone would read as a URL in a component shared with responses."""
 
 
 def flatten_errors(detail, prefix=""):

@@ -19,6 +19,7 @@ from prescriptions.models import Prescription
 from prescriptions.selectors import prescription_detail, prescriptions_for_stations, prescriptions_visible_to
 from prescriptions.services import prescription_record_step
 
+from .event_bodies import STEP_BODY
 from .steps import STEPS
 
 
@@ -32,14 +33,18 @@ class RecordedEventSerializer(serializers.Serializer):
 
 class PrescriptionEventView(APIView):
     """Record a station step: `{"stage": "...", ...stage data}` (multipart when a photo is
-    attached). 201 with the event; 200 with the same event for a repeat (same Idempotency-Key,
+    attached; each stage's body, and the limits that need an `ack_reason`, are in the schema's
+    StationStep). 201 with the event; 200 with the same event for a repeat (same Idempotency-Key,
     or the same stage twice in a row); 409 for a step out of order; 403 for a role or institution
     that may not record it; 400 with field errors for bad data."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=dict, responses={201: RecordedEventSerializer, 200: RecordedEventSerializer})
+    @extend_schema(
+        request={"application/json": STEP_BODY, "multipart/form-data": STEP_BODY},
+        responses={201: RecordedEventSerializer, 200: RecordedEventSerializer},
+    )
     def post(self, request, pk):
         prescription = (
             (prescriptions_for_stations(request.user) | prescriptions_visible_to(request.user))

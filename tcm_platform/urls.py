@@ -10,7 +10,7 @@ from accounts.forms import LoginForm
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
 from dashboards import views
-from delivery import views as delivery_views
+from delivery.api import track as track_api
 from delivery.urls import tracking_patterns
 from patients.api import views as patients_api
 from patients.urls import patient_patterns
@@ -59,7 +59,7 @@ api_v1 = [
 urlpatterns = [
     # The public tracking page first: it is the most requested URL (every scan of a QR code).
     path("t/", include((tracking_patterns, "tracking"))),
-    path("api/v1/track/<str:token>/", delivery_views.track_json, name="api-track"),
+    path("api/v1/track/<str:token>/", track_api.TrackView.as_view(), name="api-track"),
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("dashboards/delivery-times/", views.delivery_times, name="delivery-times"),
