@@ -288,6 +288,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, never a CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two choice sets named `status`: a prescription's stage and a delivery stop's.
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "prescriptions.workflow.Stage",
+        "StopStatusEnum": "delivery.models.StopStatus",
+    },
 }
 
 # --- Security: production (DEBUG=false) gets secure cookies, HTTPS redirect and HSTS ----------

@@ -16,6 +16,7 @@ from .runs import (
     record_delivered,
     record_picked_up,
     record_shipped,
+    run_add_stops,
     run_create,
     stop_failed,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "record_delivered",
     "record_picked_up",
     "record_shipped",
+    "run_add_stops",
     "run_create",
     "stop_failed",
     "trace_pull",
