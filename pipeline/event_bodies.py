@@ -11,11 +11,11 @@ from core.api import UploadField
 from prescriptions.workflow import Stage
 
 
-def stage_field(stage: str) -> serializers.CharField:
-    """`stage`, a single value in the schema (inline: no enum component per step). A class per
-    stage: a serializer copies its fields anew, which drops an annotation made on an instance."""
-    field_class = type(f"StageField_{stage}", (serializers.CharField,), {})
-    return extend_schema_field({"type": "string", "enum": [stage]})(field_class)()
+def stage_field(*stages: str) -> serializers.CharField:
+    """`stage`, one of `stages` in the schema. A class per field: a serializer copies its fields
+    anew, which drops an annotation made on an instance."""
+    field_class = type(f"StageField_{'_'.join(stages)}", (serializers.CharField,), {})
+    return extend_schema_field({"type": "string", "enum": list(stages)})(field_class)()
 
 
 def key_field() -> serializers.CharField:
@@ -29,17 +29,18 @@ class WeightSerializer(serializers.Serializer):
 
 
 class DispensedBody(serializers.Serializer):
-    """The dispenser, at the serving shared pharmacy. Stock is taken by batch, earliest expiry first."""
+    """The dispenser, at the serving shared pharmacy. Stock is taken by batch, earliest expiry
+    first. The photo of the dispensed herbs is required: send this step as multipart
+    (StationStepUpload)."""
 
     stage = stage_field(Stage.DISPENSED)
     weights = WeightSerializer(
         many=True,
         help_text=(
-            "One per herb, in the prescription's order (multipart: this list as JSON text). Each within the "
+            "One per herb, in the prescription's order. Each within the "
             "weight tolerance of grams × doses (±5 % by default), else a 400 at weights[n].grams: no acknowledgement"
         ),
     )
-    photo = UploadField(help_text="The dispensed herbs (JPEG, PNG or WebP; multipart), for the re-check")
     idempotency_key = key_field()
 
 
@@ -99,11 +100,10 @@ class ShippedBody(serializers.Serializer):
 
 
 class DeliveredBody(serializers.Serializer):
-    """The courier, on their own open run."""
+    """The courier, on their own open run; with a photo, as multipart (StationStepUpload)."""
 
     stage = stage_field(Stage.DELIVERED)
     receiver_name = serializers.CharField(help_text="Who received it (50 characters kept)")
-    photo = UploadField(required=False, help_text="Optional (multipart)")
     idempotency_key = key_field()
 
 
@@ -126,6 +126,21 @@ BODIES = {
     Stage.DELIVERED: DeliveredBody,
     Stage.PICKED_UP: PickedUpBody,
 }
+
+
+class StationStepUpload(serializers.Serializer):
+    """A step that carries a photo, as multipart: `dispensed` (weights and the photo, required) or
+    `delivered` (receiver_name and an optional photo); their rules as in StationStep."""
+
+    stage = stage_field(Stage.DISPENSED, Stage.DELIVERED)
+    weights = serializers.CharField(
+        required=False, help_text="`dispensed`: the list of StationStep's weights as JSON text"
+    )
+    photo = UploadField(required=False, help_text="JPEG, PNG or WebP; required for `dispensed`")
+    receiver_name = serializers.CharField(required=False, help_text="`delivered`: who received it")
+    idempotency_key = key_field()
+
+
 STEP_BODY = PolymorphicProxySerializer(
     component_name="StationStep",
     serializers={str(stage): body for stage, body in BODIES.items()},

@@ -25,6 +25,7 @@ from schemathesis.checks import not_a_server_error
 
 from accounts.services import api_token_issue
 from catalogue.models import Formula, Herb
+from delivery.services import run_create
 from prescriptions.workflow import Stage
 from tcm_platform.wsgi import application
 
@@ -146,8 +147,12 @@ def real_ids(request, path: str) -> list[int]:
     cache = request.node.__dict__.setdefault("_real_ids", {})
     kind = path.split("/")[3]  # /api/v1/<kind>/{id}/...
     if kind not in cache:
-        if kind in ("prescriptions", "audit"):
+        if kind in ("prescriptions", "audit", "stations"):
             cache[kind] = at_every_stage(request.getfixturevalue("clinician"))
+        elif kind == "delivery":  # a run of the courier's and its stop
+            parcel = prescription_at(request.getfixturevalue("clinician"), Stage.PACKAGED)
+            run = run_create(courier=request.getfixturevalue("courier"), prescriptions=[parcel], area="白塔乡")
+            cache[kind] = sorted({run.pk, run.stops.get().pk})
         elif kind == "patients":
             cache[kind] = [prescription_at(request.getfixturevalue("clinician"), Stage.SUBMITTED).patient_id]
         elif kind == "herbs":

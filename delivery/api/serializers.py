@@ -95,3 +95,9 @@ class StopStepSerializer(serializers.Serializer):
     photo = UploadField(required=False, help_text="For `delivered`, optional (multipart): JPEG, PNG or WebP")
     reason = serializers.CharField(required=False, help_text="For `failed`: why not (200 characters kept)")
     idempotency_key = serializers.CharField(max_length=64, required=False)
+
+
+class StopStepJsonSerializer(StopStepSerializer):
+    """The same sent as JSON: a photo travels only in a multipart body."""
+
+    photo = None

@@ -25,6 +25,7 @@ from .serializers import (
     RunSerializer,
     StopsAddSerializer,
     StopSerializer,
+    StopStepJsonSerializer,
     StopStepSerializer,
     WaitingSerializer,
 )
@@ -116,7 +117,10 @@ class StopStepView(APIView):
     permission_classes = [COURIER]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=StopStepSerializer, responses={200: StopSerializer})
+    @extend_schema(
+        request={"multipart/form-data": StopStepSerializer, "application/json": StopStepJsonSerializer},
+        responses={200: StopSerializer},
+    )
     def post(self, request, pk):
         stop = (
             DeliveryStop.objects.select_related("prescription")
