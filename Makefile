@@ -50,6 +50,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py check
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 bench: $(VENV)/.dev
 	$(PY) bench/herb_search.py

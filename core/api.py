@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
-from rest_framework import exceptions, pagination
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -42,6 +43,12 @@ class Pagination(pagination.PageNumberPagination):
                 parameter["schema"]["minimum"] = 1
                 parameter["description"] = f"{parameter['description']} (≤ {self.max_page_size})"
         return parameters
+
+
+@extend_schema_field({"type": "string", "format": "binary"})
+class UploadField(serializers.FileField):
+    """A file sent in a multipart body (a photo), documented as binary wherever its serializer is
+    used: a FileField alone would read as a URL in a component shared with responses."""
 
 
 def flatten_errors(detail, prefix=""):

@@ -756,6 +756,7 @@ ZH = {
     "Run created.": "配送批次已创建。",
     "Recorded.": "已记录。",
     "No such prescription.": "没有该处方。",
+    "This is not one of your open runs.": "这不是您进行中的配送批次。",
     "%(number)s handed over.": "%(number)s 已发药。",
     "Approval to packaged within %(target)s minutes": "审核通过至包装完成在 %(target)s 分钟内",
     "Random inspection": "随机抽检",

@@ -20,6 +20,7 @@ from prescriptions.models import Prescription
 from prescriptions.selectors import prescription_detail, prescriptions_for_stations, prescriptions_visible_to
 from prescriptions.services import prescription_record_step
 
+from .event_bodies import STEP_BODY, StationStepUpload
 from .steps import STEPS
 
 
@@ -32,16 +33,17 @@ class RecordedEventSerializer(serializers.Serializer):
 
 
 class PrescriptionEventView(APIView):
-    """Record a station step: `{"stage": "...", ...stage data}` (multipart when a photo is
-    attached). 201 with the event; 200 with the same event for a repeat (same Idempotency-Key,
-    or the same stage twice in a row); 409 for a step out of order; 403 for a role or institution
-    that may not record it; 400 with field errors for bad data."""
+    """Record a station step: `{"stage": "...", ...stage data}`. Each stage's body, and the
+    limits that need an `ack_reason`, are in the schema's StationStep; a step with a photo is
+    multipart (StationStepUpload). 201 with the event; 200 with the same event for a repeat (same
+    Idempotency-Key, or the same stage twice in a row); 409 for a step out of order; 403 for a
+    role or institution that may not record it; 400 with field errors for bad data."""
 
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
-        request=dict,
+        request={"application/json": STEP_BODY, "multipart/form-data": StationStepUpload},
         responses={201: RecordedEventSerializer, 200: RecordedEventSerializer, 409: error_response(409)},
     )
     def post(self, request, pk):

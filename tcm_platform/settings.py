@@ -304,6 +304,11 @@ SPECTACULAR_SETTINGS = {
     # Request and answer each get their own component: a required text is documented non-blank
     # where it is sent, and read-only and write-only fields only where they appear.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets named `status`: a prescription's stage and a delivery stop's.
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "prescriptions.workflow.Stage",
+        "StopStatusEnum": "delivery.models.StopStatus",
+    },
 }
 
 # --- Security: production (DEBUG=false) gets secure cookies, HTTPS redirect and HSTS ----------

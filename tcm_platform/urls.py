@@ -10,7 +10,9 @@ from accounts.forms import LoginForm
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
 from dashboards import views
-from delivery import views as delivery_views
+from decoction.api import views as stations_api
+from delivery.api import track as track_api
+from delivery.api import views as delivery_api
 from delivery.urls import tracking_patterns
 from patients.api import views as patients_api
 from patients.urls import patient_patterns
@@ -56,12 +58,23 @@ api_v1 = [
     path("audit/batch-approve/", audit_api.AuditBatchApproveView.as_view(), name="audit-batch-approve"),
     path("audit/<int:pk>/claim/", audit_api.AuditClaimView.as_view(), name="audit-claim"),
     path("audit/<int:pk>/decision/", audit_api.AuditDecisionView.as_view(), name="audit-decision"),
+    path("stations/", stations_api.StationListView.as_view(), name="station-list"),
+    path("stations/<slug:code>/queue/", stations_api.StationQueueView.as_view(), name="station-queue"),
+    path(
+        "stations/<slug:code>/prescriptions/<int:pk>/",
+        stations_api.StationSheetView.as_view(),
+        name="station-sheet",
+    ),
+    path("delivery/waiting/", delivery_api.WaitingListView.as_view(), name="delivery-waiting"),
+    path("delivery/runs/", delivery_api.RunListCreateView.as_view(), name="delivery-runs"),
+    path("delivery/runs/<int:pk>/stops/", delivery_api.RunStopsView.as_view(), name="delivery-run-stops"),
+    path("delivery/stops/<int:pk>/", delivery_api.StopStepView.as_view(), name="delivery-stop"),
 ]
 
 urlpatterns = [
     # The public tracking page first: it is the most requested URL (every scan of a QR code).
     path("t/", include((tracking_patterns, "tracking"))),
-    path("api/v1/track/<str:token>/", delivery_views.track_json, name="api-track"),
+    path("api/v1/track/<str:token>/", track_api.TrackView.as_view(), name="api-track"),
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("dashboards/delivery-times/", views.delivery_times, name="delivery-times"),

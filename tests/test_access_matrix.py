@@ -140,6 +140,10 @@ MATRIX = {
     "api:prescription-precheck": Row(API, ("prescribe",), CLINICIANS, ok="400", method="post"),
     "api:audit-queue": Row(API, ("final_audit",), frozenset({"pharmacist"})),
     "api:audit-batch-approve": Row(API, ("final_audit",), frozenset({"pharmacist"}), ok="400", method="post"),
+    # The stations' tablets and the courier's phone (tests/test_api_day.py walks them).
+    "api:station-list": Row(API, ("work_stations",), STATION_STAFF),
+    "api:delivery-waiting": Row(API, ("deliver",), frozenset({"courier"})),
+    "api:delivery-runs": Row(API, ("deliver",), frozenset({"courier"})),
     # A HIS trades a username and password for a token: open to all; no credentials is a 400.
     "api:auth-token": Row(PUBLIC, (), EVERYONE, ok="400", method="post"),
     # The OpenAPI document (drf-spectacular's default SERVE_PERMISSIONS: AllowAny); it describes
@@ -217,6 +221,8 @@ SKIPPED = {
 # Named URLs with path parameters, each with the test below that covers it.
 READS = "test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere"
 ACTIONS = "test_other_institutions_are_refused_each_action_as_if_the_prescription_did_not_exist"
+STATION_API = "test_the_station_api_opens_each_station_to_its_staff_and_shows_only_the_countys_prescriptions"
+COURIER_API = "test_the_courier_api_acts_only_on_the_couriers_own_open_run"
 PARAMETRIC = {
     "patients:edit": READS,
     "prescriptions:detail": READS,
@@ -232,6 +238,10 @@ PARAMETRIC = {
     "api:prescription-events": ACTIONS,
     "api:audit-claim": ACTIONS,
     "api:audit-decision": ACTIONS,
+    "api:station-queue": STATION_API,
+    "api:station-sheet": STATION_API,
+    "api:delivery-run-stops": COURIER_API,
+    "api:delivery-stop": COURIER_API,
     "tracking:track": "test_a_tracking_token_shows_its_own_prescription_and_never_another_ones_data",
     "tracking:track-qr": "test_a_tracking_token_shows_its_own_prescription_and_never_another_ones_data",
     "api-track": "test_a_tracking_token_shows_its_own_prescription_and_never_another_ones_data",
@@ -706,6 +716,52 @@ def test_each_station_page_opens_only_for_its_capability(client, personas):
         want = {who: "200" if who in allowed else "403" for who in PERSONAS} | {ANONYMOUS: "login"}
         assert got == want, code
     assert as_user(client, personas["dispenser"]).get("/stations/no-such-station/").status_code == 404
+
+
+def test_the_station_api_opens_each_station_to_its_staff_and_shows_only_the_countys_prescriptions(
+    client, personas, neighbour_county, catalogue
+):
+    home = prescription_at(personas["clinician"], Stage.APPROVED)
+    away = prescription_at(neighbour_county, Stage.APPROVED)
+
+    def read(who, url):
+        return outcome(as_user(client, personas.get(who)).get(url))
+
+    for code, allowed in STATION_PAGES.items():
+        queue = {who: "200" if who in allowed else "refused json" for who in (*PERSONAS, ANONYMOUS)}
+        assert {who: read(who, f"/api/v1/stations/{code}/queue/") for who in queue} == queue, code
+    sheet = {who: "200" if who == "dispenser" else "refused json" for who in (*PERSONAS, ANONYMOUS)}
+    assert {who: read(who, f"/api/v1/stations/dispensing/prescriptions/{home.pk}/") for who in sheet} == sheet
+    # Another county's prescription, or one not waiting at the station, is as one that does not exist.
+    missing = Prescription.objects.order_by("-pk").first().pk + 1000
+    for pk in (away.pk, missing):
+        assert read("dispenser", f"/api/v1/stations/dispensing/prescriptions/{pk}/") == "404"
+    assert read("decoctor", f"/api/v1/stations/soaking/prescriptions/{home.pk}/") == "404"
+    assert read("dispenser", "/api/v1/stations/no-such-station/queue/") == "404"
+    queued = as_user(client, personas["dispenser"]).get("/api/v1/stations/dispensing/queue/").json()["results"]
+    assert [row["id"] for row in queued] == [home.pk]
+
+
+def test_the_courier_api_acts_only_on_the_couriers_own_open_run(client, personas, county, catalogue):
+    parcel, extra = (prescription_at(personas["clinician"], Stage.PACKAGED) for _ in range(2))
+    as_user(client, personas["courier"])
+    run = client.post("/api/v1/delivery/runs/", {"prescriptions": [parcel.pk]}, content_type="application/json").json()
+    stop = run["stops"][0]["id"]
+    colleague = UserFactory(username="courier2", institution=county["D001"], roles=[Role.COURIER])
+    callers = {**personas, "colleague": colleague}
+
+    def act(who, url, body):
+        return outcome(as_user(client, callers.get(who)).post(url, body, content_type="application/json"))
+
+    # Adding a stop: the courier's own open run; a colleague sees the run (a 403 saying so, not a 404).
+    add = dict.fromkeys((*PERSONAS, ANONYMOUS), "refused json") | {"courier": "201", "colleague": "refused json"}
+    grown = {who: act(who, f"/api/v1/delivery/runs/{run['id']}/stops/", {"prescriptions": [extra.pk]}) for who in add}
+    assert grown == add
+    # A stop's steps: the courier's own open run; for a colleague the stop does not exist.
+    step = dict.fromkeys((*PERSONAS, ANONYMOUS), "refused json") | {"courier": "200", "colleague": "404"}
+    assert {who: act(who, f"/api/v1/delivery/stops/{stop}/", {"action": "shipped"}) for who in step} == step
+    assert act("courier", f"/api/v1/delivery/stops/{stop + 1000}/", {"action": "shipped"}) == "404"
+    assert Prescription.objects.get(pk=parcel.pk).status == Stage.SHIPPED
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from werkzeug.test import stream_encode_multipart
 
 from accounts.services import api_token_issue
 from catalogue.models import Formula, Herb
+from delivery.services import run_create
 from prescriptions.workflow import Stage
 from tcm_platform.wsgi import application
 
@@ -177,8 +178,12 @@ def real_ids(request, path: str) -> list[int]:
     cache = request.node.__dict__.setdefault("_real_ids", {})
     kind = path.split("/")[3]  # /api/v1/<kind>/{id}/...
     if kind not in cache:
-        if kind in ("prescriptions", "audit"):
+        if kind in ("prescriptions", "audit", "stations"):
             cache[kind] = at_every_stage(request.getfixturevalue("clinician"))
+        elif kind == "delivery":  # a run of the courier's and its stop
+            parcel = prescription_at(request.getfixturevalue("clinician"), Stage.PACKAGED)
+            run = run_create(courier=request.getfixturevalue("courier"), prescriptions=[parcel], area="白塔乡")
+            cache[kind] = sorted({run.pk, run.stops.get().pk})
         elif kind == "patients":
             cache[kind] = [prescription_at(request.getfixturevalue("clinician"), Stage.SUBMITTED).patient_id]
         elif kind == "herbs":

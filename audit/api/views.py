@@ -47,6 +47,21 @@ class DecisionSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+class ClaimOutSerializer(serializers.Serializer):
+    claimed_by = serializers.CharField(help_text="The pharmacist who holds the prescription")
+    expires_at = serializers.DateTimeField(help_text="Until then a decision by anyone else is a 409")
+
+
+class DecisionOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    status = serializers.CharField(help_text="The prescription's status after the decision")
+
+
+class BatchApprovedSerializer(serializers.Serializer):
+    approved = serializers.ListField(child=serializers.IntegerField(), help_text="The ids approved")
+
+
 def _get(request, pk):
     try:
         return audit_visible_prescription(request.user, pk)
@@ -67,11 +82,11 @@ class AuditQueueView(generics.ListAPIView):
 class AuditClaimView(APIView):
     permission_classes = [CapabilityPermission.of("final_audit")]
 
-    @extend_schema(request=None, responses={200: dict, 409: error_response(409)})
+    @extend_schema(request=None, responses={200: ClaimOutSerializer, 409: error_response(409)})
     def post(self, request, pk):
         prescription = _get(request, pk)
         claim = audit_claim(pharmacist=request.user, prescription=prescription)
-        return Response({"claimed_by": str(claim.pharmacist), "expires_at": claim.expires_at})
+        return Response(ClaimOutSerializer({"claimed_by": str(claim.pharmacist), "expires_at": claim.expires_at}).data)
 
 
 class AuditDecisionView(APIView):
@@ -79,13 +94,14 @@ class AuditDecisionView(APIView):
 
     permission_classes = [CapabilityPermission.of("final_audit")]
 
-    @extend_schema(request=DecisionSerializer, responses={200: dict, 409: error_response(409)})
+    @extend_schema(request=DecisionSerializer, responses={200: DecisionOutSerializer, 409: error_response(409)})
     def post(self, request, pk):
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         prescription = _get(request, pk)
         decision = audit_decide(pharmacist=request.user, prescription=prescription, **serializer.validated_data)
-        return Response({"id": prescription.pk, "decision": decision.decision, "status": prescription.status})
+        out = {"id": prescription.pk, "decision": decision.decision, "status": prescription.status}
+        return Response(DecisionOutSerializer(out).data)
 
 
 class BatchApproveSerializer(serializers.Serializer):
@@ -97,10 +113,10 @@ class AuditBatchApproveView(APIView):
 
     permission_classes = [CapabilityPermission.of("final_audit")]
 
-    @extend_schema(request=BatchApproveSerializer, responses=dict)
+    @extend_schema(request=BatchApproveSerializer, responses=BatchApprovedSerializer)
     def post(self, request):
         serializer = BatchApproveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         queue = audit_queue_for(request.user).filter(pk__in=serializer.validated_data["ids"])
         decided = audit_batch_approve(pharmacist=request.user, prescriptions=list(queue))
-        return Response({"approved": [d.prescription_id for d in decided]})
+        return Response(BatchApprovedSerializer({"approved": [d.prescription_id for d in decided]}).data)

@@ -18,6 +18,7 @@ from .runs import (
     record_delivered,
     record_picked_up,
     record_shipped,
+    run_add_stops,
     run_create,
     stop_failed,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "record_picked_up",
     "record_shipped",
     "retry_time",
+    "run_add_stops",
     "run_create",
     "stop_failed",
     "trace_pull",

@@ -29,13 +29,9 @@ def pickup_code_for(prescription: Prescription) -> PickupCode:
     return code
 
 
-@transaction.atomic
-def run_create(*, courier, prescriptions, area: str) -> DeliveryRun:
-    """Group packaged prescriptions (delivered to an address, not on another run) into a run."""
-    ensure_courier(courier)
-    prescriptions = list(prescriptions)
-    if not prescriptions:
-        raise ValidationError({"prescriptions": [_("Choose at least one prescription.")]})
+def _ensure_deliverable(prescriptions: list) -> None:
+    """Raise ValidationError unless every prescription is packaged for delivery to an address and
+    on no open run."""
     for prescription in prescriptions:
         if prescription.status != Stage.PACKAGED or prescription.delivery != DeliveryMode.ADDRESS:
             raise ValidationError(
@@ -53,11 +49,40 @@ def run_create(*, courier, prescriptions, area: str) -> DeliveryRun:
                     ]
                 }
             )
+
+
+@transaction.atomic
+def run_create(*, courier, prescriptions, area: str) -> DeliveryRun:
+    """Group packaged prescriptions (delivered to an address, not on another run) into a run."""
+    ensure_courier(courier)
+    prescriptions = list(prescriptions)
+    if not prescriptions:
+        raise ValidationError({"prescriptions": [_("Choose at least one prescription.")]})
+    _ensure_deliverable(prescriptions)
     run = DeliveryRun.objects.create(station=courier.institution, courier=courier, area=area.strip()[:50] or "—")
     DeliveryStop.objects.bulk_create(
         DeliveryStop(run=run, prescription=p, position=n) for n, p in enumerate(prescriptions, start=1)
     )
     return run
+
+
+@transaction.atomic
+def run_add_stops(*, courier, run: DeliveryRun, prescriptions) -> list[DeliveryStop]:
+    """Add packaged prescriptions (as for run_create) to the end of the courier's own open run.
+    Raises PermissionDenied for another courier's run or a closed one, ValidationError as
+    run_create does."""
+    ensure_courier(courier)
+    run = DeliveryRun.objects.select_for_update().filter(pk=run.pk).first()
+    if run is None or run.courier_id != courier.pk or not run.is_open:
+        raise PermissionDenied(_("This is not one of your open runs."))
+    prescriptions = list(prescriptions)
+    if not prescriptions:
+        raise ValidationError({"prescriptions": [_("Choose at least one prescription.")]})
+    _ensure_deliverable(prescriptions)
+    last = run.stops.order_by("-position").values_list("position", flat=True).first() or 0
+    return DeliveryStop.objects.bulk_create(
+        DeliveryStop(run=run, prescription=p, position=n) for n, p in enumerate(prescriptions, start=last + 1)
+    )
 
 
 def _open_stop(actor, prescription: Prescription) -> DeliveryStop:
