@@ -51,6 +51,16 @@ class UploadField(serializers.FileField):
     used: a FileField alone would read as a URL in a component shared with responses."""
 
 
+class TextField(serializers.CharField):
+    """Text, as the schema says: a number, a list or an object is refused at the field, never
+    turned into "0" or "{}" the way DRF's CharField turns numbers into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def flatten_errors(detail, prefix=""):
     """Turn DRF's nested error detail into {"items[3].grams": ["..."]}. A message is cut to
     MESSAGE_LENGTH: some quote the value sent ("“…” is not a valid choice"), which may be 1 MB."""
@@ -86,7 +96,10 @@ def json_object(request) -> dict:
 def request_idempotency_key(request, data) -> str:
     """The idempotency key of an API request: the `idempotency_key` field, else the
     `Idempotency-Key` header."""
-    return idempotency_key(data.get("idempotency_key") or request.headers.get("Idempotency-Key", ""))
+    value = data.get("idempotency_key")
+    if value is None or value == "":  # a number or a list is no key: idempotency_key refuses it
+        value = request.headers.get("Idempotency-Key", "")
+    return idempotency_key(value)
 
 
 def exception_handler(exc, context):

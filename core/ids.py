@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -54,10 +55,38 @@ def id_field(**kwargs) -> serializers.IntegerField:
     return WholeNumberField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
+IDEMPOTENCY_KEY_LENGTH = 64
+
+
+class IdempotencyKeyField(serializers.CharField):
+    """A client's idempotency key in a body: text only (DRF's CharField would turn 12.5 into
+    "12.5"), at most IDEMPOTENCY_KEY_LENGTH characters; blank means none."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(max_length=IDEMPOTENCY_KEY_LENGTH, required=False, allow_blank=True, default="")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def idempotency_key(value) -> str:
     """A client's idempotency key as stored and compared: text of at most 64 characters; "" means
-    none was given."""
-    return str(value or "")[:64]
+    none was given. Anything else (a number, a list, a longer text) raises ValidationError at
+    `idempotency_key`: cut or converted, two different keys could become one."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > IDEMPOTENCY_KEY_LENGTH:
+        raise ValidationError(
+            {
+                "idempotency_key": [
+                    _("Give the idempotency key as text of at most %(n)d characters.") % {"n": IDEMPOTENCY_KEY_LENGTH}
+                ]
+            }
+        )
+    return value
 
 
 # An integer in the schema, not NumberFilter's "number", with the bounds the filter reads.

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Give the idempotency key as text of at most %(n)d characters.": "幂等键须为不超过 %(n)d 个字符的文本。",
     "Give a whole number from 1.": "请填写从 1 开始的整数。",
     "Invalid page.": "页码无效。",
     "What went wrong, for a person to read.": "出错原因（供人阅读）。",

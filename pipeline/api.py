@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CapabilityPermission
 from audit.selectors import audit_outcome, audit_summary, decision_summary
-from core.api import json_object, request_idempotency_key
+from core.api import TextField, json_object, request_idempotency_key
 from core.input import FormParser, JSONParser, MultiPartParser
 from core.schema import error_response
 from prescriptions.api.prescription_serializers import PrescriptionDetailSerializer
@@ -20,7 +20,7 @@ from prescriptions.models import Prescription
 from prescriptions.selectors import prescription_detail, prescriptions_for_stations, prescriptions_visible_to
 from prescriptions.services import prescription_record_step
 
-from .event_bodies import STEP_BODY, StationStepUpload
+from .event_bodies import BODIES, STEP_BODY, StationStepUpload
 from .steps import STEPS
 
 
@@ -64,6 +64,7 @@ class PrescriptionEventView(APIView):
                 raise ValidationError({"weights": ["Send the weights as a JSON list."]}) from None
         data["idempotency_key"] = request_idempotency_key(request, data)
         stage = str(data.get("stage", ""))
+        refuse_what_is_not_text(stage, data)
         event, created = prescription_record_step(
             actor=request.user,
             prescription=prescription,
@@ -75,6 +76,22 @@ class PrescriptionEventView(APIView):
         return Response(
             RecordedEventSerializer(event).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+
+def refuse_what_is_not_text(stage: str, data: dict) -> None:
+    """The fields the stage's body documents as text must be text: a number or an object given
+    for a tank or a reason is a 400 at the field, never stored as "0" or "{}". The step's own
+    rules (required fields, limits) are its recorder's."""
+    body = BODIES.get(stage)
+    if body is None:
+        return
+    errors = {
+        name: [str(field.error_messages["invalid"])]
+        for name, field in body().fields.items()
+        if isinstance(field, TextField) and data.get(name) is not None and not isinstance(data[name], str)
+    }
+    if errors:
+        raise ValidationError(errors)
 
 
 class PrescriptionWithAuditSerializer(PrescriptionDetailSerializer):

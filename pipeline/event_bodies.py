@@ -7,7 +7,8 @@ check the data, so no rule is written twice. The limits named here are the stati
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
-from core.api import UploadField
+from core.api import TextField, UploadField
+from core.ids import IdempotencyKeyField
 from prescriptions.workflow import Stage
 
 
@@ -19,9 +20,7 @@ def stage_field(*stages: str) -> serializers.CharField:
 
 
 def key_field() -> serializers.CharField:
-    return serializers.CharField(
-        required=False, help_text="Or the Idempotency-Key header: a repeat returns the event recorded (200)"
-    )
+    return IdempotencyKeyField(help_text="Or the Idempotency-Key header: a repeat returns the event recorded (200)")
 
 
 class WeightSerializer(serializers.Serializer):
@@ -55,20 +54,20 @@ class RecheckFailedBody(serializers.Serializer):
     """Sent back to dispensing."""
 
     stage = stage_field(Stage.RECHECK_FAILED)
-    reason = serializers.CharField(help_text="What is wrong, for the dispenser")
+    reason = TextField(help_text="What is wrong, for the dispenser")
     idempotency_key = key_field()
 
 
 class SoakingBody(serializers.Serializer):
     stage = stage_field(Stage.SOAKING)
-    tank = serializers.CharField(help_text="The soaking tank or pot (20 characters kept)")
+    tank = TextField(help_text="The soaking tank or pot (20 characters kept)")
     idempotency_key = key_field()
 
 
 class DecoctingBody(serializers.Serializer):
     stage = stage_field(Stage.DECOCTING)
-    machine = serializers.CharField(help_text="The decoction machine (20 characters kept)")
-    ack_reason = serializers.CharField(
+    machine = TextField(help_text="The decoction machine (20 characters kept)")
+    ack_reason = TextField(
         required=False,
         help_text="Needed when soaking lasted less than the minimum (30 minutes by default)",
     )
@@ -81,7 +80,7 @@ class PackagedBody(serializers.Serializer):
     stage = stage_field(Stage.PACKAGED)
     bags = serializers.IntegerField(min_value=1, max_value=200, help_text="A whole number")
     ml_per_bag = serializers.IntegerField(required=False, help_text="Centre decoction only: a whole number")
-    ack_reason = serializers.CharField(
+    ack_reason = TextField(
         required=False,
         help_text=(
             "Needed when the ml per bag is outside the window for the patient (adult 200–300, child 50–150 by "
@@ -103,7 +102,7 @@ class DeliveredBody(serializers.Serializer):
     """The courier, on their own open run; with a photo, as multipart (StationStepUpload)."""
 
     stage = stage_field(Stage.DELIVERED)
-    receiver_name = serializers.CharField(help_text="Who received it (50 characters kept)")
+    receiver_name = TextField(help_text="Who received it (50 characters kept)")
     idempotency_key = key_field()
 
 
@@ -111,7 +110,7 @@ class PickedUpBody(serializers.Serializer):
     """At the clinic or pharmacy, handed to the patient (hand_over)."""
 
     stage = stage_field(Stage.PICKED_UP)
-    code = serializers.CharField(help_text="The patient's 6-digit pickup code")
+    code = TextField(help_text="The patient's 6-digit pickup code")
     idempotency_key = key_field()
 
 
@@ -133,11 +132,9 @@ class StationStepUpload(serializers.Serializer):
     `delivered` (receiver_name and an optional photo); their rules as in StationStep."""
 
     stage = stage_field(Stage.DISPENSED, Stage.DELIVERED)
-    weights = serializers.CharField(
-        required=False, help_text="`dispensed`: the list of StationStep's weights as JSON text"
-    )
+    weights = TextField(required=False, help_text="`dispensed`: the list of StationStep's weights as JSON text")
     photo = UploadField(required=False, help_text="JPEG, PNG or WebP; required for `dispensed`")
-    receiver_name = serializers.CharField(required=False, help_text="`delivered`: who received it")
+    receiver_name = TextField(required=False, help_text="`delivered`: who received it")
     idempotency_key = key_field()
 
 

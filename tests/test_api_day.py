@@ -230,9 +230,10 @@ def test_the_schema_documents_each_stages_body_the_limits_to_acknowledge_and_the
     components, paths = schema["components"]["schemas"], schema["paths"]
 
     body = paths["/api/v1/prescriptions/{id}/events/"]["post"]["requestBody"]["content"]
-    assert body["application/json"]["schema"]["$ref"] == "#/components/schemas/StationStep"
-    assert body["multipart/form-data"]["schema"]["$ref"] == "#/components/schemas/StationStepUpload"
-    step = components["StationStep"]
+    # Request bodies have components of their own (COMPONENT_SPLIT_REQUEST): "…Request".
+    assert body["application/json"]["schema"]["$ref"] == "#/components/schemas/StationStepRequest"
+    assert body["multipart/form-data"]["schema"]["$ref"] == "#/components/schemas/StationStepUploadRequest"
+    step = components["StationStepRequest"]
     assert step["discriminator"]["propertyName"] == "stage"
     assert set(step["discriminator"]["mapping"]) == set(STEPS)
 
@@ -240,7 +241,7 @@ def test_the_schema_documents_each_stages_body_the_limits_to_acknowledge_and_the
         return components[step["discriminator"]["mapping"][stage].rsplit("/", 1)[1]]["properties"]
 
     assert "weights" in fields(Stage.DISPENSED)
-    upload = components["StationStepUpload"]["properties"]
+    upload = components["StationStepUploadRequest"]["properties"]
     assert upload["photo"]["format"] == "binary" and {"weights", "receiver_name"} <= set(upload)
     assert "tank" in fields(Stage.SOAKING) and "machine" in fields(Stage.DECOCTING)
     assert {"bags", "ml_per_bag"} <= set(fields(Stage.PACKAGED))

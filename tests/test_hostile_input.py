@@ -15,6 +15,7 @@ from patients.models import Patient
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.workflow import Stage
 
+from .factories import PatientFactory
 from .test_patients import form_data
 from .test_prescription_api import body
 from .test_tracking import prescription_at
@@ -280,3 +281,28 @@ def test_a_nul_byte_in_a_cookie_or_a_header_is_no_500(client, clinician):
     )
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["errors"]
     assert Prescription.objects.count() == before
+
+
+@pytest.mark.parametrize("key", [0, 12.5, ["a"], {"a": 1}, "k" * 65])
+def test_an_idempotency_key_that_is_not_text_of_at_most_64_characters_is_a_400_not_converted(clients, clinician, key):
+    """Converted or cut, two different keys could become one and a retry would find the wrong step."""
+    patient = PatientFactory(institution=clinician.institution)
+    before = Prescription.objects.count()
+
+    response = post_json(clients["clinician"], "/api/v1/prescriptions/", {**body(patient), "idempotency_key": key})
+
+    assert response.status_code == 400 and "idempotency_key" in response.json()["errors"], response.content
+    assert Prescription.objects.count() == before
+
+
+@pytest.mark.parametrize("tank", [0, {}, ["T1"]])
+def test_a_number_or_an_object_for_a_text_field_of_a_step_is_a_400_at_it_not_stored_as_text(clients, clinician, tank):
+    to_soak = prescription_at(clinician, Stage.RECHECKED)
+    before = written()
+
+    response = post_json(
+        clients["decoctor"], f"/api/v1/prescriptions/{to_soak.pk}/events/", {"stage": "soaking", "tank": tank}
+    )
+
+    assert errors_of(response).keys() == {"tank"}
+    assert written() == before

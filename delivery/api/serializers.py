@@ -3,8 +3,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api import UploadField
-from core.ids import id_field
+from core.api import TextField, UploadField
+from core.ids import IdempotencyKeyField, id_field
 from prescriptions.models import Prescription
 from prescriptions.workflow import Stage
 
@@ -15,9 +15,9 @@ from ..permissions import can_see_contact
 class WaitingSerializer(serializers.ModelSerializer):
     """A packaged prescription waiting for a run: the number and the masked name only."""
 
-    number = serializers.CharField(source="display_number")
-    patient = serializers.CharField(source="patient.masked_name")
-    township = serializers.CharField(source="patient.township")
+    number = TextField(source="display_number")
+    patient = TextField(source="patient.masked_name")
+    township = TextField(source="patient.township")
 
     class Meta:
         model = Prescription
@@ -25,16 +25,16 @@ class WaitingSerializer(serializers.ModelSerializer):
 
 
 class ContactSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    mobile = serializers.CharField()
-    address = serializers.CharField()
+    name = TextField()
+    mobile = TextField()
+    address = TextField()
 
 
 class StopSerializer(serializers.ModelSerializer):
     prescription = serializers.IntegerField(source="prescription_id")
-    number = serializers.CharField(source="prescription.display_number")
-    prescription_status = serializers.CharField(source="prescription.status")
-    patient = serializers.CharField(source="prescription.patient.masked_name")
+    number = TextField(source="prescription.display_number")
+    prescription_status = TextField(source="prescription.status")
+    patient = TextField(source="prescription.patient.masked_name")
     contact = serializers.SerializerMethodField(
         help_text="The patient's name, mobile and address: only on the caller's own open run"
     )
@@ -78,7 +78,7 @@ class RunSerializer(serializers.ModelSerializer):
 
 class RunCreateSerializer(serializers.Serializer):
     prescriptions = serializers.ListField(child=id_field(), max_length=100, help_text="Packaged prescriptions' ids")
-    area = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    area = TextField(max_length=50, required=False, allow_blank=True, default="")
 
 
 class StopsAddSerializer(serializers.Serializer):
@@ -91,10 +91,10 @@ class StopStepSerializer(serializers.Serializer):
     `shipped`, the stop is rescheduled)."""
 
     action = serializers.ChoiceField(choices=[Stage.SHIPPED, Stage.DELIVERED, "failed"])
-    receiver_name = serializers.CharField(required=False, help_text="For `delivered`: who took it (50 characters kept)")
+    receiver_name = TextField(required=False, help_text="For `delivered`: who took it (50 characters kept)")
     photo = UploadField(required=False, help_text="For `delivered`, optional (multipart): JPEG, PNG or WebP")
-    reason = serializers.CharField(required=False, help_text="For `failed`: why not (200 characters kept)")
-    idempotency_key = serializers.CharField(max_length=64, required=False)
+    reason = TextField(required=False, help_text="For `failed`: why not (200 characters kept)")
+    idempotency_key = IdempotencyKeyField()
 
 
 class StopStepJsonSerializer(StopStepSerializer):

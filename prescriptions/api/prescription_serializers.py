@@ -3,7 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.ids import WholeNumberField, id_field, parse_id
+from core.ids import IdempotencyKeyField, WholeNumberField, id_field, parse_id
 from patients.models import ConsultMode, Pregnancy, Sex
 
 from ..models import Prescription
@@ -80,7 +80,7 @@ class PrescriptionInSerializer(serializers.Serializer):
     urgent = serializers.BooleanField(required=False, default=False)
     formula = id_field(required=False, allow_null=True, help_text="The formula it started from")
     double_signature = DoubleSignatureSerializer(required=False, allow_null=True)
-    idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    idempotency_key = IdempotencyKeyField()
 
     def validate_patient(self, value):
         if isinstance(value, bool):
