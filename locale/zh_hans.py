@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Connect a serial scale": "连接串口电子秤",
+    "Scale connected: each stable reading fills the next weight.": "电子秤已连接：每次稳定读数将填入下一味药的重量。",
+    "The scale was disconnected.": "电子秤已断开。",
+    "The scale could not be connected.": "无法连接电子秤。",
     "Give the idempotency key as text of at most %(n)d characters.": "幂等键须为不超过 %(n)d 个字符的文本。",
     "Give a whole number from 1.": "请填写从 1 开始的整数。",
     "Invalid page.": "页码无效。",

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from accounts.roles import Role
 from delivery.models import DeliveryHours, DeliveryStop
@@ -125,6 +126,45 @@ def test_a_keyboard_wedge_scale_fills_the_focused_herbs_weight_and_moves_on_whil
     weights.nth(0).press_sequentially("13", delay=150)  # a person types, slower than a scale
     assert weights.nth(0).input_value() == "13"
     assert tablet.locator("section.step").is_visible(), "no Enter was sent, nothing was submitted"
+
+
+# A scale on a serial port, as Web Serial hands it to the page: its readings as bytes, a line each,
+# the first one unstable ("US", to be skipped), split across reads as a real port splits them.
+FAKE_SERIAL_SCALE = """
+Object.defineProperty(navigator, "serial", { value: { requestPort: async () => {
+  const chunks = ["US,GS,+0011.9g\\r\\nST,GS,+00", "12.5g\\r\\n", "ST,GS,+0027.0g\\r\\n"];
+  const bytes = new TextEncoder();
+  const port = {
+    opened: null,
+    open: async (options) => { port.opened = options; window.__scaleOpened = options; },
+    readable: new ReadableStream({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const chunk = chunks.shift();
+        if (chunk === undefined) controller.close(); else controller.enqueue(bytes.encode(chunk));
+      },
+    }),
+  };
+  return port;
+} } });
+"""
+
+
+def test_a_serial_port_scale_fills_each_herbs_weight_in_turn(live_server, dispenser, clinician, catalogue, tablet):
+    tablet.add_init_script(FAKE_SERIAL_SCALE)
+    prescription = prescription_at(clinician, Stage.APPROVED, delivery=DeliveryMode.PICKUP)
+    log_in(tablet, live_server.url, "dispenser")
+    scan(tablet, f"{live_server.url}/stations/dispensing/", prescription.display_number)
+    weights = tablet.locator("input[data-scale]")
+    weights.nth(0).focus()
+
+    tablet.get_by_role("button", name="连接串口电子秤").click()
+
+    expect(weights.nth(1)).to_have_value("27")  # the unstable reading was skipped
+    assert weights.nth(0).input_value() == "12.5"
+    assert tablet.evaluate("window.__scaleOpened.baudRate") == 9600
+    expect(tablet.locator("[data-serial-status]")).to_contain_text("电子秤已断开")  # the port closed
+    assert_large_and_labelled(tablet)
 
 
 def test_re_check_passed_and_send_back_stand_apart(live_server, county, clinician, catalogue, tablet):

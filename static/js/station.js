@@ -2,7 +2,10 @@
    A keyboard-wedge scale types its reading and then Enter into the focused field, a few
    milliseconds per character ("ST,GS,+0012.5g⏎", "0.125kg⏎", "12.5⏎"). Such a burst in a weight
    field is read as a weight: the stable marker and unit are dropped, kilograms become grams, the
-   field gets the grams and focus moves to the next herb's field. Typing by hand is unchanged. */
+   field gets the grams and focus moves to the next herb's field. Typing by hand is unchanged.
+   A scale on a serial port (RS-232 through a USB adapter) is read the same way where the browser
+   offers Web Serial (Chromium, on https or localhost): "连接串口电子秤" asks for the port once, and each
+   stable reading line fills the focused weight field (else the first empty one). */
 (function () {
   "use strict";
   var BURST_GAP_MS = 60; // a person's keystrokes are further apart than a scale's
@@ -53,6 +56,56 @@
     burst.text += event.key;
     burst.last = now;
   });
+
+  function fieldForReading() {
+    var focused = document.activeElement;
+    if (focused && focused.matches && focused.matches("input[data-scale]")) return focused;
+    return Array.prototype.find.call(document.querySelectorAll("input[data-scale]"), function (field) {
+      return !field.value;
+    });
+  }
+
+  function weighed(line) {
+    var value = grams(line);
+    var field = fieldForReading();
+    if (value === null || !field) return;
+    field.value = value;
+    field.classList.remove("invalid");
+    var next = nextField(field);
+    if (next) next.focus();
+  }
+
+  async function readSerial(port, status) {
+    var reader = port.readable.pipeThrough(new TextDecoderStream()).getReader();
+    var pending = "";
+    status.textContent = status.getAttribute("data-connected");
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      var lines = (pending + chunk.value).split(/[\r\n]+/);
+      pending = lines.pop();
+      lines.filter(Boolean).forEach(weighed);
+    }
+    status.textContent = status.getAttribute("data-disconnected");
+  }
+
+  var connect = document.querySelector("[data-serial-scale]");
+  if (connect && "serial" in navigator) {
+    var status = document.querySelector("[data-serial-status]");
+    connect.hidden = false;
+    connect.addEventListener("click", async function () {
+      try {
+        var port = await navigator.serial.requestPort();
+        await port.open({ baudRate: Number(connect.getAttribute("data-baud-rate")) || 9600 });
+        connect.disabled = true;
+        await readSerial(port, status);
+      } catch (error) {
+        status.textContent = status.getAttribute("data-failed");
+      } finally {
+        connect.disabled = false;
+      }
+    });
+  }
 
   // The soak timer counts down to its "ready at" time.
   var timer = document.querySelector(".soak-timer[data-ready-at]");
