@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Register and prescribe": "登记并开方",
     "Connect a serial scale": "连接串口电子秤",
     "Scale connected: each stable reading fills the next weight.": "电子秤已连接：每次稳定读数将填入下一味药的重量。",
     "The scale was disconnected.": "电子秤已断开。",

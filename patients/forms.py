@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Patient
@@ -51,3 +52,12 @@ class PatientForm(forms.ModelForm):
     def _post_clean(self):
         # Validation of the model happens in the service, which reports per-field errors.
         pass
+
+
+def add_service_errors(form, error: ValidationError):
+    """Show a service's ValidationError at the fields it names (the rest at the top of the form)."""
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)

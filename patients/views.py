@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import has_capability
 
 from .filters import PatientFilter
-from .forms import PatientForm
+from .forms import PatientForm, add_service_errors
 from .permissions import patients_visible_to
 from .selectors import patient_history, patient_search
 from .services import patient_create, patient_update
@@ -18,15 +18,6 @@ from .services import patient_create, patient_update
 def _require(request, capability):
     if not has_capability(request.user, capability):
         raise PermissionDenied
-
-
-def add_service_errors(form, error: ValidationError):
-    """Show a service's ValidationError at the fields it names (the rest at the top of the form)."""
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 @login_required

@@ -2,7 +2,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction
 from core.ids import parse_id
+from patients.forms import PatientForm, add_service_errors
 from patients.models import ConsultAttachment, ConsultMode, Pregnancy
 from patients.permissions import patients_visible_to
 from patients.selectors import patient_search
+from patients.services import patient_create
 from rules.data import CODES
 
 from .filters import PrescriptionFilter
@@ -132,6 +134,8 @@ def prescription_editor(request, pk=None):
             messages.error(request, _("Only a rejected prescription can be revised."))
             return redirect("prescriptions:detail", pk=pk)
         patient = previous.patient
+    elif request.method == "POST":
+        return _register_patient(request)
     else:
         patient_id = parse_id(request.GET.get("patient", ""))
         patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id else None
@@ -164,9 +168,26 @@ def prescription_editor(request, pk=None):
     )
 
 
-def _choose_patient(request):
+def _register_patient(request):
+    """The patient choice's registration form: register the patient at the user's institution
+    (patients.services) and open the editor with them; errors at their fields, nothing saved."""
+    _require(request, "manage_patients")
+    form = PatientForm(request.POST)
+    if form.is_valid():
+        try:
+            patient = patient_create(actor=request.user, values=form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Patient registered."))
+            return redirect(f"{reverse('prescriptions:new')}?patient={patient.pk}")
+    return _choose_patient(request, register_form=form, status=400)
+
+
+def _choose_patient(request, *, register_form=None, status=200):
     query = request.GET.get("q", "").strip()[:40]  # NUL and the like: refused by core.input first
     choices = patient_search(request.user, query)[:10] if query else patients_recently_prescribed_by(request.user)
+    can_register = has_capability(request.user, "manage_patients")
     return render(
         request,
         "prescriptions/editor.html",
@@ -174,8 +195,10 @@ def _choose_patient(request):
             "patient": None,
             "query": query,
             "choices": choices,
-            "can_register": has_capability(request.user, "manage_patients"),
+            "can_register": can_register,
+            "register_form": register_form or (PatientForm() if can_register else None),
         },
+        status=status,
     )
 
 

@@ -101,7 +101,7 @@ def test_prescribe_without_a_patient_opens_the_editor_at_the_patient_choice_not_
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'id="patient-q"' in html and "/patients/new/?then=prescribe" in html
+    assert 'id="patient-q"' in html and 'class="register-patient"' in html
     assert 'id="editor"' not in html
 
 
@@ -140,16 +140,50 @@ def test_before_any_search_the_patient_choice_offers_the_patients_the_clinician_
     assert list(client.get("/prescriptions/new/").context["choices"]) == [newer, older]
 
 
-def test_registering_from_the_editor_returns_to_the_editor_with_the_new_patient_chosen(client, clinician, catalogue):
-    client.force_login(clinician)
+def new_patient(**values) -> dict:
     data = {"name": "王新", "sex": "M", "date_of_birth": "1975-03-02", "mobile": "13900001111"}
-    data |= dict.fromkeys(["id_number", "township", "address", "allergies", "allergy_notes", "notes"], "")
+    return (
+        data | dict.fromkeys(["id_number", "township", "address", "allergies", "allergy_notes", "notes"], "") | values
+    )
 
-    response = client.post("/patients/new/?then=prescribe", data)
+
+def test_a_patient_registered_inside_the_editor_opens_the_editor_with_them_chosen(client, clinician, catalogue):
+    client.force_login(clinician)
+
+    response = client.post("/prescriptions/new/", new_patient())
 
     patient = Patient.objects.get(name="王新")
+    assert (patient.institution, patient.created_by) == (clinician.institution, clinician)
     assert response.status_code == 302
     assert response.url == f"/prescriptions/new/?patient={patient.pk}"
+
+
+def test_a_registration_inside_the_editor_with_a_bad_mobile_is_refused_at_the_field_and_saves_nothing(
+    client, clinician, catalogue
+):
+    client.force_login(clinician)
+
+    response = client.post("/prescriptions/new/", new_patient(mobile="12345"))
+
+    assert response.status_code == 400
+    assert response.context["register_form"].errors.keys() == {"mobile"}
+    assert 'class="register-patient" open' in response.content.decode()
+    assert not Patient.objects.filter(name="王新").exists()
+
+
+def test_the_patient_form_still_returns_to_the_editor_when_asked(client, clinician, catalogue):
+    client.force_login(clinician)
+
+    response = client.post("/patients/new/?then=prescribe", new_patient())
+
+    assert response.url == f"/prescriptions/new/?patient={Patient.objects.get(name='王新').pk}"
+
+
+def test_someone_who_may_not_register_patients_cannot_register_one_inside_the_editor(client, pharmacist):
+    client.force_login(pharmacist)
+
+    assert client.post("/prescriptions/new/", new_patient()).status_code == 403
+    assert not Patient.objects.filter(name="王新").exists()
 
 
 def test_the_editor_shows_the_patients_recent_prescriptions_with_their_findings_and_a_copy_of_each(
