@@ -49,6 +49,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_reference_data": frozenset({Role.ADMINISTRATOR}),
     "manage_catalogue": frozenset({Role.ADMINISTRATOR}),
     "manage_station_settings": frozenset({Role.ADMINISTRATOR}),
+    # An institution's own agreed formulas (协定方), within the administrator's subtree: not a
+    # county-wide list, so a central centre keeps its own (catalogue.formulas.formula_save_agreed).
+    "manage_agreed_formulas": frozenset({Role.ADMINISTRATOR}),
     "view_stock": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR, Role.ADMINISTRATOR}),
     "manage_stock": frozenset({Role.DISPENSER, Role.ADMINISTRATOR}),
     "view_dashboards": frozenset({Role.ADMINISTRATOR}),
@@ -113,6 +116,9 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "audit.auditdecision": ("view",),
         "prescriptions.stuckflag": ("view",),
         "prescriptions.prescription": ("view",),
+    },
+    "manage_agreed_formulas": {
+        "catalogue.formula": ("view", "add", "change"),  # agreed ones only (catalogue.admin.FormulaAdmin)
     },
     # The stations' limits: one settings row for the county's stations.
     "manage_station_settings": {

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.permissions import scope_to_institutions
+from accounts.permissions import can_see_institution, has_capability, institutions_visible_to, scope_to_institutions
 
 from .formulas import formula_save_agreed
 from .models import (
@@ -264,3 +264,28 @@ class FormulaAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).exclude(kind=FormulaKind.PERSONAL)
+
+    def has_change_permission(self, request, obj=None):
+        """A classical formula is county-wide (manage_catalogue); an agreed one its institution's,
+        for the administrators whose subtree holds it (manage_agreed_formulas)."""
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or has_capability(request.user, "manage_catalogue"):
+            return True
+        return obj.kind == FormulaKind.AGREED and can_see_institution(request.user, obj.institution_id)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not has_capability(request.user, "manage_catalogue"):
+            agreed_only(form, request.user)
+        return form
+
+
+def agreed_only(form, user) -> None:
+    """The formula form of an administrator below the county level: an agreed formula of an
+    institution of their subtree, nothing else."""
+    if "kind" in form.base_fields:
+        form.base_fields["kind"].choices = [(FormulaKind.AGREED, FormulaKind.AGREED.label)]
+    if "institution" in form.base_fields:
+        form.base_fields["institution"].queryset = institutions_visible_to(user)
+        form.base_fields["institution"].required = True

@@ -86,8 +86,10 @@ def formula_save_personal(*, actor, name: str, items, usage: str = "") -> Formul
 @transaction.atomic
 def formula_save_agreed(*, actor, institution, name: str, items, usage: str = "", indications: str = "") -> Formula:
     """Publish a new version of an institution's agreed formula; earlier versions stay on record
-    (prescriptions name the version they came from) but are no longer offered."""
-    ensure_capability(actor, "manage_catalogue")
+    (prescriptions name the version they came from) but are no longer offered. Any
+    administrator within whose subtree the institution is may (manage_agreed_formulas): an
+    institution's own formulas are not a county-wide list."""
+    ensure_capability(actor, "manage_agreed_formulas")
     visible = institution_ids_visible_to(actor)
     if visible is not None and institution.pk not in visible:
         raise ValidationError({"institution": [_("You cannot manage this institution's formulas.")]})

@@ -179,7 +179,7 @@ ADMIN_MODELS = {
     "catalogue_pregnancycaution": (ADMINS, COUNTY_ADMIN),
     "catalogue_stockbatch": (ADMINS, NOBODY),  # stock moves only through the stock services
     "catalogue_stockmovement": (ADMINS, NOBODY),
-    "catalogue_formula": (ADMINS, COUNTY_ADMIN),
+    "catalogue_formula": (ADMINS, ADMINS),  # a centre administrator adds its own agreed formulas
     "patients_patient": (ADMINS, NOBODY),  # patients are registered through the clinic pages
     "rules_ruleversion": (ADMINS, NOBODY),  # drafts are frozen from the rule tables, never typed in
     "rules_ageband": (ADMINS, COUNTY_ADMIN),

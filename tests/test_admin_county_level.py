@@ -98,3 +98,28 @@ def test_the_sign_in_lockout_section_of_the_admin_is_named_in_chinese():
         assert str(apps.get_app_config("axes").verbose_name) == "登录锁定"
         assert str(AccessAttempt._meta.verbose_name_plural) == "登录尝试"
         assert str(AccessAttempt._meta.get_field("failures_since_start").verbose_name) == "失败次数"
+
+
+def agreed_form(institution, name="城东止咳方", **values) -> dict:
+    items = '[{"herb": "甘草", "grams": "6"}, {"herb": "桔梗", "grams": "9"}]'
+    form = {"kind": "agreed", "name": name, "institution": institution.pk, "items": items, "usage": ""}
+    return form | {"indications": "", "source": "", "active": "on"} | values
+
+
+def test_a_centre_administrator_keeps_its_own_agreed_formulas_but_not_the_classical_ones(
+    client, centre_admin, county, catalogue
+):
+    """An institution's agreed formulas (协定方) are its own, not a county-wide list."""
+    from catalogue.models import Formula
+
+    classical = Formula.objects.create(kind="classical", name="桔梗汤", items=[{"herb": "桔梗", "grams": "3"}])
+    client.force_login(centre_admin)
+
+    assert client.post("/admin/catalogue/formula/add/", agreed_form(county["C001"])).status_code == 302
+    client.post("/admin/catalogue/formula/add/", agreed_form(county["C002"], name="城西方"))
+    client.post("/admin/catalogue/formula/add/", agreed_form(county["C001"], name="经典", kind="classical"))
+    refused = client.post(f"/admin/catalogue/formula/{classical.pk}/change/", agreed_form(county["C001"], name="改"))
+
+    assert Formula.objects.filter(kind="agreed", institution=county["C001"], name="城东止咳方").exists()
+    assert not Formula.objects.filter(name__in=["城西方", "经典", "改"]).exists()
+    assert refused.status_code == 403 and Formula.objects.get(pk=classical.pk).name == "桔梗汤"
