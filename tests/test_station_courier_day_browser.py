@@ -111,7 +111,8 @@ def scale_sends(page, reading: str) -> None:
     page.evaluate(
         """reading => {
             for (const key of [...reading, "Enter"]) {
-                document.activeElement.dispatchEvent(new KeyboardEvent("keydown", {key, bubbles: true, cancelable: true}));
+                const event = new KeyboardEvent("keydown", {key, bubbles: true, cancelable: true});
+                document.activeElement.dispatchEvent(event);
             }
         }""",
         reading,

@@ -117,7 +117,7 @@ def api_url(prescription) -> str:
 
 def timeline(page: str) -> dict[str, set[str]]:
     """Label -> the classes of its timeline entry (`done`, `current`)."""
-    entries = re.findall(r'<li class="([^"]*)">\s*<span class="label">([^<]*)</span>', page)
+    entries = re.findall(r'<li class="([^"]*)"[^>]*>\s*<span class="label">([^<]*)</span>', page)
     assert entries, "the page has a timeline"
     return {html.unescape(label): set(classes.split()) for classes, label in entries}
 
