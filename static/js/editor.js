@@ -553,42 +553,115 @@
   }
 
   // ---- submit -----------------------------------------------------------------------------------
+  // A failed submit lists every error in the summary at the top of the form, each a link to its
+  // field; the summary takes the focus. A field in error is aria-invalid and described by its
+  // message; typing in it clears its error and its line in the summary.
+  const summary = document.getElementById("error-summary");
+  const summaryList = summary.querySelector("ul");
+
+  function fieldName(field) {
+    let text = "";
+    if (field.getAttribute("aria-labelledby")) {
+      text = field.getAttribute("aria-labelledby").split(" ")
+        .map((id) => (document.getElementById(id) || {}).textContent || "").join(" ");
+    } else if (field.labels && field.labels.length) {
+      text = field.labels[0].textContent;
+    } else {
+      text = field.getAttribute("aria-label") || "";
+    }
+    return text.replace("*", "").replace(/\s+/g, " ").trim();
+  }
+
+  function markInvalid(field, error) {
+    field.classList.add("invalid");
+    field.setAttribute("aria-invalid", "true");
+    if (!error.id) error.id = "error-" + field.id;
+    const ids = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    if (!ids.includes(error.id)) field.setAttribute("aria-describedby", [...ids, error.id].join(" "));
+  }
+
+  function addSummaryLine(text, field) {
+    const li = document.createElement("li");
+    if (field) {
+      const link = document.createElement("a");
+      link.href = "#" + field.id;
+      link.dataset.field = field.id;
+      link.textContent = fieldName(field) + (fieldName(field) ? "：" : "") + text;
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        field.focus();
+        field.scrollIntoView({ block: "center" });
+      });
+      li.appendChild(link);
+    } else {
+      li.textContent = text;
+    }
+    summaryList.appendChild(li);
+  }
+
+  function clearFieldError(field) {
+    if (field.getAttribute("aria-invalid") !== "true") return;
+    (field.getAttribute("aria-describedby") || "").split(" ").forEach((id) => {
+      const error = document.getElementById(id);
+      if (error) error.textContent = "";
+    });
+    field.classList.remove("invalid");
+    field.removeAttribute("aria-invalid");
+    field.removeAttribute("aria-describedby");
+    summaryList.querySelectorAll(`a[data-field="${field.id}"]`).forEach((link) => link.parentElement.remove());
+    if (!summaryList.children.length) summary.hidden = true;
+  }
+
   function clearErrors() {
     form.querySelectorAll(".error").forEach((el) => { el.textContent = ""; });
     form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+    form.querySelectorAll("[aria-invalid]").forEach((el) => {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+    });
+    summaryList.innerHTML = "";
+    summary.hidden = true;
+  }
+
+  function errorPlace(path) {
+    // The field an error path belongs to and the element that shows its message.
+    const reason = path.match(/^double_signature\.reasons\[(.+)\]$/);
+    const reasonInput = reason && Array.from(form.querySelectorAll(".signature-reason"))
+      .find((input) => input.dataset.key === reason[1]);
+    if (reasonInput) return [reasonInput, reasonInput.parentElement.querySelector(".error")];
+    const match = path.match(/^items\[(\d+)\]\.(herb|grams|instruction)$/);
+    if (match) {
+      const row = rows().filter((r) => r.querySelector(".herb").value.trim() || r.querySelector(".grams").value.trim())[Number(match[1])];
+      const input = row && row.querySelector("." + match[2]);
+      const error = input && input.parentElement.querySelector(".error");
+      if (error) return [input, error];
+    }
+    const target = form.querySelector(`[data-error-for="${path}"]`)
+      || form.querySelector(`[data-error-for="${path.split(".")[0]}"]`);
+    if (!target) return [null, null];
+    let field = target.dataset.field ? document.getElementById(target.dataset.field)
+      : form.querySelector(`[name="${target.dataset.errorFor}"]`);
+    if (target.dataset.errorFor === "items") field = rows().length ? rows()[0].querySelector(".herb") : null;
+    return [field, target];
   }
 
   function showErrors(errors) {
-    let unplaced = [];
+    const unplaced = [];
     Object.entries(errors || {}).forEach(([path, messages]) => {
       const text = messages.join(" ");
-      const reason = path.match(/^double_signature\.reasons\[(.+)\]$/);
-      const reasonInput = reason && Array.from(form.querySelectorAll(".signature-reason"))
-        .find((input) => input.dataset.key === reason[1]);
-      if (reasonInput) {
-        reasonInput.classList.add("invalid");
-        reasonInput.parentElement.querySelector(".error").textContent = text;
-        return;
-      }
-      const match = path.match(/^items\[(\d+)\]\.(herb|grams|instruction)$/);
-      if (match) {
-        const row = rows().filter((r) => r.querySelector(".herb").value.trim() || r.querySelector(".grams").value.trim())[Number(match[1])];
-        const input = row && row.querySelector("." + match[2]);
-        if (input) {
-          input.classList.add("invalid");
-          const error = input.parentElement.querySelector(".error");
-          if (error) { error.textContent = text; return; }
-        }
-      }
-      const target = form.querySelector(`[data-error-for="${path}"]`)
-        || form.querySelector(`[data-error-for="${path.split(".")[0]}"]`);
-      if (target) target.textContent = (target.textContent ? target.textContent + " " : "") + text;
-      else unplaced.push(text);
+      const [field, error] = errorPlace(path);
+      if (!error) { unplaced.push(text); addSummaryLine(text, null); return; }
+      error.textContent = (error.textContent ? error.textContent + " " : "") + text;
+      if (field) markInvalid(field, error);
+      addSummaryLine(text, field);
     });
     document.getElementById("form-error").textContent = unplaced.join(" ");
-    const missingReason = form.querySelector(".signature-reason.invalid");
-    if (missingReason) missingReason.focus();
+    summary.hidden = !summaryList.children.length;
+    if (!summary.hidden) summary.focus();
   }
+
+  form.addEventListener("input", (event) => clearFieldError(event.target));
+  form.addEventListener("change", (event) => clearFieldError(event.target));
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -633,6 +706,9 @@
   document.getElementById("add-row").addEventListener("click", () => addRow(null, true));
 
   (initial.items || []).forEach((item) => addRow(item, false));
-  addRow(null, !initial.items || !initial.items.length);
+  addRow(null, false);
   if (initial.items && initial.items.length) schedulePrecheck();
+  // The focus starts at the first required field, at the top of the form, not below it.
+  const firstRequired = form.querySelector("[required], [aria-required=true]");
+  if (firstRequired) firstRequired.focus();
 })();
