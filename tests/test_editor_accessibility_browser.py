@@ -57,6 +57,29 @@ def assert_clean(page):
     assert not found, "\n".join(found)
 
 
+def unlabelled_or_small(page):
+    """Visible fields without a visible label, and visible buttons under 44 px tall."""
+    return page.evaluate(
+        """() => {
+            const shown = (el) => el && el.getClientRects().length && getComputedStyle(el).visibility !== "hidden";
+            const problems = [];
+            const fields = "#editor input:not([type=hidden]), #editor select, #editor textarea";
+            document.querySelectorAll(fields).forEach((field) => {
+                if (!shown(field)) return;
+                const by = (field.getAttribute("aria-labelledby") || "").split(" ").filter(Boolean);
+                const labels = [...field.labels, ...by.map((id) => document.getElementById(id))];
+                const visible = labels.some((label) => shown(label) && label.textContent.trim());
+                if (!visible) problems.push("no label: " + field.outerHTML);
+            });
+            document.querySelectorAll("#editor button").forEach((button) => {
+                const short = button.getBoundingClientRect().height < 44;
+                if (shown(button) && short) problems.push("short: " + button.outerHTML);
+            });
+            return problems;
+        }"""
+    )
+
+
 def combobox_state(page, selector):
     """The combobox's ARIA state: expanded, the listbox it controls, the highlighted option."""
     return page.evaluate(
@@ -82,9 +105,10 @@ def combobox_state(page, selector):
     )
 
 
-def test_axe_finds_no_violation_on_load_with_either_list_open_and_after_a_failed_submit(editor):
+def test_axe_finds_no_violation_on_load_with_either_list_open_with_a_finding_and_after_a_failed_submit(editor):
     page = editor
     assert_clean(page)
+    assert unlabelled_or_small(page) == []
 
     herb = page.locator(".herb-row .herb").first
     herb.focus()
@@ -105,11 +129,26 @@ def test_axe_finds_no_violation_on_load_with_either_list_open_and_after_a_failed
     assert_clean(page)
     page.keyboard.press("Escape")
 
+    # 甘草 with 甘遂 (十八反): a block finding with its reason field and pharmacopoeia buttons.
+    page.locator(".herb-row .herb").first.focus()
+    page.keyboard.press("Control+A")  # over the "gc" typed above
+    for query, grams in [("gc", "6"), ("gansui", "1")]:
+        page.keyboard.type(query)
+        page.wait_for_selector(".herb-row .suggestions:not([hidden]) [role=option]")
+        page.keyboard.press("Enter")
+        page.keyboard.type(grams)
+        page.keyboard.press("Enter")
+    page.wait_for_selector('#findings .finding[data-code="incompatibility.eighteen"] .signature-reason')
+    assert_clean(page)
+    assert unlabelled_or_small(page) == []
+
     page.locator("#submit").click()
     page.wait_for_selector("#error-summary:not([hidden]) a")
     assert active(page) == "error-summary"
-    assert page.locator("[aria-invalid=true]").count() >= 2  # the disease and the herbs
+    assert page.locator("#error-summary li").all_inner_texts() == ["密码：该字段不能为空。"]
+    assert page.locator("#sign-password").get_attribute("aria-invalid") == "true"
     assert_clean(page)
+    assert unlabelled_or_small(page) == []
 
 
 def test_a_prescription_written_corrected_and_submitted_with_the_keyboard_alone(live_server, patient, editor):
@@ -143,6 +182,7 @@ def test_a_prescription_written_corrected_and_submitted_with_the_keyboard_alone(
     assert active(page) == "error-summary", "the failed submit lands on the error summary"
     assert page.locator("#error-summary h2").inner_text() == "处方未提交，请更正："
     assert page.locator("#error-summary li").all_inner_texts() == ["中医病名：请填写中医诊断（病名）。"]
+    assert_clean(page)  # a second failed-submit state: the disease in error
 
     page.keyboard.press("Tab")
     assert active(page, "el.tagName") == "A" and active(page, "el.dataset.field") == "disease"
