@@ -9,6 +9,7 @@ from prescriptions.models import Prescription
 from .axe import violations
 from .factories import PatientFactory
 from .test_browser import browser  # noqa: F401 - the shared Chromium
+from .test_clinician_day import write_prescription
 from .test_clinician_day_browser import desktop  # noqa: F401 - a page at 1366×768
 
 pytestmark = pytest.mark.browser
@@ -204,3 +205,24 @@ def test_a_prescription_written_corrected_and_submitted_with_the_keyboard_alone(
     prescription = Prescription.objects.get(patient=patient)
     assert [(i.herb.name, int(i.grams)) for i in prescription.items.all()] == [("甘草", 6), ("茯苓", 12)]
     assert prescription.consult.tcm_disease == "感冒"
+
+
+def test_axe_finds_no_violation_choosing_the_patient_nor_with_the_patients_history(
+    live_server,
+    clinician,
+    patient,
+    enqueued,
+    editor,
+):
+    """The editor's two other states: the patient choice before it, the history card beside it."""
+    page = editor
+    write_prescription(clinician, patient, items=[{"herb": "甘草", "grams": "6"}])
+    page.goto(f"{live_server.url}/prescriptions/new/")
+    assert active(page) == "patient-q"
+    assert_clean(page)
+
+    page.goto(f"{live_server.url}/prescriptions/new/?patient={patient.pk}")
+    page.wait_for_selector("#history .copy-previous")
+    assert active(page) == "disease"
+    assert_clean(page)
+    assert unlabelled_or_small(page) == []
