@@ -893,8 +893,11 @@ ZH = {
     "%(seconds).1f s": "%(seconds).1f秒",
     "limit": "时限",
     "check duration at submit": "提交时审方耗时",
+    "The prescription was not submitted. Please correct:": "处方未提交，请更正：",
+    "Formula suggestions": "方剂候选",
+    "Herb suggestions": "饮片候选",
+    "Move or remove": "移动或删除",
 }
-
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')
 
 

@@ -81,7 +81,11 @@ def test_a_clinicians_day_from_a_returned_prescription_to_a_signed_submit(live_s
     missing = eighteen.locator(".reason .error")
     expect(missing).to_contain_text("甘草与甘遂")  # the missing reason, in the finding it belongs to
     assert page.locator("#form-error").inner_text() == ""
+    # The focus lands on the error summary; its link leads to the reason field.
+    assert page.locator("#error-summary:focus").count() == 1
+    page.locator("#error-summary a", has_text="签字理由").first.click()
     assert page.locator(".signature-reason:focus").count() == 1
+    assert page.locator(".signature-reason:focus").get_attribute("aria-invalid") == "true"
 
     for reason in page.locator(".signature-reason").all():
         reason.fill("甘遂半夏汤意，逐水，已告知患者")

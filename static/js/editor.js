@@ -34,6 +34,60 @@
     return { status: response.status, data };
   }
 
+  // ---- combobox (WAI-ARIA APG "combobox with listbox popup") ----------------------------------
+  // The input keeps the focus; the highlighted option is named by aria-activedescendant and marked
+  // aria-selected (the stylesheet also outlines it, so the highlight is not colour alone).
+  let listSeq = 0;
+
+  function comboInit(input, list) {
+    if (!list.id) list.id = "listbox-" + (++listSeq);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("aria-expanded", "false");
+  }
+
+  function comboOptions(list) { return Array.from(list.querySelectorAll("[role=option]")); }
+
+  function comboHighlight(input, list, index) {
+    comboOptions(list).forEach((li, i) => {
+      li.setAttribute("aria-selected", String(i === index));
+      li.classList.toggle("active", i === index);
+      if (i === index) {
+        input.setAttribute("aria-activedescendant", li.id);
+        li.scrollIntoView({ block: "nearest" });
+      }
+    });
+  }
+
+  function comboActive(list) {
+    const options = comboOptions(list);
+    const index = options.findIndex((li) => li.getAttribute("aria-selected") === "true");
+    return index;
+  }
+
+  function comboOpen(input, list) {
+    const options = comboOptions(list);
+    options.forEach((li, i) => { li.id = list.id + "-" + i; });
+    list.hidden = options.length === 0;
+    input.setAttribute("aria-expanded", String(!list.hidden));
+    if (options.length) comboHighlight(input, list, 0);
+    else input.removeAttribute("aria-activedescendant");
+  }
+
+  function comboClose(input, list) {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  function comboMove(input, list, down) {
+    const options = comboOptions(list);
+    let index = comboActive(list);
+    index = down ? Math.min(index + 1, options.length - 1) : Math.max(index - 1, 0);
+    comboHighlight(input, list, index);
+  }
+
   // ---- rows -------------------------------------------------------------------------------------
   function rows() { return Array.from(tbody.querySelectorAll("tr.herb-row")); }
 
@@ -41,11 +95,24 @@
     rows().forEach((row, index) => { row.querySelector(".pos").textContent = index + 1; });
   }
 
+  let rowSeq = 0;
+
   function addRow(data, focus) {
     const row = template.content.firstElementChild.cloneNode(true);
     const herb = row.querySelector(".herb");
     const grams = row.querySelector(".grams");
     const instruction = row.querySelector(".instruction");
+    // Ids for the row's fields, errors and position: each field is named by its visible column
+    // header and the row's number ("Herb 3"), and an error can point at its field.
+    const n = ++rowSeq;
+    row.querySelector(".pos").id = "row-pos-" + n;
+    [[herb, "herb"], [grams, "grams"], [instruction, "instruction"]].forEach(([field, name]) => {
+      field.id = name + "-" + n;
+      field.setAttribute("aria-labelledby", "col-" + name + " row-pos-" + n);
+      const error = field.parentElement.querySelector(".error");
+      if (error) error.id = field.id + "-error";
+    });
+    comboInit(herb, row.querySelector(".suggestions"));
     if (data) {
       herb.value = data.herb || "";
       row.dataset.name = data.herb || "";
@@ -99,7 +166,7 @@
 
   function hideSuggestions(row) {
     const list = row.querySelector(".suggestions");
-    list.hidden = true;
+    comboClose(row.querySelector(".herb"), list);
     list.innerHTML = "";
   }
 
@@ -137,12 +204,11 @@
       pinyin.className = "s-pinyin";
       pinyin.textContent = "  " + herb.pinyin;
       li.appendChild(pinyin);
-      if (index === 0) li.classList.add("active");
       li.addEventListener("mousedown", (event) => { event.preventDefault(); pick(row, herb); });
       list.appendChild(li);
     });
     row._herbs = herbs;
-    list.hidden = herbs.length === 0;
+    comboOpen(row.querySelector(".herb"), list);
   }
 
   const searchHerbs = debounce(async (row, query) => {
@@ -164,17 +230,15 @@
     herb.addEventListener("blur", () => setTimeout(() => hideSuggestions(row), 150));
     herb.addEventListener("keydown", (event) => {
       const list = row.querySelector(".suggestions");
-      const options = Array.from(list.querySelectorAll("li"));
-      const active = list.querySelector("li.active");
-      if ((event.key === "ArrowDown" || event.key === "ArrowUp") && !event.altKey && options.length) {
+      const options = comboOptions(list);
+      const active = comboActive(list);
+      if ((event.key === "ArrowDown" || event.key === "ArrowUp") && !event.altKey && options.length && !list.hidden) {
         event.preventDefault();
-        let index = active ? Number(active.dataset.index) : -1;
-        index = event.key === "ArrowDown" ? Math.min(index + 1, options.length - 1) : Math.max(index - 1, 0);
-        options.forEach((li) => li.classList.toggle("active", Number(li.dataset.index) === index));
+        comboMove(herb, list, event.key === "ArrowDown");
       } else if (event.key === "Enter") {
         event.preventDefault();
         if (!list.hidden && row._herbs && row._herbs.length) {
-          pick(row, row._herbs[active ? Number(active.dataset.index) : 0]);
+          pick(row, row._herbs[Math.max(active, 0)]);
         } else if (row.dataset.name) {
           grams.focus();
         }
@@ -208,8 +272,10 @@
   let formulas = [];
   let pickedFormula = null;
 
+  comboInit(formulaInput, formulaList);
+
   const searchFormulas = debounce(async (query) => {
-    if (!query) { formulaList.hidden = true; return; }
+    if (!query) { comboClose(formulaInput, formulaList); return; }
     const response = await fetch(form.dataset.formulasUrl + "?page_size=8&q=" + encodeURIComponent(query),
       { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!response.ok) return;
@@ -217,13 +283,13 @@
     formulaList.innerHTML = "";
     formulas.forEach((formula, index) => {
       const li = document.createElement("li");
+      li.setAttribute("role", "option");
       li.dataset.index = index;
       li.textContent = formula.label + "（" + formula.kind_label + "）";
-      if (index === 0) li.classList.add("active");
       li.addEventListener("mousedown", (event) => { event.preventDefault(); useFormula(formula); });
       formulaList.appendChild(li);
     });
-    formulaList.hidden = formulas.length === 0;
+    comboOpen(formulaInput, formulaList);
   }, 150);
 
   function useFormula(formula) {
@@ -234,7 +300,7 @@
       row.dataset.name = item.herb;
     });
     addRow(null, false);
-    formulaList.hidden = true;
+    comboClose(formulaInput, formulaList);
     formulaInput.value = "";
     document.getElementById("formula-picked").textContent = formula.kind_label + "：" + formula.label
       + (formula.source ? "（" + formula.source.split("；").pop() + "）" : "");
@@ -246,19 +312,19 @@
 
   formulaInput.addEventListener("input", () => searchFormulas(formulaInput.value.trim()));
   formulaInput.addEventListener("keydown", (event) => {
-    const options = Array.from(formulaList.querySelectorAll("li"));
-    const active = formulaList.querySelector("li.active");
-    if ((event.key === "ArrowDown" || event.key === "ArrowUp") && options.length) {
+    const options = comboOptions(formulaList);
+    const active = comboActive(formulaList);
+    if ((event.key === "ArrowDown" || event.key === "ArrowUp") && options.length && !formulaList.hidden) {
       event.preventDefault();
-      let index = active ? Number(active.dataset.index) : -1;
-      index = event.key === "ArrowDown" ? Math.min(index + 1, options.length - 1) : Math.max(index - 1, 0);
-      options.forEach((li) => li.classList.toggle("active", Number(li.dataset.index) === index));
+      comboMove(formulaInput, formulaList, event.key === "ArrowDown");
     } else if (event.key === "Enter") {
       event.preventDefault();
-      if (formulas.length && !formulaList.hidden) useFormula(formulas[active ? Number(active.dataset.index) : 0]);
+      if (formulas.length && !formulaList.hidden) useFormula(formulas[Math.max(active, 0)]);
+    } else if (event.key === "Escape") {
+      comboClose(formulaInput, formulaList);
     }
   });
-  formulaInput.addEventListener("blur", () => setTimeout(() => { formulaList.hidden = true; }, 150));
+  formulaInput.addEventListener("blur", () => setTimeout(() => comboClose(formulaInput, formulaList), 150));
 
   document.getElementById("save-formula").addEventListener("click", async () => {
     const name = document.getElementById("formula-name").value.trim();
@@ -487,42 +553,115 @@
   }
 
   // ---- submit -----------------------------------------------------------------------------------
+  // A failed submit lists every error in the summary at the top of the form, each a link to its
+  // field; the summary takes the focus. A field in error is aria-invalid and described by its
+  // message; typing in it clears its error and its line in the summary.
+  const summary = document.getElementById("error-summary");
+  const summaryList = summary.querySelector("ul");
+
+  function fieldName(field) {
+    let text = "";
+    if (field.getAttribute("aria-labelledby")) {
+      text = field.getAttribute("aria-labelledby").split(" ")
+        .map((id) => (document.getElementById(id) || {}).textContent || "").join(" ");
+    } else if (field.labels && field.labels.length) {
+      text = field.labels[0].textContent;
+    } else {
+      text = field.getAttribute("aria-label") || "";
+    }
+    return text.replace("*", "").replace(/\s+/g, " ").trim();
+  }
+
+  function markInvalid(field, error) {
+    field.classList.add("invalid");
+    field.setAttribute("aria-invalid", "true");
+    if (!error.id) error.id = "error-" + field.id;
+    const ids = (field.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    if (!ids.includes(error.id)) field.setAttribute("aria-describedby", [...ids, error.id].join(" "));
+  }
+
+  function addSummaryLine(text, field) {
+    const li = document.createElement("li");
+    if (field) {
+      const link = document.createElement("a");
+      link.href = "#" + field.id;
+      link.dataset.field = field.id;
+      link.textContent = fieldName(field) + (fieldName(field) ? "：" : "") + text;
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        field.focus();
+        field.scrollIntoView({ block: "center" });
+      });
+      li.appendChild(link);
+    } else {
+      li.textContent = text;
+    }
+    summaryList.appendChild(li);
+  }
+
+  function clearFieldError(field) {
+    if (field.getAttribute("aria-invalid") !== "true") return;
+    (field.getAttribute("aria-describedby") || "").split(" ").forEach((id) => {
+      const error = document.getElementById(id);
+      if (error) error.textContent = "";
+    });
+    field.classList.remove("invalid");
+    field.removeAttribute("aria-invalid");
+    field.removeAttribute("aria-describedby");
+    summaryList.querySelectorAll(`a[data-field="${field.id}"]`).forEach((link) => link.parentElement.remove());
+    if (!summaryList.children.length) summary.hidden = true;
+  }
+
   function clearErrors() {
     form.querySelectorAll(".error").forEach((el) => { el.textContent = ""; });
     form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+    form.querySelectorAll("[aria-invalid]").forEach((el) => {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+    });
+    summaryList.innerHTML = "";
+    summary.hidden = true;
+  }
+
+  function errorPlace(path) {
+    // The field an error path belongs to and the element that shows its message.
+    const reason = path.match(/^double_signature\.reasons\[(.+)\]$/);
+    const reasonInput = reason && Array.from(form.querySelectorAll(".signature-reason"))
+      .find((input) => input.dataset.key === reason[1]);
+    if (reasonInput) return [reasonInput, reasonInput.parentElement.querySelector(".error")];
+    const match = path.match(/^items\[(\d+)\]\.(herb|grams|instruction)$/);
+    if (match) {
+      const row = rows().filter((r) => r.querySelector(".herb").value.trim() || r.querySelector(".grams").value.trim())[Number(match[1])];
+      const input = row && row.querySelector("." + match[2]);
+      const error = input && input.parentElement.querySelector(".error");
+      if (error) return [input, error];
+    }
+    const target = form.querySelector(`[data-error-for="${path}"]`)
+      || form.querySelector(`[data-error-for="${path.split(".")[0]}"]`);
+    if (!target) return [null, null];
+    let field = target.dataset.field ? document.getElementById(target.dataset.field)
+      : form.querySelector(`[name="${target.dataset.errorFor}"]`);
+    if (target.dataset.errorFor === "items") field = rows().length ? rows()[0].querySelector(".herb") : null;
+    return [field, target];
   }
 
   function showErrors(errors) {
-    let unplaced = [];
+    const unplaced = [];
     Object.entries(errors || {}).forEach(([path, messages]) => {
       const text = messages.join(" ");
-      const reason = path.match(/^double_signature\.reasons\[(.+)\]$/);
-      const reasonInput = reason && Array.from(form.querySelectorAll(".signature-reason"))
-        .find((input) => input.dataset.key === reason[1]);
-      if (reasonInput) {
-        reasonInput.classList.add("invalid");
-        reasonInput.parentElement.querySelector(".error").textContent = text;
-        return;
-      }
-      const match = path.match(/^items\[(\d+)\]\.(herb|grams|instruction)$/);
-      if (match) {
-        const row = rows().filter((r) => r.querySelector(".herb").value.trim() || r.querySelector(".grams").value.trim())[Number(match[1])];
-        const input = row && row.querySelector("." + match[2]);
-        if (input) {
-          input.classList.add("invalid");
-          const error = input.parentElement.querySelector(".error");
-          if (error) { error.textContent = text; return; }
-        }
-      }
-      const target = form.querySelector(`[data-error-for="${path}"]`)
-        || form.querySelector(`[data-error-for="${path.split(".")[0]}"]`);
-      if (target) target.textContent = (target.textContent ? target.textContent + " " : "") + text;
-      else unplaced.push(text);
+      const [field, error] = errorPlace(path);
+      if (!error) { unplaced.push(text); addSummaryLine(text, null); return; }
+      error.textContent = (error.textContent ? error.textContent + " " : "") + text;
+      if (field) markInvalid(field, error);
+      addSummaryLine(text, field);
     });
     document.getElementById("form-error").textContent = unplaced.join(" ");
-    const missingReason = form.querySelector(".signature-reason.invalid");
-    if (missingReason) missingReason.focus();
+    summary.hidden = !summaryList.children.length;
+    if (!summary.hidden) summary.focus();
   }
+
+  form.addEventListener("input", (event) => clearFieldError(event.target));
+  form.addEventListener("change", (event) => clearFieldError(event.target));
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -567,6 +706,9 @@
   document.getElementById("add-row").addEventListener("click", () => addRow(null, true));
 
   (initial.items || []).forEach((item) => addRow(item, false));
-  addRow(null, !initial.items || !initial.items.length);
+  addRow(null, false);
   if (initial.items && initial.items.length) schedulePrecheck();
+  // The focus starts at the first required field, at the top of the form, not below it.
+  const firstRequired = form.querySelector("[required], [aria-required=true]");
+  if (firstRequired) firstRequired.focus();
 })();
