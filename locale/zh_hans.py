@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Bag labels": "药袋标签",
     "Register and prescribe": "登记并开方",
     "Connect a serial scale": "连接串口电子秤",
     "Scale connected: each stable reading fills the next weight.": "电子秤已连接：每次稳定读数将填入下一味药的重量。",
