@@ -392,7 +392,6 @@ ZH = {
     "Prescription number": "处方号",
     "Institution": "机构",
     "Waiting": "等待时间",
-    "Select for batch approval": "选中以批量通过",
     "urgent": "急",
     "%(name)s is auditing": "%(name)s 审核中",
     "Audit": "审核",
