@@ -97,6 +97,17 @@ def candidate_urls(world) -> list[str]:
     return [*plain, *objects]
 
 
+def device(browser, live_server, viewport, signed_in_client=None):  # noqa: F811
+    """A browser context at the device's size (touch unless a desktop), sharing the session of
+    `signed_in_client` if given: one sign-in per persona, no login form per page."""
+    context = browser.new_context(viewport=viewport, has_touch=viewport is not DESKTOP, locale="zh-CN")
+    if signed_in_client is not None:
+        host = live_server.url.split("//")[1].split(":")[0]
+        session = signed_in_client.cookies["sessionid"].value
+        context.add_cookies([{"name": "sessionid", "value": session, "domain": host, "path": "/"}])
+    return context
+
+
 def pages_of(client, world, who) -> list[str]:
     """The candidate URLs that answer `who` with a 200 HTML page."""
     if who == ANONYMOUS:
@@ -121,12 +132,7 @@ def test_every_page_a_persona_opens_passes_wcag_21_aa_at_the_personas_device_siz
 ):
     pages = pages_of(client, world, who)
     assert pages, who
-    context = browser.new_context(viewport=DEVICE[who], has_touch=DEVICE[who] is not DESKTOP, locale="zh-CN")
-    if who != ANONYMOUS:
-        host = live_server.url.split("//")[1].split(":")[0]
-        context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "domain": host, "path": "/"}]
-        )
+    context = device(browser, live_server, DEVICE[who], client if who != ANONYMOUS else None)
     page = context.new_page()
     found = []
     try:
@@ -182,3 +188,28 @@ def test_every_page_has_one_h1_and_a_title_of_its_own(client, world):
                 homes.setdefault(title, set()).add(frozenset(PERSONA_ROLES[who]))
     assert wrong == [], "\n".join(wrong)
     assert {title: roles for title, roles in homes.items() if len(roles) > 1} == {}, "roles share a home title"
+
+
+@pytest.mark.browser
+def test_forms_showing_their_errors_pass_wcag_21_aa(client, world, live_server, browser):  # noqa: F811
+    """The error state of a form is a page of its own: a failed sign-in on a phone, and a patient
+    registration sent empty on a clinician's desktop."""
+    found = []
+    context = device(browser, live_server, PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "clinician")
+    page.fill("#id_password", "not-the-password")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".errors")
+    found += violations(page) + inputs_without_visible_label(page)
+    context.close()
+
+    context = device(browser, live_server, DESKTOP, as_user(client, world.users["clinician"]))
+    page = context.new_page()
+    page.goto(f"{live_server.url}/patients/new/")
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector(".has-error")
+    found += violations(page) + inputs_without_visible_label(page)
+    context.close()
+    assert found == [], "\n".join(found)
