@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Not open to you": "无权访问",
+    "Your role or institution does not give you this page.": "您的角色或所属机构无权访问此页面。",
+    "Back to your home page": "返回首页",
     "Bag labels": "药袋标签",
     "Register and prescribe": "登记并开方",
     "Connect a serial scale": "连接串口电子秤",

@@ -191,9 +191,10 @@ def test_every_page_has_one_h1_and_a_title_of_its_own(client, world):
 
 
 @pytest.mark.browser
-def test_forms_showing_their_errors_pass_wcag_21_aa(client, world, live_server, browser):  # noqa: F811
-    """The error state of a form is a page of its own: a failed sign-in on a phone, and a patient
-    registration sent empty on a clinician's desktop."""
+def test_refusals_missing_pages_and_forms_showing_their_errors_pass_wcag_21_aa(client, world, live_server, browser):  # noqa: F811
+    """Pages people meet that the clean walk never shows: a failed sign-in on a phone; on a
+    clinician's desktop a patient registration sent empty, a page their role is refused (403) and
+    a patient that does not exist (404)."""
     found = []
     context = device(browser, live_server, PHONE)
     page = context.new_page()
@@ -211,5 +212,9 @@ def test_forms_showing_their_errors_pass_wcag_21_aa(client, world, live_server, 
     page.click("form.form button[type=submit]")
     page.wait_for_selector(".has-error")
     found += violations(page) + inputs_without_visible_label(page)
+    for url, status in (("/audit/", 403), (f"/patients/{world.submitted.patient.pk + 1000}/", 404)):
+        assert page.goto(live_server.url + url).status == status, url
+        assert page.locator("h1").count() == 1, url
+        found += violations(page)
     context.close()
     assert found == [], "\n".join(found)
