@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 
 ZH = {
+    "Not open to you": "无权访问",
+    "Your role or institution does not give you this page.": "您的角色或所属机构无权访问此页面。",
+    "Back to your home page": "返回首页",
+    "Bag labels": "药袋标签",
     "Register and prescribe": "登记并开方",
     "Connect a serial scale": "连接串口电子秤",
     "Scale connected: each stable reading fills the next weight.": "电子秤已连接：每次稳定读数将填入下一味药的重量。",
@@ -391,7 +395,6 @@ ZH = {
     "Prescription number": "处方号",
     "Institution": "机构",
     "Waiting": "等待时间",
-    "Select for batch approval": "选中以批量通过",
     "urgent": "急",
     "%(name)s is auditing": "%(name)s 审核中",
     "Audit": "审核",

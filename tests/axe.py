@@ -29,3 +29,23 @@ def violations(page, tags=WCAG_21_AA) -> list[str]:
         page.evaluate(AXE_SOURCE)
     found = page.evaluate(_RUN, tags)
     return [f"{page.url}: {v['id']} ({v['impact']}) {v['help']} — {target}" for v in found for target in v["targets"]]
+
+
+_UNLABELLED = """() => {
+    const shown = (el) => {
+        const box = el.getBoundingClientRect();
+        return box.width > 1 && box.height > 1 && getComputedStyle(el).visibility !== "hidden";
+    };
+    const fields = document.querySelectorAll(
+        "input:not([type=hidden]):not([type=submit]):not([type=button]):not([type=reset]), select, textarea"
+    );
+    return [...fields]
+        .filter((el) => shown(el) && ![...el.labels].some((label) => shown(label) && label.textContent.trim()))
+        .map((el) => el.outerHTML.slice(0, 160));
+}"""
+
+
+def inputs_without_visible_label(page) -> list[str]:
+    """Each shown form field with no shown <label> of its own (axe accepts a placeholder or an
+    aria-label as the name; a person who sees the page needs the label on it, WCAG 3.3.2)."""
+    return [f"{page.url}: no visible label — {field}" for field in page.evaluate(_UNLABELLED)]
