@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, never a CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No deep-link anchors inside the operations' summary buttons (nested controls, WCAG 4.1.2).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "REDOC_DIST": "SIDECAR",
     # Request and answer each get their own component: a required text is documented non-blank
     # where it is sent, and read-only and write-only fields only where they appear.
