@@ -1,0 +1,61 @@
+"""The rows the stage apps keep beside the trace: audit runs and decisions, delivery runs with
+their stops (a failed stop before the delivered one), pickup codes."""
+
+from audit.models import AuditDecision, AuditRun
+from delivery.models import DeliveryRun, DeliveryStop, PickupCode
+from rules.engine import ENGINE_VERSION
+
+from .plans import risk_of
+
+
+def _audit_run(plan, at, routed_to, rule_version):
+    obj = plan.prescription
+    return AuditRun(
+        prescription=obj,
+        rule_version=rule_version,
+        engine_version=ENGINE_VERSION,
+        duration_ms=1.0,
+        findings=plan.findings,
+        risk_level=risk_of(plan),
+        routed_to=routed_to(obj.institution),
+        created_at=at,
+    )
+
+
+def _decision(plan, at):
+    made = dict(zip(("pharmacist", "decision", "reasons", "overrides"), plan.decision, strict=True))
+    return AuditDecision(prescription=plan.prescription, created_at=at, **made)
+
+
+def _delivery(plan, stages, station):
+    """A run and stop per attempt: a failed attempt, then the one that delivered (or is on its way)."""
+    obj, (_stage, courier, at, _data) = plan.prescription, stages["shipped"]
+    last = "delivered" if "delivered" in stages else "shipped"
+    closed = stages.get("delivered", stages["shipped"])[2]
+    for status in ["failed", last] if plan.failed_delivery else [last]:
+        run = DeliveryRun(station=station, courier=courier, area=obj.patient.township or "—", created_at=at)
+        run.is_open, run.closed_at = status == "shipped", None if status == "shipped" else closed
+        reason = "家中无人" if status == "failed" else ""
+        yield run, DeliveryStop(prescription=obj, position=1, status=status, expected_at=at, failure_reason=reason)
+
+
+def stage_rows(plans, routed_to, station, rule_version) -> int:
+    runs, decisions, stops, codes = [], [], [], []
+    for plan in plans:
+        stages = {event[0]: event for event in plan.events}
+        if "ai_audited" in stages:
+            runs.append(_audit_run(plan, stages["ai_audited"][2], routed_to, rule_version))
+        if plan.decision:
+            decisions.append(_decision(plan, stages.get("approved", stages.get("rejected"))[2]))
+        if "packaged" in stages and plan.delivery == "pickup":
+            codes.append(PickupCode(prescription=plan.prescription, code=plan.prescription.tracking_token[:6]))
+        if "shipped" in stages:
+            stops.extend(_delivery(plan, stages, station))
+    AuditRun.objects.bulk_create(runs)
+    AuditDecision.objects.bulk_create(decisions)
+    PickupCode.objects.bulk_create(codes)
+    DeliveryRun.objects.bulk_create([run for run, _stop in stops])
+    for run, stop in stops:
+        stop.run, stop.updated_at = run, run.created_at
+    DeliveryStop.objects.bulk_create([stop for _run, stop in stops])
+    return len(runs) + len(decisions) + len(codes) + 2 * len(stops)
