@@ -21,9 +21,20 @@ pytestmark = pytest.mark.usefixtures("catalogue")
 END = "2026-11-30"
 
 
-def generate(count=300, seed=7) -> str:
+def generate(count=300, seed=7, batch=500) -> str:
     out = io.StringIO()
-    arguments = ["--prescriptions", str(count), "--seed", str(seed), "--end", END, "--years", "1"]
+    arguments = [
+        "--prescriptions",
+        str(count),
+        "--seed",
+        str(seed),
+        "--end",
+        END,
+        "--years",
+        "1",
+        "--batch",
+        str(batch),
+    ]
     call_command("generate_history", *arguments, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
@@ -82,8 +93,8 @@ def test_a_small_run_reaches_every_ending_with_failed_deliveries_revisions_and_a
     )
 
 
-def test_the_generated_trace_verifies_and_every_status_is_its_last_events_stage():
-    generate()
+def test_the_generated_trace_verifies_and_every_status_is_its_last_events_stage_across_many_batches():
+    generate(batch=40)  # revisions whose first version was written in an earlier batch
 
     problems, chains, events = verify_trace()
     assert problems == []
@@ -91,6 +102,8 @@ def test_the_generated_trace_verifies_and_every_status_is_its_last_events_stage(
     for prescription in Prescription.objects.all():
         last = TraceEvent.objects.filter(prescription=prescription).order_by("-seq").first()
         assert prescription.status == last.stage == Milestone.objects.get(prescription=prescription).status
+    for revision in Prescription.objects.filter(version=2).select_related("previous"):
+        assert (revision.previous.number, revision.previous.status) == (revision.number, Stage.REJECTED)
 
 
 def test_the_audit_runs_and_decisions_agree_with_each_status():

@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--prescriptions", type=int, required=True)
         parser.add_argument("--years", type=float, default=1.0)
         parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--batch", type=int, default=500, help="Prescriptions written per transaction.")
         parser.add_argument(
             "--end",
             type=date.fromisoformat,
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             years=options["years"],
             seed=options["seed"],
             end_day=end,
+            batch=options["batch"],
             progress=self.progress,
         )
         elapsed = time.perf_counter() - started

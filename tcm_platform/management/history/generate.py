@@ -75,12 +75,12 @@ class Numbers:
 
     def next(self, plan):
         if plan.previous is not None:
-            return plan.previous.prescription_number
+            return plan.previous.number
         institution = plan.clinician.user.institution
         key = (institution.pk, plan.at.date())
         self.last[key] = self.last.get(key, 0) + 1
-        plan.prescription_number = f"{institution.code}-{plan.at:%Y%m%d}-{self.last[key]:04d}"
-        return plan.prescription_number
+        plan.number = f"{institution.code}-{plan.at:%Y%m%d}-{self.last[key]:04d}"
+        return plan.number
 
     def save(self):
         PrescriptionSequence.objects.bulk_create(

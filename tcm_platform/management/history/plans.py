@@ -39,6 +39,7 @@ class Plan:
     double_signature: dict = field(default_factory=dict)
     failed_delivery: bool = False
     prescription: object = None
+    number: str = ""  # drawn when written; a revision keeps its first version's
 
 
 def choose_formula(rng, clinician, formulas, at):
