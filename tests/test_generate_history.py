@@ -12,7 +12,8 @@ from django.db import transaction
 from accounts.models import Institution, InstitutionKind, User
 from accounts.roles import Role
 from audit.models import AuditDecision, AuditRun
-from delivery.models import DeliveryStop, PickupCode, StopStatus
+from delivery.models import DeliveryStop, Notification, NotificationStatus, PickupCode, StopStatus
+from delivery.services.notifications import trace_pull
 from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
 from prescriptions.services.integrity import verify_trace
 from prescriptions.workflow import Stage
@@ -55,11 +56,11 @@ class Undo(Exception):
     pass
 
 
-def digest_of_a_fresh_run(seed) -> str:
+def digest_of_a_fresh_run(seed, batch=500) -> str:
     """Generate in a transaction that is rolled back, as on a fresh database."""
     try:
         with transaction.atomic():
-            generate(seed=seed)
+            generate(seed=seed, batch=batch)
             raise Undo(digest())
     except Undo as undo:
         return undo.args[0]
@@ -121,8 +122,19 @@ def test_the_audit_runs_and_decisions_agree_with_each_status():
             assert decision is None
 
 
-def test_the_same_seed_gives_the_same_history_and_another_seed_a_different_one():
-    first, again, other = digest_of_a_fresh_run(7), digest_of_a_fresh_run(7), digest_of_a_fresh_run(8)
+def test_the_patients_were_told_at_the_time_so_delivery_announces_nothing_of_the_past_again():
+    generate()
+    told = Notification.objects.count()
+
+    while trace_pull(limit=5000):
+        pass
+
+    assert told > 0 and Notification.objects.count() == told
+    assert not Notification.objects.exclude(status=NotificationStatus.SENT).exists()
+
+
+def test_the_same_seed_gives_the_same_history_whatever_the_batch_size_and_another_seed_a_different_one():
+    first, again, other = digest_of_a_fresh_run(7), digest_of_a_fresh_run(7, batch=70), digest_of_a_fresh_run(8)
 
     assert first == again
     assert first != other

@@ -11,6 +11,7 @@ from audit.services import auditing_institution
 from catalogue.models import Formula, FormulaKind, Herb
 from patients.models import Patient
 from prescriptions.models import PrescriptionSequence
+from prescriptions.services.herb_use import herb_use_refresh
 from rules.services import live_snapshot
 
 from ..commands.seed_demo import demo_price
@@ -109,12 +110,13 @@ def generate(*, count, years, seed, end_day, batch=500, progress=None) -> int:
     for plan in plan_all(rng, county, count, end_day, years, catalogue):
         pending.append(plan)
         if len(pending) >= batch:
-            rows, done = rows + _flush(rng, pending, numbers, routed_to, county, rule_version), done + _firsts(pending)
+            rows, done = rows + _flush(pending, numbers, routed_to, county, rule_version), done + _firsts(pending)
             pending = []
             if progress:
                 progress(done, count)
-    rows += _flush(rng, pending, numbers, routed_to, county, rule_version)
+    rows += _flush(pending, numbers, routed_to, county, rule_version)
     numbers.save()
+    herb_use_refresh()  # the herb suggestions rank by the county's use, history included
     if progress:
         progress(done + _firsts(pending), count)
     return rows
@@ -124,10 +126,9 @@ def _firsts(plans):
     return sum(plan.previous is None for plan in plans)
 
 
-def _flush(rng, plans, numbers, routed_to, county, rule_version):
+def _flush(plans, numbers, routed_to, county, rule_version):
     if not plans:
         return 0
     with transaction.atomic():
         numbers_ = [numbers.next(p) for p in plans]
-        tokens = [f"{rng.getrandbits(128):032x}" for _p in plans]
-        return write_batch(plans, numbers_, tokens, routed_to, county.station, rule_version)
+        return write_batch(plans, numbers_, routed_to, county.station, rule_version)

@@ -40,6 +40,7 @@ class Plan:
     failed_delivery: bool = False
     prescription: object = None
     number: str = ""  # drawn when written; a revision keeps its first version's
+    token: str = ""  # the tracking page's
 
 
 def choose_formula(rng, clinician, formulas, at):
@@ -124,7 +125,7 @@ def plan_one(rng, clinician, patient, formulas, herbs, at, end) -> Plan:
         pregnancy=pregnancy,
         at=at,
     )
-    plan.findings = findings_for(plan, end)
+    plan.findings, plan.token = findings_for(plan, end), f"{rng.getrandbits(128):032x}"
     return plan
 
 
@@ -135,7 +136,7 @@ def revise(rng, plan, formulas, herbs, end) -> Plan:
     again.items = herb_rows(rng, plan.clinician, formula, herbs, plan.patient, end)
     again.pregnancy, again.version, again.previous = "no", plan.version + 1, plan
     again.at = plan.events[-1][2] + timedelta(hours=rng.uniform(1, 30))
-    again.findings = findings_for(again, end)
+    again.findings, again.token = findings_for(again, end), f"{rng.getrandbits(128):032x}"
     return again
 
 

@@ -1,11 +1,18 @@
 """The rows the stage apps keep beside the trace: audit runs and decisions, delivery runs with
-their stops (a failed stop before the delivered one), pickup codes."""
+their stops (a failed stop before the delivered one), pickup codes, and the patients'
+notifications of the announced stages, sent at the time (so delivery's pull of the trace finds
+them written and announces nothing of the past again)."""
+
+from datetime import timedelta
 
 from audit.models import AuditDecision, AuditRun
-from delivery.models import DeliveryRun, DeliveryStop, PickupCode
+from delivery.models import DeliveryRun, DeliveryStop, Notification, NotificationStatus, PickupCode
+from delivery.services.notifications import NOTIFY_STAGES, notification_text
 from rules.engine import ENGINE_VERSION
 
 from .plans import risk_of
+
+SENT_AFTER = timedelta(seconds=20)
 
 
 def _audit_run(plan, at, routed_to, rule_version):
@@ -48,7 +55,7 @@ def stage_rows(plans, routed_to, station, rule_version) -> int:
         if plan.decision:
             decisions.append(_decision(plan, stages.get("approved", stages.get("rejected"))[2]))
         if "packaged" in stages and plan.delivery == "pickup":
-            codes.append(PickupCode(prescription=plan.prescription, code=plan.prescription.tracking_token[:6]))
+            codes.append(PickupCode(prescription=plan.prescription, code=f"{int(plan.token[:8], 16) % 10**6:06d}"))
         if "shipped" in stages:
             stops.extend(_delivery(plan, stages, station))
     AuditRun.objects.bulk_create(runs)
@@ -59,3 +66,20 @@ def stage_rows(plans, routed_to, station, rule_version) -> int:
         stop.run, stop.updated_at = run, run.created_at
     DeliveryStop.objects.bulk_create([stop for _run, stop in stops])
     return len(runs) + len(decisions) + len(codes) + 2 * len(stops)
+
+
+def sent_notifications(events):
+    """The notification of each announced stage, once per prescription and stage, already sent."""
+    seen = set()
+    for event in events:
+        if event.stage in NOTIFY_STAGES and (event.prescription_id, event.stage) not in seen:
+            seen.add((event.prescription_id, event.stage))
+            yield Notification(
+                prescription=event.prescription,
+                stage=event.stage,
+                message=notification_text(event),
+                status=NotificationStatus.SENT,
+                attempts=1,
+                created_at=event.at,
+                sent_at=event.at + SENT_AFTER,
+            )

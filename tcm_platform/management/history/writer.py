@@ -7,14 +7,14 @@ from contextlib import contextmanager
 
 from audit.models import AuditDecision, AuditRun
 from core.keys import current_key_id
-from delivery.models import DeliveryRun, DeliveryStop
+from delivery.models import DeliveryRun, DeliveryStop, Notification
 from patients.models import Consult
 from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
 from prescriptions.services.integrity import head_mac
 from prescriptions.services.trace import chained_event, new_milestone
 
 from .plans import risk_of
-from .stage_rows import stage_rows
+from .stage_rows import sent_notifications, stage_rows
 
 
 @contextmanager
@@ -36,7 +36,7 @@ def own_clock(*models):
             f.auto_now, f.auto_now_add = now, add
 
 
-def _prescription(plan, consult, number, token):
+def _prescription(plan, consult, number):
     herb_total = sum(g * h.unit_price for h, g, _i in plan.items) * plan.doses
     fee = 2 * plan.doses if plan.decoction == "center" else 0
     return Prescription(
@@ -60,7 +60,7 @@ def _prescription(plan, consult, number, token):
         herb_total=round(herb_total, 2),
         decoction_fee=fee,
         total=round(herb_total, 2) + fee,
-        tracking_token=token,
+        tracking_token=plan.token,
         created_at=plan.at,
         updated_at=plan.events[-1][2],
     )
@@ -87,11 +87,11 @@ def _milestone(prescription, events):
     return new_milestone(prescription, **stamps)
 
 
-def write_batch(plans, numbers, tokens, routed_to, station, rule_version) -> int:
+def write_batch(plans, numbers, routed_to, station, rule_version) -> int:
     """Write one batch; plans are in submit order, a revision after the version it revises.
     Returns the number of rows written."""
     key_id = current_key_id()
-    with own_clock(Consult, Prescription, AuditRun, AuditDecision, DeliveryRun, DeliveryStop):
+    with own_clock(Consult, Prescription, AuditRun, AuditDecision, DeliveryRun, DeliveryStop, Notification):
         consults = Consult.objects.bulk_create(
             Consult(
                 patient=p.patient,
@@ -103,7 +103,7 @@ def write_batch(plans, numbers, tokens, routed_to, station, rule_version) -> int
             )
             for p in plans
         )
-        objects = [_prescription(p, c, n, t) for p, c, n, t in zip(plans, consults, numbers, tokens, strict=True)]
+        objects = [_prescription(p, c, n) for p, c, n in zip(plans, consults, numbers, strict=True)]
         for first_pass in (True, False):
             chosen = [(p, o) for p, o in zip(plans, objects, strict=True) if (p.previous is None) == first_pass]
             for plan, obj in chosen:  # a revision's first version may be in this batch: inserted by now
@@ -114,7 +114,8 @@ def write_batch(plans, numbers, tokens, routed_to, station, rule_version) -> int
         events = [e for p, o in zip(plans, objects, strict=True) for e in _chain(o, p.events, key_id)]
         Prescription.objects.bulk_update(objects, ["trace_count", "trace_head", "trace_head_mac"])
         TraceEvent.objects.bulk_create(events)
-        rows = len(consults) + 2 * len(objects) + len(events)
+        told = Notification.objects.bulk_create(sent_notifications(events))
+        rows = len(consults) + 2 * len(objects) + len(events) + len(told)
         rows += len(
             PrescriptionItem.objects.bulk_create(
                 PrescriptionItem(
