@@ -12,6 +12,7 @@ from django.db import transaction
 from accounts.models import Institution, InstitutionKind, User
 from accounts.roles import Role
 from audit.models import AuditDecision, AuditRun
+from decoction.models import DispensingRecord
 from delivery.models import DeliveryStop, Notification, NotificationStatus, PickupCode, StopStatus
 from delivery.services.notifications import trace_pull
 from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
@@ -107,7 +108,7 @@ def test_the_generated_trace_verifies_and_every_status_is_its_last_events_stage_
         assert (revision.previous.number, revision.previous.status) == (revision.number, Stage.REJECTED)
 
 
-def test_the_audit_runs_and_decisions_agree_with_each_status():
+def test_the_audit_runs_decisions_and_dispensing_records_agree_with_each_status_and_event():
     generate()
 
     for prescription in Prescription.objects.all():
@@ -120,6 +121,15 @@ def test_the_audit_runs_and_decisions_agree_with_each_status():
             assert decision.decision == "approve"
         else:
             assert decision is None
+    dispensings = TraceEvent.objects.filter(stage=Stage.DISPENSED)
+    assert dispensings.count() == DispensingRecord.objects.count() > 0
+    for event in dispensings:
+        record = DispensingRecord.objects.get(pk=event.data["record"])
+        assert (record.prescription_id, record.dispenser_id, record.weights) == (
+            event.prescription_id,
+            event.actor_id,
+            event.data["weights"],
+        )
 
 
 def test_the_patients_were_told_at_the_time_so_delivery_announces_nothing_of_the_past_again():

@@ -131,4 +131,4 @@ def _flush(plans, numbers, routed_to, county, rule_version):
         return 0
     with transaction.atomic():
         numbers_ = [numbers.next(p) for p in plans]
-        return write_batch(plans, numbers_, routed_to, county.station, rule_version)
+        return write_batch(plans, numbers_, routed_to, county, rule_version)

@@ -6,6 +6,7 @@ them written and announces nothing of the past again)."""
 from datetime import timedelta
 
 from audit.models import AuditDecision, AuditRun
+from decoction.models import DispensingRecord
 from delivery.models import DeliveryRun, DeliveryStop, Notification, NotificationStatus, PickupCode
 from delivery.services.notifications import NOTIFY_STAGES, notification_text
 from rules.engine import ENGINE_VERSION
@@ -83,3 +84,27 @@ def sent_notifications(events):
                 created_at=event.at,
                 sent_at=event.at + SENT_AFTER,
             )
+
+
+def dispensing_records(plans, pharmacy) -> int:
+    """A dispensing record per dispensing (twice after a failed re-check), its id put in the
+    event's details as the station does."""
+    made = [
+        (
+            data,
+            DispensingRecord(
+                prescription=plan.prescription,
+                dispenser=actor,
+                pharmacy=pharmacy,
+                weights=data["weights"],
+                created_at=at,
+            ),
+        )
+        for plan in plans
+        for stage, actor, at, data in plan.events
+        if stage == "dispensed"
+    ]
+    DispensingRecord.objects.bulk_create([record for _data, record in made])
+    for data, record in made:
+        data["record"] = record.pk
+    return len(made)

@@ -1,6 +1,7 @@
 """The stages a planned prescription reaches, each with its actor and a realistic duration."""
 
 from datetime import UTC, timedelta
+from decimal import Decimal
 
 from accounts.roles import Role
 
@@ -28,13 +29,26 @@ def _audit(rng, plan, staff):
     return _add(plan, stage, pharmacist, at, data), decision == "approve"
 
 
+def _weighed(rng, plan):
+    """What the dispenser weighed: each herb's grams for all doses, within ±3% of the script (the
+    record's id is added when it is written; stock batches are not drawn by the history)."""
+    lines = []
+    for position, (herb, grams, _instruction) in enumerate(plan.items, start=1):
+        expected = grams * plan.doses
+        actual = (expected * Decimal(str(round(rng.uniform(0.97, 1.03), 4)))).quantize(Decimal("0.1"))
+        deviation = round(float((actual - expected) / expected) * 100, 2)
+        line = {"position": position, "herb": herb.name, "expected_g": str(expected), "actual_g": str(actual)}
+        lines.append({**line, "deviation_pct": deviation, "batches": []})
+    return {"station": "dispensing", "weights": lines}
+
+
 def _stations(rng, plan, staff, at):
     dispenser = rng.choice(staff[Role.DISPENSER])
-    at = _add(plan, "dispensed", dispenser, at + _minutes(rng, 20, 180, plan.urgent), {"station": "dispensing"})
+    at = _add(plan, "dispensed", dispenser, at + _minutes(rng, 20, 180, plan.urgent), _weighed(rng, plan))
     checker = rng.choice(staff[Role.PHARMACIST])
     if rng.random() < 0.03:
         at = _add(plan, "recheck_failed", checker, at + _minutes(rng, 5, 30), {"reason": "称量偏差超过5%"})
-        at = _add(plan, "dispensed", dispenser, at + _minutes(rng, 10, 40), {"station": "dispensing"})
+        at = _add(plan, "dispensed", dispenser, at + _minutes(rng, 10, 40), _weighed(rng, plan))
     at = _add(plan, "rechecked", checker, at + _minutes(rng, 5, 30, plan.urgent), {"station": "recheck"})
     operator = rng.choice(staff[Role.DECOCTION_OPERATOR])
     if plan.decoction == "center":

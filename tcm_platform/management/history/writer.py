@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from audit.models import AuditDecision, AuditRun
 from core.keys import current_key_id
+from decoction.models import DispensingRecord
 from delivery.models import DeliveryRun, DeliveryStop, Notification
 from patients.models import Consult
 from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
@@ -14,7 +15,7 @@ from prescriptions.services.integrity import head_mac
 from prescriptions.services.trace import chained_event, new_milestone
 
 from .plans import risk_of
-from .stage_rows import sent_notifications, stage_rows
+from .stage_rows import dispensing_records, sent_notifications, stage_rows
 
 
 @contextmanager
@@ -87,11 +88,13 @@ def _milestone(prescription, events):
     return new_milestone(prescription, **stamps)
 
 
-def write_batch(plans, numbers, routed_to, station, rule_version) -> int:
+def write_batch(plans, numbers, routed_to, county, rule_version) -> int:
     """Write one batch; plans are in submit order, a revision after the version it revises.
     Returns the number of rows written."""
     key_id = current_key_id()
-    with own_clock(Consult, Prescription, AuditRun, AuditDecision, DeliveryRun, DeliveryStop, Notification):
+    with own_clock(
+        Consult, Prescription, AuditRun, AuditDecision, DeliveryRun, DeliveryStop, Notification, DispensingRecord
+    ):
         consults = Consult.objects.bulk_create(
             Consult(
                 patient=p.patient,
@@ -111,11 +114,12 @@ def write_batch(plans, numbers, routed_to, station, rule_version) -> int:
             Prescription.objects.bulk_create([o for _p, o in chosen])
             for plan, obj in chosen:
                 plan.prescription = obj
+        rows = dispensing_records(plans, county.pharmacy)  # before the chain: its events name them
         events = [e for p, o in zip(plans, objects, strict=True) for e in _chain(o, p.events, key_id)]
         Prescription.objects.bulk_update(objects, ["trace_count", "trace_head", "trace_head_mac"])
         TraceEvent.objects.bulk_create(events)
         told = Notification.objects.bulk_create(sent_notifications(events))
-        rows = len(consults) + 2 * len(objects) + len(events) + len(told)
+        rows += len(consults) + 2 * len(objects) + len(events) + len(told)
         rows += len(
             PrescriptionItem.objects.bulk_create(
                 PrescriptionItem(
@@ -132,5 +136,5 @@ def write_batch(plans, numbers, routed_to, station, rule_version) -> int:
             )
         )
         Milestone.objects.bulk_create(_milestone(o, p.events) for p, o in zip(plans, objects, strict=True))
-        rows += stage_rows(plans, routed_to, station, rule_version)
+        rows += stage_rows(plans, routed_to, county.station, rule_version)
     return rows
