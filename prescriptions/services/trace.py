@@ -19,23 +19,14 @@ from ..workflow import CREATE, Stage, find_move
 from .integrity import event_hash, head_mac
 
 
-def record_event(
-    *, prescription: Prescription, stage: str, actor=None, data: dict | None = None, first: bool = False
+def chained_event(
+    *, prescription: Prescription, stage: str, actor, at, data: dict, seq: int, prev_hash: str, key_id: str = ""
 ) -> TraceEvent:
-    """Append a trace event, chained to the prescription's previous event (`first`: the
-    prescription was created in this transaction and has none), hashed with the current trace key,
-    and move the chain's keyed head on the prescription. Call inside the transaction that changes
-    the state it records."""
-    data = data or {}
-    previous = None if first else TraceEvent.objects.filter(prescription=prescription).order_by("-seq", "-pk").first()
-    prev_hash = previous.hash if previous else ""
-    seq = previous.seq + 1 if previous else 1
-    at = timezone.now()
-    if previous and at <= previous.at:  # keep the chain's order strict even with a coarse clock
-        at = previous.at + timezone.timedelta(microseconds=1)
-    actor_id = actor.pk if actor else None
-    key_id = current_key_id()
-    event = TraceEvent.objects.create(
+    """The trace event at position `seq` of the prescription's chain, after the event whose hash
+    is `prev_hash`, hashed with `key_id` (default: the current trace key). Not saved: the caller
+    inserts it (record_event one at a time; the history generator in bulk)."""
+    key_id = key_id or current_key_id()
+    return TraceEvent(
         prescription=prescription,
         stage=stage,
         actor=actor,
@@ -50,16 +41,46 @@ def record_event(
             prescription_id=prescription.pk,
             seq=seq,
             stage=stage,
-            actor_id=actor_id,
+            actor_id=actor.pk if actor else None,
             at=at,
             data=data,
             prev_hash=prev_hash,
         ),
     )
+
+
+# What a milestone row copies from its prescription, for the dashboards' filters.
+MILESTONE_COPIES = ("institution_id", "prescriber_id", "urgent", "decoction", "delivery")
+
+
+def new_milestone(prescription: Prescription, **stamps) -> Milestone:
+    """The milestone row of a prescription (not saved), with the stage times and actors given."""
+    copied = {field: getattr(prescription, field) for field in MILESTONE_COPIES}
+    return Milestone(prescription_id=prescription.pk, **copied, **stamps)
+
+
+def record_event(
+    *, prescription: Prescription, stage: str, actor=None, data: dict | None = None, first: bool = False
+) -> TraceEvent:
+    """Append a trace event, chained to the prescription's previous event (`first`: the
+    prescription was created in this transaction and has none), hashed with the current trace key,
+    and move the chain's keyed head on the prescription. Call inside the transaction that changes
+    the state it records."""
+    data = data or {}
+    previous = None if first else TraceEvent.objects.filter(prescription=prescription).order_by("-seq", "-pk").first()
+    prev_hash = previous.hash if previous else ""
+    seq = previous.seq + 1 if previous else 1
+    at = timezone.now()
+    if previous and at <= previous.at:  # keep the chain's order strict even with a coarse clock
+        at = previous.at + timezone.timedelta(microseconds=1)
+    event = chained_event(
+        prescription=prescription, stage=stage, actor=actor, at=at, data=data, seq=seq, prev_hash=prev_hash
+    )
+    event.save(force_insert=True)
     head = {
         "trace_count": seq,
         "trace_head": event.hash,
-        "trace_head_mac": head_mac(prescription_id=prescription.pk, count=seq, head=event.hash, key_id=key_id),
+        "trace_head_mac": head_mac(prescription_id=prescription.pk, count=seq, head=event.hash, key_id=event.key_id),
     }
     Prescription.objects.filter(pk=prescription.pk).update(**head)
     for field, value in head.items():
@@ -124,15 +145,7 @@ def _milestone(prescription: Prescription, event: TraceEvent, *, created: bool) 
     if event.actor_id and event.stage != Stage.AI_AUDITED:
         stamp[f"{event.stage}_by_id"] = event.actor_id
     if created:
-        Milestone.objects.create(
-            prescription_id=prescription.pk,
-            institution_id=prescription.institution_id,
-            prescriber_id=prescription.prescriber_id,
-            urgent=prescription.urgent,
-            decoction=prescription.decoction,
-            delivery=prescription.delivery,
-            **stamp,
-        )
+        new_milestone(prescription, **stamp).save(force_insert=True)
     else:
         Milestone.objects.filter(prescription_id=prescription.pk).update(**stamp)
 

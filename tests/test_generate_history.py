@@ -1,0 +1,150 @@
+"""manage.py generate_history: a county's history written in bulk that keeps every invariant of
+the request path (the keyed trace verifies, statuses follow their events, the stage apps' rows
+agree), and the same seed gives the same history."""
+
+import hashlib
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from accounts.models import Institution, InstitutionKind, User
+from accounts.roles import Role
+from audit.models import AuditDecision, AuditRun
+from decoction.models import DispensingRecord
+from delivery.models import DeliveryStop, Notification, NotificationStatus, PickupCode, StopStatus
+from delivery.services.notifications import trace_pull
+from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
+from prescriptions.services.integrity import verify_trace
+from prescriptions.workflow import Stage
+
+pytestmark = pytest.mark.usefixtures("catalogue")
+END = "2026-11-30"
+
+
+def generate(count=300, seed=7, batch=500) -> str:
+    out = io.StringIO()
+    arguments = [
+        "--prescriptions",
+        str(count),
+        "--seed",
+        str(seed),
+        "--end",
+        END,
+        "--years",
+        "1",
+        "--batch",
+        str(batch),
+    ]
+    call_command("generate_history", *arguments, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def digest() -> str:
+    """Numbers, items, statuses and event times of every prescription, independent of row ids."""
+    lines = []
+    for p in Prescription.objects.order_by("number", "version"):
+        items = PrescriptionItem.objects.filter(prescription=p).order_by("position")
+        events = TraceEvent.objects.filter(prescription=p).order_by("seq")
+        lines.append(f"{p.number} v{p.version} {p.status} {p.urgent} {p.decoction} {p.delivery}")
+        lines += [f"  {i.herb.name} {i.grams} {i.instruction}" for i in items]
+        lines += [f"  {e.stage} {e.at.isoformat()} {e.actor.username if e.actor else '-'}" for e in events]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+class Undo(Exception):
+    pass
+
+
+def digest_of_a_fresh_run(seed, batch=500) -> str:
+    """Generate in a transaction that is rolled back, as on a fresh database."""
+    try:
+        with transaction.atomic():
+            generate(seed=seed, batch=batch)
+            raise Undo(digest())
+    except Undo as undo:
+        return undo.args[0]
+
+
+def test_a_small_run_builds_a_county_of_the_usual_shape_with_sixty_or_more_clinicians():
+    output = generate()
+
+    kinds = {kind: Institution.objects.filter(kind=kind).count() for kind in InstitutionKind.values}
+    assert kinds[InstitutionKind.LEAD_HOSPITAL] == 1
+    assert 3 <= kinds[InstitutionKind.CENTRAL_HEALTH_CENTRE] <= 6
+    assert 15 <= kinds[InstitutionKind.TOWNSHIP_HEALTH_CENTRE] <= 30
+    assert kinds[InstitutionKind.VILLAGE_CLINIC] >= kinds[InstitutionKind.TOWNSHIP_HEALTH_CENTRE]
+    assert kinds[InstitutionKind.SHARED_PHARMACY] >= 1 and kinds[InstitutionKind.DELIVERY_STATION] >= 1
+    assert User.objects.filter(groups__name=Role.CLINICIAN).count() >= 60
+    assert "rows/s" in output
+
+
+def test_a_small_run_reaches_every_ending_with_failed_deliveries_revisions_and_audit_findings():
+    generate()
+
+    statuses = set(Prescription.objects.values_list("status", flat=True))
+    assert {Stage.REJECTED, Stage.DELIVERED, Stage.PICKED_UP} <= statuses
+    assert DeliveryStop.objects.filter(status=StopStatus.FAILED).exists()
+    assert Prescription.objects.filter(version=2, previous__status=Stage.REJECTED).exists()
+    assert Prescription.objects.filter(urgent=True).exists()
+    codes = {f["code"] for run in AuditRun.objects.all() for f in run.findings}
+    assert {"dose.over_max", "incompatibility.eighteen"} <= codes
+    assert PickupCode.objects.filter(prescription__status=Stage.PICKED_UP).count() == (
+        Prescription.objects.filter(status=Stage.PICKED_UP).count()
+    )
+
+
+def test_the_generated_trace_verifies_and_every_status_is_its_last_events_stage_across_many_batches():
+    generate(batch=40)  # revisions whose first version was written in an earlier batch
+
+    problems, chains, events = verify_trace()
+    assert problems == []
+    assert chains == Prescription.objects.count() and events == TraceEvent.objects.count()
+    for prescription in Prescription.objects.all():
+        last = TraceEvent.objects.filter(prescription=prescription).order_by("-seq").first()
+        assert prescription.status == last.stage == Milestone.objects.get(prescription=prescription).status
+    for revision in Prescription.objects.filter(version=2).select_related("previous"):
+        assert (revision.previous.number, revision.previous.status) == (revision.number, Stage.REJECTED)
+
+
+def test_the_audit_runs_decisions_and_dispensing_records_agree_with_each_status_and_event():
+    generate()
+
+    for prescription in Prescription.objects.all():
+        stages = set(TraceEvent.objects.filter(prescription=prescription).values_list("stage", flat=True))
+        assert AuditRun.objects.filter(prescription=prescription).exists() == (Stage.AI_AUDITED in stages)
+        decision = AuditDecision.objects.filter(prescription=prescription).first()
+        if Stage.REJECTED in stages:
+            assert decision.decision == "reject"
+        elif Stage.APPROVED in stages:
+            assert decision.decision == "approve"
+        else:
+            assert decision is None
+    dispensings = TraceEvent.objects.filter(stage=Stage.DISPENSED)
+    assert dispensings.count() == DispensingRecord.objects.count() > 0
+    for event in dispensings:
+        record = DispensingRecord.objects.get(pk=event.data["record"])
+        assert (record.prescription_id, record.dispenser_id, record.weights) == (
+            event.prescription_id,
+            event.actor_id,
+            event.data["weights"],
+        )
+
+
+def test_the_patients_were_told_at_the_time_so_delivery_announces_nothing_of_the_past_again():
+    generate()
+    told = Notification.objects.count()
+
+    while trace_pull(limit=5000):
+        pass
+
+    assert told > 0 and Notification.objects.count() == told
+    assert not Notification.objects.exclude(status=NotificationStatus.SENT).exists()
+
+
+def test_the_same_seed_gives_the_same_history_whatever_the_batch_size_and_another_seed_a_different_one():
+    first, again, other = digest_of_a_fresh_run(7), digest_of_a_fresh_run(7, batch=70), digest_of_a_fresh_run(8)
+
+    assert first == again
+    assert first != other
