@@ -52,7 +52,12 @@ class Patient(models.Model):
                 name="patient_id_number_unique_per_institution",
             ),
         ]
-        indexes = [models.Index(fields=["name"], name="prescriptio_name_f01d7b_idx")]
+        indexes = [
+            models.Index(fields=["name"], name="prescriptio_name_f01d7b_idx"),
+            # The unique constraint leads with the institution; the scoped duplicate check and the
+            # cross-prescription check look a resident up by ID number alone.
+            models.Index(fields=["id_number"], name="patient_id_number_idx"),
+        ]
 
     def __str__(self):
         return self.name
