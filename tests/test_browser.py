@@ -22,6 +22,22 @@ def browser():
 
 
 @pytest.fixture
+def desktop(browser):
+    """A page at a clinic computer's size (1366×768)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def tablet(browser):
+    """A page at a station tablet's size (1024×768), by touch."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def page(browser):
     context = browser.new_context()
     page = context.new_page()

@@ -13,20 +13,12 @@ from catalogue.models import Herb
 from prescriptions.models import Prescription
 
 from .factories import PatientFactory
-from .test_browser import browser  # noqa: F401 - the shared Chromium
+from .test_browser import browser, desktop  # noqa: F401 - the shared Chromium and its desktop page
 from .test_clinician_day import PASSWORD, reject, write_prescription
 
 pytestmark = pytest.mark.browser
 
 GUIZHI_TANG = ["桂枝", "白芍", "生姜", "炙甘草", "大枣"]
-
-
-@pytest.fixture
-def desktop(browser):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -36,7 +28,7 @@ def rejected(clinician, pharmacist, county, catalogue, enqueued):
     return reject(write_prescription(clinician, patient), pharmacist, reason="甘遂用量请再斟酌")
 
 
-def test_a_clinicians_day_from_a_returned_prescription_to_a_signed_submit(live_server, clinician, rejected, desktop):
+def test_a_clinicians_day_from_a_returned_prescription_to_a_signed_submit(live_server, clinician, rejected, desktop):  # noqa: F811
     page, patient = desktop, rejected.patient
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "clinician")

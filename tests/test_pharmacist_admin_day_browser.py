@@ -13,18 +13,10 @@ from decoction.models import StationSettings
 from prescriptions.models import Prescription, StuckFlag
 
 from .test_audit_queue import waiting_at_h001
-from .test_browser import browser  # noqa: F401 - the shared Chromium
+from .test_browser import browser, desktop  # noqa: F401 - the shared Chromium and its desktop page
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("enqueued")]
 PASSWORD = "pw-for-tests-1"
-
-
-@pytest.fixture
-def desktop(browser):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -73,7 +65,12 @@ def filtered(page, base, **params) -> list[str]:
 
 
 def test_the_pharmacists_day_counted_paged_filtered_and_each_decision_opens_the_next(
-    live_server, pharmacist, clinician, county, queue, desktop
+    live_server,
+    pharmacist,
+    clinician,
+    county,
+    queue,
+    desktop,  # noqa: F811
 ):
     page, base = desktop, live_server.url
     sign_in(page, base, "pharmacist")
@@ -125,7 +122,13 @@ def admin_text(page, base, path) -> str:
 
 
 def test_the_administrators_day_in_chinese_station_limits_edited_prescriptions_read_only_herbs_county_wide(
-    live_server, county_admin, centre_admin, pharmacist, queue, desktop, catalogue
+    live_server,
+    county_admin,
+    centre_admin,
+    pharmacist,
+    queue,
+    catalogue,
+    desktop,  # noqa: F811
 ):
     page, base = desktop, live_server.url
     StuckFlag.objects.create(

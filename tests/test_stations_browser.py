@@ -7,17 +7,9 @@ from prescriptions.services import prescription_submit
 from prescriptions.services.drafting import PrescriptionForm
 
 from .factories import PatientFactory
-from .test_browser import browser  # noqa: F401 - the shared Chromium
+from .test_browser import browser, tablet  # noqa: F401 - the shared Chromium and its tablet page
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def tablet(browser):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -55,7 +47,11 @@ def scan(page, url, code):
 
 
 def test_operator_scans_the_bag_code_and_advances_soaking_decocting_packaged(
-    live_server, decoctor, county, rechecked, tablet
+    live_server,
+    decoctor,
+    county,
+    rechecked,
+    tablet,  # noqa: F811
 ):
     page = tablet
     page.goto(f"{live_server.url}/login/")
