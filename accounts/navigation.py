@@ -16,6 +16,7 @@ PAGES = [
     ("delivery:courier", _("Deliveries"), "deliver"),  # 配送; "Delivery" is the prescription's 取药方式
     ("delivery:pickup", _("Pickup"), "hand_over"),
     ("delivery-times", _("Delivery times"), "view_dashboards"),
+    ("dashboards:volume", _("Dashboards"), "view_figures"),
     ("patients:list", _("Patients"), "view_patients"),
     ("catalogue:herbs", _("Herb catalogue"), "view_catalogue"),
     ("catalogue:stock", _("Stock"), "view_stock"),

@@ -55,6 +55,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_stock": frozenset({Role.DISPENSER, Role.PHARMACIST, Role.DECOCTION_OPERATOR, Role.ADMINISTRATOR}),
     "manage_stock": frozenset({Role.DISPENSER, Role.ADMINISTRATOR}),
     "view_dashboards": frozenset({Role.ADMINISTRATOR}),
+    # Open the dashboards: an administrator sees its subtree's figures (view_dashboards), a
+    # clinician only their own prescriptions' (volume, diagnoses, herbs, audit, review).
+    "view_figures": frozenset({Role.CLINICIAN, Role.ADMINISTRATOR}),
     "manage_users": frozenset({Role.ADMINISTRATOR}),
 }
 

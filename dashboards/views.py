@@ -10,6 +10,8 @@ from core.models import WorkerHeartbeat
 from decoction.models import StationSettings
 from prescriptions.models import Prescription
 
+from .figures.volume import volume as volume_figures
+from .pages import render_dashboard
 from .selectors import delivery_sla, prescriptions_waiting_for, urgent_target
 
 
@@ -50,3 +52,8 @@ def delivery_times(request):
             "urgent": urgent_target(prescriptions, target_minutes=target),
         },
     )
+
+
+@login_required
+def volume(request):
+    return render_dashboard(request, "volume", volume_figures)

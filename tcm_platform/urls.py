@@ -78,6 +78,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("dashboards/delivery-times/", views.delivery_times, name="delivery-times"),
+    path("dashboards/", include("dashboards.urls")),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=LoginForm),

@@ -119,6 +119,7 @@ MATRIX = {
     # the capability the workflow's PICKED_UP move names); the navigation shows it to both.
     "delivery:pickup": Row(PAGE, ("hand_over",), CLINICIANS | {"dispenser"}),
     "delivery-times": Row(PAGE, ("view_dashboards",), ADMINS),
+    "dashboards:volume": Row(PAGE, ("view_figures",), ADMINS | CLINICIANS),
     "patients:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "catalogue:herbs": Row(PAGE, ("view_catalogue",), EVERYONE),
     "catalogue:stock": Row(PAGE, ("view_stock",), STOCK_READERS),
