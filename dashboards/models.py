@@ -19,6 +19,9 @@ class Freshness(models.Model):
     refreshed_at = models.DateTimeField(_("refreshed at"), null=True, blank=True)
     # Trace events from this time on may not be folded in yet: the next refresh starts here.
     watermark = models.DateTimeField(_("folded in up to"), null=True, blank=True)
+    # … and so may trace events after this one (those written with a time in the past: a
+    # history import, a clock set back).
+    last_event_id = models.BigIntegerField(_("last event folded in"), default=0)
 
     class Meta:
         verbose_name = _("rollup freshness")

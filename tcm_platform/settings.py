@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -215,17 +214,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the database by the sweeps) instead of holding the clinician's page.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.2}
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULE = {
-    "worker-heartbeat": {"task": "core.worker_heartbeat", "schedule": 60.0},
-    "audit-sweep": {"task": "audit.sweep_unaudited", "schedule": 30.0},
-    "thumbnail-sweep": {"task": "decoction.sweep_thumbnails", "schedule": 120.0},
-    "delivery-trace-pull": {"task": "delivery.pull_trace", "schedule": 10.0},
-    "notification-sweep": {"task": "delivery.sweep_notifications", "schedule": 300.0},
-    "stuck-prescriptions": {"task": "prescriptions.flag_stuck", "schedule": 300.0},
-    "herb-use": {"task": "prescriptions.count_herb_use", "schedule": 600.0},
-    "trace-anchor": {"task": "prescriptions.anchor_trace", "schedule": crontab(hour=2, minute=30)},
-    "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},
-}
+from .schedule import CELERY_BEAT_SCHEDULE, TCM_ROLLUP_REFRESH_SECONDS  # noqa: E402, F401 (the periodic jobs)
 
 # --- Auth ----------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -16,6 +16,7 @@ from accounts.roles import Role
 from catalogue.importer import import_catalogue
 from catalogue.models import Herb
 
+from .dashboard_history import History
 from .factories import InstitutionFactory, UserFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
@@ -167,3 +168,23 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def people(clinician, outsider, pharmacist, dispenser, decoctor, courier, county_admin, centre_admin):
+    return {
+        "clinician": clinician,
+        "outsider": outsider,
+        "pharmacist": pharmacist,
+        "dispenser": dispenser,
+        "decoctor": decoctor,
+        "courier": courier,
+        "county_admin": county_admin,
+        "centre_admin": centre_admin,
+    }
+
+
+@pytest.fixture
+def history(people, catalogue, enqueued):
+    """Writes a small history through the services under a fixed clock (tests/dashboard_history.py)."""
+    return History(people)

@@ -64,17 +64,8 @@ STOCK_READERS = STATION_STAFF | ADMINS  # view_stock
 
 
 @pytest.fixture
-def personas(clinician, outsider, pharmacist, dispenser, decoctor, courier, county_admin, centre_admin):
-    users = {
-        "clinician": clinician,
-        "outsider": outsider,
-        "pharmacist": pharmacist,
-        "dispenser": dispenser,
-        "decoctor": decoctor,
-        "courier": courier,
-        "county_admin": county_admin,
-        "centre_admin": centre_admin,
-    }
+def personas(people):
+    users = dict(people)
     assert {name: set(user.role_codes) for name, user in users.items()} == PERSONA_ROLES
     return users
 

@@ -125,19 +125,9 @@ def holds(user, capabilities) -> bool:
 
 
 @pytest.fixture
-def people(clinician, outsider, pharmacist, dispenser, decoctor, courier, county_admin, centre_admin):
+def people(people):
     """The personas of tests/conftest.py and a superuser placed at no institution."""
-    return {
-        "clinician": clinician,
-        "outsider": outsider,
-        "pharmacist": pharmacist,
-        "dispenser": dispenser,
-        "decoctor": decoctor,
-        "courier": courier,
-        "county_admin": county_admin,
-        "centre_admin": centre_admin,
-        "superuser": UserFactory(username="root", is_superuser=True, is_staff=True, institution=None),
-    }
+    return {**people, "superuser": UserFactory(username="root", is_superuser=True, is_staff=True, institution=None)}
 
 
 # --- The table itself ---------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Keeping the dashboards' rollups (dashboards.models) up to date.
 
 `refresh()` folds in what moved since the last refresh: the prescriptions with a trace event at or
-after the watermark (less a margin for transactions that committed late) mark the months they were
+after the watermark (less a margin for transactions that committed late), or written after the
+last event it saw (an event dated in the past), mark the months they were
 submitted or dispensed in, and those months are rebuilt whole from the milestones, inside one
 transaction, so a dashboard never reads half a month. Beat runs it every few minutes; a command
 that writes history in the past (generate_history) asks for `refresh(full=True)`."""
@@ -9,7 +10,7 @@ that writes history in the past (generate_history) asks for `refresh(full=True)`
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from prescriptions.models import Milestone, TraceEvent
@@ -34,9 +35,10 @@ def _months_between(first: date, last: date) -> list[date]:
     return months
 
 
-def _moved_months(since) -> tuple[set, set]:
-    """The months (submitted, dispensed) of prescriptions with a trace event since `since`."""
-    moved = TraceEvent.objects.filter(at__gte=since - MARGIN).values("prescription_id")
+def _moved_months(since, last_event_id: int) -> tuple[set, set]:
+    """The months (submitted, dispensed) of prescriptions with a trace event since `since` or
+    after event `last_event_id`."""
+    moved = TraceEvent.objects.filter(Q(at__gte=since - MARGIN) | Q(pk__gt=last_event_id)).values("prescription_id")
     submitted, dispensed = set(), set()
     for submitted_at, dispensed_at in Milestone.objects.filter(prescription_id__in=moved).values_list(
         "submitted_at", "dispensed_at"
@@ -60,15 +62,17 @@ def refresh(*, full: bool = False) -> dict:
     """Rebuild the months that moved since the last refresh (every month when `full` or never
     refreshed). Returns how many months were rebuilt of each kind."""
     started = timezone.now()
+    last_event_id = TraceEvent.objects.aggregate(last=Max("pk"))["last"] or 0
     with transaction.atomic():
         freshness, _created = Freshness.objects.select_for_update().get_or_create(name=NAME)
         if not full and freshness.watermark is not None:
-            submitted, dispensed = _moved_months(freshness.watermark)
+            submitted, dispensed = _moved_months(freshness.watermark, freshness.last_event_id)
             for month in sorted(submitted):
                 rebuild_submitted(*_month_span(month))
             for month in sorted(dispensed):
                 rebuild_dispensed(*_month_span(month))
             freshness.watermark = freshness.refreshed_at = started
+            freshness.last_event_id = last_event_id
             freshness.save()
             return {"submitted_months": len(submitted), "dispensed_months": len(dispensed)}
     months = _all_months()
@@ -77,7 +81,9 @@ def refresh(*, full: bool = False) -> dict:
             Freshness.objects.select_for_update().get(name=NAME)
             rebuild_submitted(*_month_span(month))
             rebuild_dispensed(*_month_span(month))
-    Freshness.objects.filter(name=NAME).update(watermark=started, refreshed_at=timezone.now())
+    Freshness.objects.filter(name=NAME).update(
+        watermark=started, refreshed_at=timezone.now(), last_event_id=last_event_id
+    )
     return {"submitted_months": len(months), "dispensed_months": len(months)}
 
 
