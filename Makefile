@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1:8000
 # Where the demo keeps its database, broker folders and logs (settings read TCM_VAR_DIR too).
 VAR := $(or $(TCM_VAR_DIR),var)
 
-.PHONY: demo test lint bench messages browser-deps clean
+.PHONY: demo demo-history test lint bench bench-dashboards messages browser-deps clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ bench: $(VENV)/.dev
 	$(PY) bench/herb_search.py
 	$(PY) bench/audit.py
 	$(PY) bench/submit.py
+
+# The dashboards at 10 k and 1 M prescriptions on PostgreSQL (DATABASE_URL, default the local
+# server): generates both histories (most of an hour at 1 M; --reuse keeps them between runs),
+# then times every dashboard. Results in bench/results/dashboards*.md.
+bench-dashboards: $(VENV)/.dev
+	$(PY) bench/dashboards.py $(ARGS)
 
 # After changing user-facing strings: extract them and fill in the Simplified Chinese.
 messages: $(VENV)/.dev
