@@ -100,7 +100,7 @@ def main(repeats: int):
     sizes = {
         model.__name__: model.objects.count()
         for model in (rollups.VolumeDay, rollups.DiagnosisMonth, rollups.HerbMonth, rollups.FindingDay)
-        + (rollups.DecisionDay, rollups.StageDay, rollups.QualityDay, rollups.ConsumptionDay)
+        + (rollups.DecisionDay, rollups.StageMonth, rollups.QualityDay, rollups.ConsumptionDay)
     }
     print(json.dumps({"pages": pages, "explain": explain, "rollup_rows": sizes}, ensure_ascii=False))
 

@@ -1,7 +1,7 @@
 """The rollups' refresh: what moved since the last refresh is folded in, once; the beat task calls
 the same service; each page says when its figures were refreshed; the buckets and percentiles."""
 
-from dashboards.models import Freshness, StageDay, VolumeDay
+from dashboards.models import Freshness, StageMonth, VolumeDay
 from dashboards.rollups import refresh
 from dashboards.rollups.steps import bucket, percentile
 from dashboards.tasks import refresh_rollups
@@ -19,7 +19,7 @@ def test_a_prescription_that_moves_after_a_refresh_is_counted_at_the_next_one(hi
     refresh_rollups()
 
     assert VolumeDay.objects.get().approved == 1
-    assert sorted(StageDay.objects.filter(step="audit_wait").values_list("minutes", "count")) == [(20, 1)]
+    assert sorted(StageMonth.objects.filter(step="audit_wait").values_list("minutes", "count")) == [(20, 1)]
 
 
 def test_a_second_refresh_with_nothing_new_rebuilds_nothing_and_changes_no_figure(history, people):
@@ -43,8 +43,8 @@ def test_each_page_says_when_its_figures_were_refreshed(client, history, people)
 
 
 def test_durations_fall_into_minute_then_coarser_buckets():
-    minutes = (0, 59.9, 119, 120, 124, 599, 600, 629, 2879, 2880, 99999)
-    assert [bucket(m) for m in minutes] == [0, 59, 119, 120, 120, 595, 600, 600, 2850, 2880, 43200]
+    minutes = (0, 4.9, 119, 120, 134, 240, 479, 480, 1439, 1440, 2879, 2880, 3239, 99999)
+    assert [bucket(m) for m in minutes] == [0, 0, 115, 120, 120, 240, 465, 480, 1380, 1440, 2820, 2880, 2880, 43200]
 
 
 def test_percentiles_are_nearest_rank_over_the_histogram():

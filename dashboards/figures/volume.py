@@ -2,10 +2,8 @@
 against self-decoction, delivery against pickup, and the urgent share. Live versions only (a
 revised prescription counts once)."""
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
-
-from prescriptions.workflow import Decoction, DeliveryMode
 
 from ..charts import bar, chart, line, pie
 from ..frame import Table, ratio
@@ -15,9 +13,9 @@ from .common import by_period, clinician_names, institution_names
 
 SUMS = {
     "total": Sum("prescriptions"),
-    "self_decocted": Sum("prescriptions", filter=Q(decoction=Decoction.SELF)),
-    "picked_up_mode": Sum("prescriptions", filter=Q(delivery=DeliveryMode.PICKUP)),
-    "urgent": Sum("prescriptions", filter=Q(urgent=True)),
+    "self_total": Sum("self_decocted"),
+    "picked_up_mode": Sum("pickup"),
+    "urgent_total": Sum("urgent"),
 }
 COLUMNS = [
     ("prescriptions", _("Prescriptions")),
@@ -32,7 +30,7 @@ COLUMNS = [
 
 def _row(figures: dict) -> dict:
     n = figures["total"] or 0
-    self_decocted, pickup, urgent = (figures[k] or 0 for k in ("self_decocted", "picked_up_mode", "urgent"))
+    self_decocted, pickup, urgent = (figures[k] or 0 for k in ("self_total", "picked_up_mode", "urgent_total"))
     return {
         "prescriptions": n,
         "center": n - self_decocted,

@@ -13,7 +13,7 @@ from audit.models import AuditDecision, AuditRun, Decision
 from catalogue.models import Herb
 from decoction.models import DispensingRecord
 from prescriptions.models import Milestone, Prescription, PrescriptionItem
-from prescriptions.workflow import Stage
+from prescriptions.workflow import Decoction, DeliveryMode, Stage
 
 from ..models import (
     ConsumptionDay,
@@ -22,7 +22,7 @@ from ..models import (
     FindingDay,
     HerbMonth,
     QualityDay,
-    StageDay,
+    StageMonth,
     VolumeDay,
 )
 from .steps import bucket, durations
@@ -92,17 +92,12 @@ def _volume(rows, lines, toxic_ids):
     for row in rows:
         if row["superseded"]:
             continue
-        key = (
-            local_day(row["submitted_at"]),
-            row["institution_id"],
-            row["prescriber_id"],
-            row["decoction"],
-            row["delivery"],
-            row["urgent"],
-        )
-        c = counts[key]
+        c = counts[(local_day(row["submitted_at"]), row["institution_id"], row["prescriber_id"])]
         herbs = lines.get(row["prescription_id"], [])
         c["prescriptions"] += 1
+        c["self_decocted"] += row["decoction"] == Decoction.SELF
+        c["pickup"] += row["delivery"] == DeliveryMode.PICKUP
+        c["urgent"] += row["urgent"]
         c["revised"] += row["prescription__version"] > 1
         c["approved"] += row["approved_at"] is not None
         c["rejected"] += row["status"] == Stage.REJECTED
@@ -117,10 +112,7 @@ def _volume(rows, lines, toxic_ids):
         c["doses"] += row["prescription__doses"]
         c["toxic"] += any(herb in toxic_ids for herb, _g in herbs)
         c["cost"] += row["prescription__total"]
-    return [
-        VolumeDay(day=k[0], institution_id=k[1], prescriber_id=k[2], decoction=k[3], delivery=k[4], urgent=k[5], **c)
-        for k, c in counts.items()
-    ]
+    return [VolumeDay(day=k[0], institution_id=k[1], prescriber_id=k[2], **c) for k, c in counts.items()]
 
 
 def _diagnoses_and_herbs(rows, lines):
@@ -199,11 +191,11 @@ def _stages(rows):
     counts = Counter()
     for row in rows:
         times = {stage: row[f"{stage}_at"] for stage in Stage.values}
-        day = local_day(row["submitted_at"])
+        month = local_day(row["submitted_at"]).replace(day=1)
         for step, minutes in durations(times, row["decoction"]).items():
-            counts[(day, row["institution_id"], step, row["urgent"], bucket(minutes))] += 1
+            counts[(month, row["institution_id"], step, row["urgent"], bucket(minutes))] += 1
     return [
-        StageDay(day=k[0], institution_id=k[1], step=k[2], urgent=k[3], minutes=k[4], count=n)
+        StageMonth(month=k[0], institution_id=k[1], step=k[2], urgent=k[3], minutes=k[4], count=n)
         for k, n in counts.items()
     ]
 
@@ -221,13 +213,13 @@ def rebuild_submitted(first: date, last: date) -> None:
         (VolumeDay, "day", (first, last)),
         (FindingDay, "day", (first, last)),
         (DecisionDay, "day", (first, last)),
-        (StageDay, "day", (first, last)),
     ):
         model.objects.filter(**{f"{field}__range": span}).delete()
     VolumeDay.objects.bulk_create(_volume(rows, lines, toxic_ids), batch_size=BATCH)
     FindingDay.objects.bulk_create(findings, batch_size=BATCH)
     DecisionDay.objects.bulk_create(decisions, batch_size=BATCH)
-    StageDay.objects.bulk_create(_stages(rows), batch_size=BATCH)
+    StageMonth.objects.filter(month__range=months).delete()
+    StageMonth.objects.bulk_create(_stages(rows), batch_size=BATCH)
     DiagnosisMonth.objects.filter(month__range=months).delete()
     HerbMonth.objects.filter(month__range=months).delete()
     DiagnosisMonth.objects.bulk_create(diagnoses, batch_size=BATCH)

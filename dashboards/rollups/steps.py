@@ -23,16 +23,13 @@ MAX_MINUTES = 30 * 24 * 60  # a step longer than 30 days is counted as 30 days
 
 
 def bucket(minutes: float) -> int:
-    """The histogram bucket of a duration: whole minutes below 2 h, 5 minutes below 10 h,
-    30 minutes below 48 h, 4 hours beyond; each bucket named by its lower bound."""
+    """The histogram bucket of a duration: 5 minutes below 2 h, 15 minutes below 8 h, the hour
+    below 48 h, 6 hours beyond (4 h and 24 h are bucket bounds); named by its lower bound."""
     m = min(max(int(minutes), 0), MAX_MINUTES)
-    if m < 120:
-        return m
-    if m < 600:
-        return m - m % 5
-    if m < 2880:
-        return m - m % 30
-    return m - m % 240
+    for below, width in ((120, 5), (480, 15), (2880, 60)):
+        if m < below:
+            return m - m % width
+    return m - m % 360
 
 
 def durations(times: dict, decoction: str) -> dict[str, float]:
