@@ -305,12 +305,14 @@ def test_those_who_may_see_the_patient_open_the_portrait_and_everyone_else_is_re
     assert client.get(f"/patients/{history['patient'].pk}/portrait/").status_code == 302
 
 
-def test_a_centre_administrator_is_refused_a_patient_outside_its_subtree_whose_own_clinician_sees_it(
+def test_a_centre_administrator_is_refused_a_patient_outside_its_subtree_whose_own_clinician_sees_it_empty(
     client, county, outsider, centre_admin, county_admin
 ):
     t003 = PatientFactory(institution=county["T003"], name="赵敏")
 
     assert page(client, centre_admin, t003).status_code == 404
     assert "赵敏" not in page(client, centre_admin, t003).content.decode()
-    assert page(client, outsider, t003).status_code == 200
+    own = page(client, outsider, t003)
+    assert own.status_code == 200
+    assert "暂无就诊记录。" in text(own) and "暂无处方。" in text(own) and 'class="chart"' not in own.content.decode()
     assert page(client, county_admin, t003).status_code == 200
