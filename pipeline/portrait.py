@@ -40,7 +40,6 @@ TOP_HERBS = 5
 # Prescriptions the patient was not to take: left out of the herbs and grams.
 NOT_TAKEN = (Stage.REJECTED, Stage.CANCELLED)
 SEVERITY_LABELS = {Severity.BLOCK: _("Block"), Severity.WARN: _("Warn"), Severity.INFO: _("Info")}
-SEVERITY_ORDER = Severity.ORDER
 
 
 @dataclass
@@ -202,7 +201,7 @@ def _finding_codes(findings: list[dict]) -> list[dict]:
         row = codes.setdefault(finding["code"], {**finding, "prescriptions": set()})
         row["prescriptions"].add(finding["prescription"].pk)
     rows = [{**row, "prescriptions": len(row["prescriptions"])} for row in codes.values()]
-    return sorted(rows, key=lambda row: (SEVERITY_ORDER.get(row["severity"], 3), -row["prescriptions"], row["code"]))
+    return sorted(rows, key=lambda row: (Severity.ORDER.get(row["severity"], 3), -row["prescriptions"], row["code"]))
 
 
 def _delivery(p: Prescription) -> dict:
