@@ -1,5 +1,6 @@
 """The pages that show one prescription across its whole journey: the prescription (its app)
-with its audit (the audit app), composed here, on the floor above both."""
+with its audit (the audit app), composed here, on the floor above both; and the patient portrait,
+which does the same for all of one patient's prescriptions (pipeline.portrait)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,12 +12,15 @@ from django.utils.translation import gettext as _
 from accounts.permissions import ensure_capability, has_capability
 from audit.selectors import audit_outcome
 from core.exceptions import Conflict
-from patients.models import AttachmentKind
+from patients.models import AttachmentKind, Patient
 from prescriptions.models import Prescription
 from prescriptions.selectors import prescription_detail, prescription_versions
 from prescriptions.services import consult_attach_photo, prescription_cancel
 from prescriptions.views import FINDING_TITLES
 from prescriptions.workflow import Stage, next_stages
+
+from .portrait import patient_portrait
+from .portrait_charts import portrait_charts
 
 
 @login_required
@@ -70,3 +74,15 @@ def prescription_page(request, pk):
             "finding_titles": FINDING_TITLES,
         },
     )
+
+
+@login_required
+def patient_portrait_page(request, pk):
+    """A patient's portrait: 403 without `view_patients`, 404 for a patient outside the reader's
+    subtree (as for one that does not exist)."""
+    ensure_capability(request.user, "view_patients")
+    try:
+        portrait = patient_portrait(request.user, pk)
+    except Patient.DoesNotExist:
+        raise Http404 from None
+    return render(request, "patients/portrait.html", {"portrait": portrait, "charts": portrait_charts(portrait)})

@@ -86,7 +86,17 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("patients/", include((patient_patterns, "patients"))),
+    path(
+        "patients/",
+        include(
+            (
+                # The portrait reads the patient's prescriptions, audits and deliveries: composed in
+                # pipeline/, on the floor above them (patients/ may not import them).
+                [*patient_patterns, path("<int:pk>/portrait/", pipeline_views.patient_portrait_page, name="portrait")],
+                "patients",
+            )
+        ),
+    ),
     path(
         "prescriptions/",
         include(

@@ -217,6 +217,7 @@ STATION_API = "test_the_station_api_opens_each_station_to_its_staff_and_shows_on
 COURIER_API = "test_the_courier_api_acts_only_on_the_couriers_own_open_run"
 PARAMETRIC = {
     "patients:edit": READS,
+    "patients:portrait": READS,
     "prescriptions:detail": READS,
     "prescriptions:revise": ACTIONS,
     "prescriptions:photo": READS,
@@ -479,6 +480,8 @@ def test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere(client,
             {"clinician", "centre_admin", "county_admin"}, {"outsider", "c002_admin"}
         ),
         f"/api/v1/patients/{patient.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001, API),
+        # The portrait reads (view_patients: clinicians, pharmacists and administrators).
+        f"/patients/{patient.pk}/portrait/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001),
         # The pharmacist's audit page: only for the institution the prescription is routed to.
         f"/audit/{p.pk}/": who_reads({"pharmacist"}, {"c002_pharmacist"}),
     }

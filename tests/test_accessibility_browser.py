@@ -89,6 +89,7 @@ def candidate_urls(world) -> list[str]:
     p = world.submitted
     objects = [
         reverse("patients:edit", args=[p.patient.pk]),
+        reverse("patients:portrait", args=[p.patient.pk]),
         reverse("prescriptions:detail", args=[p.pk]),
         reverse("audit:detail", args=[p.pk]),
         *(f"{reverse('stations:station', args=[code])}?code={world.waiting[code].display_number}" for code in STATIONS),
