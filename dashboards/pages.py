@@ -15,6 +15,9 @@ from .rollups import freshness
 # (url name, title, open to a clinician's own figures)
 DASHBOARDS = [
     ("volume", _("Prescription volume"), True),
+    ("diagnoses", _("Diagnoses"), True),
+    ("herbs", _("Herb usage"), True),
+    ("supervision", _("Supervision report"), False),
 ]
 
 

@@ -6,4 +6,7 @@ app_name = "dashboards"
 
 urlpatterns = [
     path("volume/", views.volume, name="volume"),
+    path("diagnoses/", views.diagnoses, name="diagnoses"),
+    path("herbs/", views.herbs, name="herbs"),
+    path("supervision/", views.supervision, name="supervision"),
 ]

@@ -10,6 +10,10 @@ from core.models import WorkerHeartbeat
 from decoction.models import StationSettings
 from prescriptions.models import Prescription
 
+from .figures import diagnoses as diagnosis_figures
+from .figures import herbs as herb_figures
+from .figures import supervision as supervision_figures
+from .figures.months import MonthlyForm
 from .figures.volume import volume as volume_figures
 from .pages import render_dashboard
 from .selectors import delivery_sla, prescriptions_waiting_for, urgent_target
@@ -57,3 +61,29 @@ def delivery_times(request):
 @login_required
 def volume(request):
     return render_dashboard(request, "volume", volume_figures)
+
+
+@login_required
+def diagnoses(request):
+    return render_dashboard(
+        request, "diagnoses", diagnosis_figures.diagnoses, template="dashboards/monthly.html", form_class=MonthlyForm
+    )
+
+
+@login_required
+def herbs(request):
+    return render_dashboard(
+        request, "herbs", herb_figures.herbs, template="dashboards/monthly.html", form_class=MonthlyForm
+    )
+
+
+@login_required
+def supervision(request):
+    """The monthly supervision report: administrators only (it is not in a clinician's scope)."""
+    return render_dashboard(
+        request,
+        "supervision",
+        supervision_figures.supervision,
+        template="dashboards/supervision.html",
+        form_class=supervision_figures.SupervisionForm,
+    )
