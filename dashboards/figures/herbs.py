@@ -48,8 +48,9 @@ def grams(value) -> Decimal:
     return Decimal(value or 0).quantize(CENTIGRAM)
 
 
-def _usage(rows, order: str, total: int) -> list[dict]:
-    top = rows.values("herb", "herb__name").annotate(**FIGURES).order_by(order, "herb__name")[:TOP]
+def _usage(rows, order: tuple, total: int) -> list[dict]:
+    """The TOP herbs in `order`; ties go by catalogue id, the same on every database."""
+    top = rows.values("herb", "herb__name").annotate(**FIGURES).order_by(*order, "herb")[:TOP]
     return [_herb_row(r, total) for r in top]
 
 
@@ -124,7 +125,7 @@ def _toxic(rows, total: int) -> list[dict]:
         rows.exclude(herb__toxicity="")
         .values("herb", "herb__name", "herb__toxicity")
         .annotate(**FIGURES)
-        .order_by("-n", "herb__name")
+        .order_by("-n", "-g", "herb")
     )
     return [
         {
@@ -141,8 +142,8 @@ def herbs(filters) -> Figures:
     rows = months.apply(HerbMonth.objects.all(), day="month")
     volume = months.apply(VolumeDay.objects.all()).aggregate(total=Sum("prescriptions"), toxic=Sum("toxic"))
     total, toxic = volume["total"] or 0, volume["toxic"] or 0
-    by_count = _usage(rows, "-n", total)
-    by_grams = _usage(rows, "-g", total)
+    by_count = _usage(rows, ("-n", "-g"), total)
+    by_grams = _usage(rows, ("-g", "-n"), total)
     trend = _trend(rows, filters, by_count[:TREND_TOP])
     changes, (this, before) = _month_on_month(filters)
     toxic_herbs = _toxic(rows, total)
