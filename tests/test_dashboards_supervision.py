@@ -146,6 +146,7 @@ def test_without_a_month_the_report_is_of_the_last_complete_month(client, people
 
     assert response.status_code == 200
     assert indicators(response)[0] == ("处方", 5, 2, 3)
+    assert 'value="2026-03"' in response.content.decode()  # the field shows the month reported on
 
 
 @pytest.mark.parametrize("bad", ["2026-13", "March", "2026-3", "1999-12", "2999-01"])

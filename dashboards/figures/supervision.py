@@ -41,16 +41,17 @@ class SupervisionForm(FilterForm):
     )
 
     def __init__(self, data, *, scope, **kwargs):
+        if not data.get("month"):  # the field shows the month the report is of
+            data = data.copy()
+            data["month"] = label(previous_month(timezone.localdate()))
         super().__init__(data, scope=scope, **kwargs)
         for name in ("start", "end", "by", "clinician"):
             self.fields.pop(name, None)
         self.order_fields(["month", "institution"])
 
     def clean_month(self) -> date:
-        text = (self.cleaned_data.get("month") or "").strip()
+        text = self.cleaned_data["month"].strip()
         this_month = timezone.localdate().replace(day=1)
-        if not text:
-            return previous_month(this_month)
         match = MONTH.match(text)
         if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
             raise forms.ValidationError(_("Give a month as YYYY-MM, e.g. 2026-03."))
@@ -68,9 +69,10 @@ class SupervisionForm(FilterForm):
 
 
 def reviewed(filters) -> tuple[int, int] | None:
-    """事后点评 in the month and institutions: (prescriptions reviewed, found irrational, i.e.
-    不适宜 or 超常), or None while there is no review to count. The review models (audit
-    ReviewSample / ReviewScore) are not on this branch yet: point this at them when they land."""
+    """事后点评 of the month's sample in the institutions: (prescriptions scored, found irrational:
+    any verdict but appropriate, i.e. 不规范, 用药不适宜 or 超常), or None while there is no score
+    to count. The review models (audit ReviewSample / ReviewScore) are not on this branch yet:
+    point this at them when they land."""
     return None
 
 
