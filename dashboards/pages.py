@@ -15,6 +15,7 @@ from .rollups import freshness
 # (url name, title, open to a clinician's own figures)
 DASHBOARDS = [
     ("volume", _("Prescription volume"), True),
+    ("stages", _("Stage times"), False),
 ]
 
 

@@ -6,4 +6,5 @@ app_name = "dashboards"
 
 urlpatterns = [
     path("volume/", views.volume, name="volume"),
+    path("stages/", views.stages, name="stages"),
 ]
