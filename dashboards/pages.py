@@ -16,6 +16,7 @@ from .rollups import freshness
 DASHBOARDS = [
     ("volume", _("Prescription volume"), True),
     ("stages", _("Stage times"), False),
+    ("inventory", _("Stock and expiry"), False),
 ]
 
 

@@ -7,4 +7,5 @@ app_name = "dashboards"
 urlpatterns = [
     path("volume/", views.volume, name="volume"),
     path("stages/", views.stages, name="stages"),
+    path("inventory/", views.inventory, name="inventory"),
 ]

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.permissions import has_capability, institution_ids_visible_to
 from core.models import WorkerHeartbeat
 
+from .figures.inventory import inventory as inventory_figures
 from .figures.stages import stages as stages_figures
 from .figures.volume import volume as volume_figures
 from .frame import PlaceFilterForm
@@ -50,4 +51,11 @@ def volume(request):
 def stages(request):
     return render_dashboard(
         request, "stages", stages_figures, template="dashboards/stages.html", form_class=PlaceFilterForm
+    )
+
+
+@login_required
+def inventory(request):
+    return render_dashboard(
+        request, "inventory", inventory_figures, template="dashboards/inventory.html", form_class=PlaceFilterForm
     )

@@ -111,6 +111,7 @@ MATRIX = {
     "delivery:pickup": Row(PAGE, ("hand_over",), CLINICIANS | {"dispenser"}),
     "dashboards:volume": Row(PAGE, ("view_figures",), ADMINS | CLINICIANS),
     "dashboards:stages": Row(PAGE, ("view_dashboards",), ADMINS),
+    "dashboards:inventory": Row(PAGE, ("view_dashboards",), ADMINS),
     "patients:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "catalogue:herbs": Row(PAGE, ("view_catalogue",), EVERYONE),
     "catalogue:stock": Row(PAGE, ("view_stock",), STOCK_READERS),
