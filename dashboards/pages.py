@@ -17,6 +17,7 @@ DASHBOARDS = [
     ("volume", _("Prescription volume"), True),
     ("stages", _("Stage times"), False),
     ("inventory", _("Stock and expiry"), False),
+    ("quality", _("Dispensing quality"), False),
 ]
 
 

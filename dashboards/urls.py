@@ -8,4 +8,5 @@ urlpatterns = [
     path("volume/", views.volume, name="volume"),
     path("stages/", views.stages, name="stages"),
     path("inventory/", views.inventory, name="inventory"),
+    path("quality/", views.quality, name="quality"),
 ]

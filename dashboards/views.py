@@ -8,6 +8,7 @@ from accounts.permissions import has_capability, institution_ids_visible_to
 from core.models import WorkerHeartbeat
 
 from .figures.inventory import inventory as inventory_figures
+from .figures.quality import quality as quality_figures
 from .figures.stages import stages as stages_figures
 from .figures.volume import volume as volume_figures
 from .frame import PlaceFilterForm
@@ -58,4 +59,11 @@ def stages(request):
 def inventory(request):
     return render_dashboard(
         request, "inventory", inventory_figures, template="dashboards/inventory.html", form_class=PlaceFilterForm
+    )
+
+
+@login_required
+def quality(request):
+    return render_dashboard(
+        request, "quality", quality_figures, template="dashboards/quality.html", form_class=PlaceFilterForm
     )

@@ -112,6 +112,7 @@ MATRIX = {
     "dashboards:volume": Row(PAGE, ("view_figures",), ADMINS | CLINICIANS),
     "dashboards:stages": Row(PAGE, ("view_dashboards",), ADMINS),
     "dashboards:inventory": Row(PAGE, ("view_dashboards",), ADMINS),
+    "dashboards:quality": Row(PAGE, ("view_dashboards",), ADMINS),
     "patients:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "catalogue:herbs": Row(PAGE, ("view_catalogue",), EVERYONE),
     "catalogue:stock": Row(PAGE, ("view_stock",), STOCK_READERS),
