@@ -42,7 +42,7 @@ RECHECK_COLUMNS = [
 
 def _inspection_row(counts: dict) -> dict:
     inspected = counts["passed"] + counts["failed"]
-    return {**counts, "failed_share": ratio(counts["failed"], inspected)}
+    return {**{key: counts[key] for key in INSPECTED}, "failed_share": ratio(counts["failed"], inspected)}
 
 
 def _recheck_row(sums: dict) -> dict:
