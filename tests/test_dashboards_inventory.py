@@ -162,6 +162,7 @@ def test_a_centre_administrator_without_a_pharmacy_gets_an_empty_page_that_says_
 
     assert response.status_code == 200
     assert 'id="no-pharmacy"' in response.content.decode()
+    assert 'class="csv"' not in response.content.decode() and 'class="figures"' not in response.content.decode()
     assert all(not t.rows for t in response.context["figures"].tables)
     assert response.context["figures"].charts == []
     csv_response = page(client, people["centre_admin"], "inventory", format="csv", table="expiring")
