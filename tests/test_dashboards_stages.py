@@ -38,9 +38,9 @@ WALKS = {
         "decocting": 75,
         "packaged": 100,
         "shipped": 130,
-        "delivered": 190,
+        "delivered": 195,
     },
-    "p3": {"ai_audited": 1, "approved": 30, "dispensed": 60, "rechecked": 90, "packaged": 150, "picked_up": 1500},
+    "p3": {"ai_audited": 1, "approved": 60, "dispensed": 90, "rechecked": 120, "packaged": 180, "picked_up": 1500},
     "p4": {
         "ai_audited": 1,
         "approved": 40,
@@ -59,7 +59,7 @@ WALKS = {
 @pytest.fixture
 def march(history, people):
     """Six prescriptions of 2 March 2026. T001 (the clinician, under C001): p1 centre-decocted and
-    picked up after 4 h; p2 urgent, delivered after 190 min, packaged 90 min after approval; p3
+    picked up after 4 h; p2 urgent, delivered after 195 min, packaged 90 min after approval; p3
     urgent and self-decocted, packaged exactly 120 min after approval, picked up after 25 h; p5
     waiting at `approved`. T003 (the outsider, under C002): p4 picked up after 10 h; p6 waiting
     at `approved`. Beat then flags p5 and p6 as stuck."""
@@ -111,7 +111,7 @@ def test_the_county_sees_each_steps_median_and_90th_percentile_to_the_bucket(cli
 
     assert response.status_code == 200
     assert steps_of(response) == {
-        label("audit_wait"): (6, 30, 50),  # 10 20 30 40 45 50
+        label("audit_wait"): (6, 40, 60),  # 10 20 40 45 50 60
         label("dispense"): (4, 30, 60),  # 20 30 30 60
         label("recheck"): (4, 10, 30),  # 10 10 10 30
         label("soak_wait"): (3, 10, 10),  # 5 10 10
@@ -119,21 +119,21 @@ def test_the_county_sees_each_steps_median_and_90th_percentile_to_the_bucket(cli
         label("decoct"): (3, 60, 60),  # 25 60 60
         label("pack"): (1, 60, 60),
         label("ship_wait"): (1, 30, 30),
-        label("deliver"): (1, 60, 60),
-        label("pickup"): (3, 390, 1350),  # 80 390 1350
-        label("total"): (4, 240, 1500),  # 190 240 600 1500
+        label("deliver"): (1, 65, 65),
+        label("pickup"): (3, 390, 1320),  # 80 390 1320
+        label("total"): (4, 240, 1500),  # 195 240 600 1500
     }
     row = next(r for r in table(response, "steps") if r["step"] == label("pickup"))
-    assert (row["median"], row["p90"]) == ("6小时30分", "22小时30分")
+    assert (row["median"], row["p90"]) == ("6小时30分", "22小时")
 
 
 def test_a_centre_administrator_sees_only_the_steps_of_its_subtree(client, people, march):
     response = page(client, people["centre_admin"], "stages", **MARCH)
 
     steps = steps_of(response)
-    assert steps[label("audit_wait")] == (4, 20, 45)  # 10 20 30 45
-    assert steps[label("pickup")] == (2, 80, 1350)
-    assert steps[label("total")] == (3, 240, 1500)  # 190 240 1500
+    assert steps[label("audit_wait")] == (4, 20, 60)  # 10 20 45 60
+    assert steps[label("pickup")] == (2, 80, 1320)
+    assert steps[label("total")] == (3, 240, 1500)  # 195 240 1500
     assert steps[label("soak")] == (2, 30, 30)
 
 
@@ -141,7 +141,7 @@ def test_handover_within_4_and_24_hours_counts_delivered_and_picked_up_prescript
     county = page(client, people["county_admin"], "stages", **MARCH)
     centre = page(client, people["centre_admin"], "stages", **MARCH)
 
-    # p1 after exactly 4 h and p2 after 190 min are within 4 h; p4 (10 h) within 24 h; p3 (25 h) neither.
+    # p1 after exactly 4 h and p2 after 195 min are within 4 h; p4 (10 h) within 24 h; p3 (25 h) neither.
     assert table(county, "periods") == [
         {
             "period": date(2026, 3, 2),
@@ -150,10 +150,16 @@ def test_handover_within_4_and_24_hours_counts_delivered_and_picked_up_prescript
             "within_24h": 3,
             "share_4h": 0.5,
             "share_24h": 0.75,
+        }
+    ]
+    assert table(county, "months") == [
+        {
+            "month": date(2026, 3, 1),
+            "count": 4,
             "median": "4小时",
             "p90": "1天1小时",
-            "median_hours": 4.0,
-            "p90_hours": 25.0,
+            "median_minutes": 240,
+            "p90_minutes": 1500,
         }
     ]
     assert tiles(county)[:4] == [4, 0.5, 0.75, 0.5]
@@ -191,21 +197,24 @@ def test_urgent_decoctions_meet_the_target_only_under_it_and_the_target_follows_
     urgent = table(page(client, people["county_admin"], "stages", **MARCH), "urgent")
     assert urgent == [{"target": 120, "count": 2, "met": 1, "share": 0.5}]
 
-    StationSettings.objects.filter(pk=StationSettings.current().pk).update(urgent_target_minutes=125)
+    # 120 and 134 minutes share a bucket (120–135): the target must reach the next bound for p3.
+    StationSettings.objects.filter(pk=StationSettings.current().pk).update(urgent_target_minutes=134)
+    assert table(page(client, people["county_admin"], "stages", **MARCH), "urgent")[0]["met"] == 1
+    StationSettings.objects.filter(pk=StationSettings.current().pk).update(urgent_target_minutes=135)
     urgent = table(page(client, people["county_admin"], "stages", **MARCH), "urgent")
-    assert urgent == [{"target": 125, "count": 2, "met": 2, "share": 1.0}]
+    assert urgent == [{"target": 135, "count": 2, "met": 2, "share": 1.0}]
 
 
 def test_the_target_counts_a_bucket_only_when_it_lies_wholly_below_the_target():
-    # Durations of 90, 119, 120, 124 and 125 minutes: 120 and 124 share the 5-minute bucket 120–125.
-    histogram = {bucket(90): 1, bucket(119): 1, bucket(120): 2, bucket(125): 1}
-    assert histogram == {90: 1, 119: 1, 120: 2, 125: 1}
+    # Durations of 90, 115, 120, 130 and 135 minutes: 120 and 130 share the 15-minute bucket 120–135.
+    histogram = {bucket(90): 1, bucket(115): 1, bucket(120): 2, bucket(135): 1}
+    assert bucket(130) == 120 and histogram == {90: 1, 115: 1, 120: 2, 135: 1}
 
     assert urgent_met(histogram, 120) == 2
-    assert urgent_met(histogram, 123) == 2  # 120 is under 123 but shares its bucket with 124
-    assert urgent_met(histogram, 125) == 4
-    assert urgent_met(histogram, 126) == 4  # 125 itself is not known to be under 126
-    assert urgent_met(histogram, 130) == 5
+    assert urgent_met(histogram, 130) == 2  # 120 is under 130 but shares its bucket with 130
+    assert urgent_met(histogram, 135) == 4
+    assert urgent_met(histogram, 140) == 4  # 135 itself is not known to be under 140
+    assert urgent_met(histogram, 150) == 5
 
 
 def test_stuck_prescriptions_now_are_listed_with_stage_since_and_limit_within_scope(client, people, march):
