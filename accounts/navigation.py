@@ -15,7 +15,6 @@ PAGES = [
     ("stations:index", _("Stations"), "work_stations"),
     ("delivery:courier", _("Deliveries"), "deliver"),  # 配送; "Delivery" is the prescription's 取药方式
     ("delivery:pickup", _("Pickup"), "hand_over"),
-    ("delivery-times", _("Delivery times"), "view_dashboards"),
     ("dashboards:volume", _("Dashboards"), "view_figures"),
     ("patients:list", _("Patients"), "view_patients"),
     ("catalogue:herbs", _("Herb catalogue"), "view_catalogue"),

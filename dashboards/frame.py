@@ -99,6 +99,15 @@ class FilterForm(forms.Form):
         return Filters(start=data["start"], end=data["end"], institution_ids=ids, prescriber_id=prescriber, by=by)
 
 
+class PlaceFilterForm(FilterForm):
+    """The filters of a dashboard whose figures have no prescriber (stage times, stock, quality):
+    the same, without the clinician."""
+
+    def __init__(self, data, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields.pop("clinician", None)
+
+
 @dataclass(frozen=True)
 class Filters:
     """A dashboard's question: the local days start…end, the institutions (None: all), a prescriber."""

@@ -18,6 +18,9 @@ DASHBOARDS = [
     ("diagnoses", _("Diagnoses"), True),
     ("herbs", _("Herb usage"), True),
     ("supervision", _("Supervision report"), False),
+    ("stages", _("Stage times"), False),
+    ("inventory", _("Stock and expiry"), False),
+    ("quality", _("Dispensing quality"), False),
 ]
 
 

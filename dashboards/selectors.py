@@ -1,59 +1,22 @@
-"""Reads behind the dashboards: prescribing-to-delivery times and the urgent-decoction target,
-over the prescriptions the caller passes (already scoped to who is asking)."""
+"""Reads behind the home page: the prescriptions waiting for their prescriber, and, for
+administrators, the prescriptions stuck at a stage now."""
 
-import statistics
+from django.db.models import F
 
-from prescriptions.models import TraceEvent
+from prescriptions.models import StuckFlag
 from prescriptions.selectors import prescriptions_visible_to
 from prescriptions.workflow import Stage
 
 
-def delivery_sla(prescriptions) -> dict:
-    """Prescribing → delivered (or picked up): fastest, median, p90 and the share within 4 h and 24 h."""
-    submitted = dict(
-        TraceEvent.objects.filter(prescription__in=prescriptions, stage=Stage.SUBMITTED).values_list(
-            "prescription_id", "at"
-        )
-    )
-    hours = []
-    for prescription_id, at in TraceEvent.objects.filter(
-        prescription__in=prescriptions, stage__in=[Stage.DELIVERED, Stage.PICKED_UP]
-    ).values_list("prescription_id", "at"):
-        if prescription_id in submitted:
-            hours.append((at - submitted[prescription_id]).total_seconds() / 3600)
-    if not hours:
-        return {"count": 0}
-    hours.sort()
-    return {
-        "count": len(hours),
-        "fastest_h": round(hours[0], 2),
-        "median_h": round(statistics.median(hours), 2),
-        "p90_h": round(hours[min(len(hours) - 1, int(0.9 * len(hours)))], 2),
-        "within_4h": round(sum(h <= 4 for h in hours) / len(hours), 3),
-        "within_24h": round(sum(h <= 24 for h in hours) / len(hours), 3),
-    }
-
-
-def urgent_target(prescriptions, *, target_minutes: int) -> dict:
-    """Urgent (急煎) prescriptions: how many went from approval to packaged within the target."""
-    urgent = prescriptions.filter(urgent=True)
-    approved = dict(
-        TraceEvent.objects.filter(prescription__in=urgent, stage=Stage.APPROVED).values_list("prescription_id", "at")
-    )
-    minutes = [
-        (at - approved[pk]).total_seconds() / 60
-        for pk, at in TraceEvent.objects.filter(prescription__in=urgent, stage=Stage.PACKAGED).values_list(
-            "prescription_id", "at"
-        )
-        if pk in approved
-    ]
-    met = sum(m <= target_minutes for m in minutes)
-    return {
-        "count": len(minutes),
-        "met": met,
-        "share": round(met / len(minutes), 3) if minutes else None,
-        "target_minutes": target_minutes,
-    }
+def stuck_flags(institution_ids):
+    """The unresolved stuck flags of prescriptions still at the flagged stage, of the given
+    institutions (None: all), the longest waiting first. Read live: beat raises a flag when a
+    prescription passes its stage's time limit and resolves it once it moved on; a flag whose
+    prescription has moved since the last beat is left out here already."""
+    flags = StuckFlag.objects.filter(resolved_at__isnull=True, prescription__status=F("stage"))
+    if institution_ids is not None:
+        flags = flags.filter(prescription__institution__in=institution_ids)
+    return flags.select_related("prescription", "prescription__institution").order_by("since", "pk")
 
 
 def prescriptions_waiting_for(user) -> list:

@@ -9,4 +9,7 @@ urlpatterns = [
     path("diagnoses/", views.diagnoses, name="diagnoses"),
     path("herbs/", views.herbs, name="herbs"),
     path("supervision/", views.supervision, name="supervision"),
+    path("stages/", views.stages, name="stages"),
+    path("inventory/", views.inventory, name="inventory"),
+    path("quality/", views.quality, name="quality"),
 ]

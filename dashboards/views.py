@@ -1,33 +1,39 @@
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from accounts.permissions import has_capability, scope_to_institutions
+from accounts.permissions import has_capability, institution_ids_visible_to
 from core.models import WorkerHeartbeat
-from decoction.models import StationSettings
-from prescriptions.models import Prescription
 
 from .figures import diagnoses as diagnosis_figures
 from .figures import herbs as herb_figures
 from .figures import supervision as supervision_figures
+from .figures.inventory import inventory as inventory_figures
 from .figures.months import MonthlyForm
+from .figures.quality import quality as quality_figures
+from .figures.stages import stages as stages_figures
 from .figures.volume import volume as volume_figures
+from .frame import PlaceFilterForm
 from .pages import render_dashboard
-from .selectors import delivery_sla, prescriptions_waiting_for, urgent_target
+from .selectors import prescriptions_waiting_for, stuck_flags
+
+HOME_STUCK = 5  # the home page's panel: the longest-waiting few, and a link to the stages page
 
 
 @login_required
 def home(request):
-    heartbeat = WorkerHeartbeat.objects.order_by("-seen_at").first()
+    admin = has_capability(request.user, "view_dashboards")
+    stuck = stuck_flags(institution_ids_visible_to(request.user)) if admin else None
     return render(
         request,
         "home.html",
         {
-            "heartbeat": heartbeat if has_capability(request.user, "view_dashboards") else None,
+            "heartbeat": WorkerHeartbeat.objects.order_by("-seen_at").first() if admin else None,
             "waiting": prescriptions_waiting_for(request.user) if has_capability(request.user, "prescribe") else None,
+            "stuck": None if stuck is None else list(stuck[:HOME_STUCK]),
+            "stuck_count": None if stuck is None else stuck.count(),
         },
     )
 
@@ -42,25 +48,29 @@ def health(request):
 
 
 @login_required
-def delivery_times(request):
-    """Prescribing → delivery times and the urgent-decoction target, over the user's institutions."""
-    if not has_capability(request.user, "view_dashboards"):
-        raise PermissionDenied
-    prescriptions = scope_to_institutions(Prescription.objects.all(), request.user)
-    target = StationSettings.current().urgent_target_minutes
-    return render(
-        request,
-        "dashboards/delivery_times.html",
-        {
-            "stats": delivery_sla(prescriptions),
-            "urgent": urgent_target(prescriptions, target_minutes=target),
-        },
+def volume(request):
+    return render_dashboard(request, "volume", volume_figures)
+
+
+@login_required
+def stages(request):
+    return render_dashboard(
+        request, "stages", stages_figures, template="dashboards/stages.html", form_class=PlaceFilterForm
     )
 
 
 @login_required
-def volume(request):
-    return render_dashboard(request, "volume", volume_figures)
+def inventory(request):
+    return render_dashboard(
+        request, "inventory", inventory_figures, template="dashboards/inventory.html", form_class=PlaceFilterForm
+    )
+
+
+@login_required
+def quality(request):
+    return render_dashboard(
+        request, "quality", quality_figures, template="dashboards/quality.html", form_class=PlaceFilterForm
+    )
 
 
 @login_required

@@ -353,6 +353,11 @@ from decimal import Decimal  # noqa: E402
 TCM_DECOCTION_FEE_PER_DOSE = Decimal(os.environ.get("TCM_DECOCTION_FEE_PER_DOSE", "3.00"))
 TCM_DELIVERY_FEE = Decimal(os.environ.get("TCM_DELIVERY_FEE", "10.00"))
 
+# --- Stock on the inventory dashboard --------------------------------------------------------------
+# A herb is low at a pharmacy when its unexpired stock covers fewer days than this at the rate of
+# the last 30 days' dispensing (there is no per-herb minimum in the catalogue).
+TCM_STOCK_COVER_DAYS_MIN = env_positive_int("TCM_STOCK_COVER_DAYS_MIN", 7)
+
 # --- What a bare herb name means (处方应付) ------------------------------------------------------
 # "processed" (default): a bare name the dispensing conventions give processed is dispensed and
 # audited as the processed herb of catalogue/data/bare_names.csv (写川乌付制川乌, 写半夏付法半夏).

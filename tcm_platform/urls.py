@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import api as accounts_api
@@ -77,7 +78,12 @@ urlpatterns = [
     path("api/v1/track/<str:token>/", track_api.TrackView.as_view(), name="api-track"),
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
-    path("dashboards/delivery-times/", views.delivery_times, name="delivery-times"),
+    # The old delivery-times page, folded into the stages dashboard: bookmarks still land there.
+    path(
+        "dashboards/delivery-times/",
+        RedirectView.as_view(pattern_name="dashboards:stages", permanent=True),
+        name="delivery-times",
+    ),
     path("dashboards/", include("dashboards.urls")),
     path(
         "login/",

@@ -109,11 +109,13 @@ MATRIX = {
     # Dispensers at the pharmacy and clinicians at their clinic hand medicine over (`hand_over`,
     # the capability the workflow's PICKED_UP move names); the navigation shows it to both.
     "delivery:pickup": Row(PAGE, ("hand_over",), CLINICIANS | {"dispenser"}),
-    "delivery-times": Row(PAGE, ("view_dashboards",), ADMINS),
     "dashboards:volume": Row(PAGE, ("view_figures",), ADMINS | CLINICIANS),
     "dashboards:diagnoses": Row(PAGE, ("view_figures",), ADMINS | CLINICIANS),
     "dashboards:herbs": Row(PAGE, ("view_figures",), ADMINS | CLINICIANS),
     "dashboards:supervision": Row(PAGE, ("view_dashboards",), ADMINS),
+    "dashboards:stages": Row(PAGE, ("view_dashboards",), ADMINS),
+    "dashboards:inventory": Row(PAGE, ("view_dashboards",), ADMINS),
+    "dashboards:quality": Row(PAGE, ("view_dashboards",), ADMINS),
     "patients:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "catalogue:herbs": Row(PAGE, ("view_catalogue",), EVERYONE),
     "catalogue:stock": Row(PAGE, ("view_stock",), STOCK_READERS),
@@ -123,6 +125,9 @@ MATRIX = {
     "stations:inspections": Row(PAGE, ("recheck",), frozenset({"pharmacist"})),
     "delivery:run-create": Row(PAGE, ("deliver",), frozenset({"courier"}), ok="302 /delivery/", method="post"),
     "api-docs": Row(PAGE, (), EVERYONE),
+    # The old delivery-times page, now the stages dashboard: a redirect for everyone, and the
+    # stages page itself checks who may open it (the row above).
+    "delivery-times": Row(PUBLIC, (), EVERYONE, ok="301 /dashboards/stages/"),
     # The load balancer's probe: no data but the worker's heartbeat age.
     "health": Row(PUBLIC, (), EVERYONE),
     # API (capability as in each view's permission_classes; POSTs with an empty body get past the

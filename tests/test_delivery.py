@@ -1,19 +1,15 @@
 """Delivery: a courier's run of packaged prescriptions, setting off, delivering (with who received
-it), a failed stop, the courier's page; pickup at the clinic with the patient's code; and the
-prescribing-to-delivery times."""
-
-from datetime import timedelta
+it), a failed stop, the courier's page; pickup at the clinic with the patient's code. The
+prescribing-to-handover times are the stages dashboard's (tests/test_dashboards_stages.py)."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.roles import Role
-from dashboards.selectors import delivery_sla
 from delivery.models import DeliveryRun, DeliveryStop, StopStatus
 from delivery.services import pickup_code_for, run_create, stop_failed
 from prescriptions.models import Prescription, TraceEvent
-from prescriptions.services import record_event
 from prescriptions.workflow import DeliveryMode, Stage
 
 from .factories import UserFactory
@@ -255,44 +251,3 @@ def test_a_pickup_prescription_cannot_be_shipped(api, courier, for_pickup):
 
     assert response.status_code == 409
     assert fresh(for_pickup).status == Stage.PACKAGED
-
-
-# --- Prescribing to delivery -------------------------------------------------------------------------------
-
-
-def finished_after(clinician, hours: float, monkeypatch, *, stage=Stage.DELIVERED) -> Prescription:
-    """A prescription submitted at a fixed moment and delivered (or picked up) `hours` later
-    (trace events are append-only, so the clock is set while they are written)."""
-    start = timezone.now().replace(microsecond=0) - timedelta(days=3)
-    delivery = DeliveryMode.PICKUP if stage == Stage.PICKED_UP else DeliveryMode.ADDRESS
-    with monkeypatch.context() as clock:
-        clock.setattr(timezone, "now", lambda: start)
-        prescription = prescription_at(clinician, Stage.SUBMITTED, delivery=delivery)
-        clock.setattr(timezone, "now", lambda: start + timedelta(hours=hours))
-        record_event(prescription=prescription, stage=stage, actor=None)
-    return prescription
-
-
-def test_delivery_times_give_the_fastest_median_90th_percentile_and_the_shares_within_4_and_24_hours(
-    clinician, catalogue, monkeypatch
-):
-    done = [finished_after(clinician, hours, monkeypatch) for hours in (1, 3, 5, 20)]
-    done.append(finished_after(clinician, 30, monkeypatch, stage=Stage.PICKED_UP))
-    still_on_its_way = prescription_at(clinician, Stage.DECOCTING)
-
-    stats = delivery_sla(Prescription.objects.filter(pk__in=[p.pk for p in [*done, still_on_its_way]]))
-
-    assert stats == {
-        "count": 5,
-        "fastest_h": 1.0,
-        "median_h": 5.0,
-        "p90_h": 30.0,
-        "within_4h": 0.4,
-        "within_24h": 0.8,
-    }
-
-
-def test_delivery_times_with_nothing_delivered_count_nothing(clinician, catalogue):
-    prescription_at(clinician, Stage.DECOCTING)
-
-    assert delivery_sla(Prescription.objects.all()) == {"count": 0}

@@ -11,5 +11,11 @@ def cell(row: dict, key: str):
 
 
 @register.filter
+def link(row: dict, key: str):
+    """The address a table cell links to: a row may carry {"links": {column key: url}}."""
+    return (row.get("links") or {}).get(key)
+
+
+@register.filter
 def is_number(value) -> bool:
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
