@@ -157,7 +157,7 @@ def test_the_trend_downloads_as_csv_with_a_column_per_disease(client, people, te
 
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows == [
-        ["月", "胃痛", "感冒", "咳嗽", "头痛"],
+        ["月份", "胃痛", "感冒", "咳嗽", "头痛"],
         ["2026-03", "4", "2", "1", "0"],
         ["2026-04", "0", "1", "1", "1"],
     ]
