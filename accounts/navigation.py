@@ -12,6 +12,7 @@ PAGES = [
     ("prescriptions:new", _("Prescribe"), "prescribe"),
     ("prescriptions:list", _("Prescriptions"), "view_patients"),
     ("audit:queue", _("Audit queue"), "final_audit"),
+    ("audit:review", _("Prescription review"), "review_prescriptions"),
     ("stations:index", _("Stations"), "work_stations"),
     ("delivery:courier", _("Deliveries"), "deliver"),  # 配送; "Delivery" is the prescription's 取药方式
     ("delivery:pickup", _("Pickup"), "hand_over"),

@@ -37,6 +37,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_patients": frozenset({Role.CLINICIAN, Role.PHARMACIST, Role.ADMINISTRATOR}),
     "manage_patients": frozenset({Role.CLINICIAN, Role.ADMINISTRATOR}),
     "final_audit": frozenset({Role.PHARMACIST}),
+    # Score the month's sampled prescriptions (事后点评, audit.review): the pharmacists of the
+    # institution the prescriptions' audits were routed to.
+    "review_prescriptions": frozenset({Role.PHARMACIST}),
     "dispense": frozenset({Role.DISPENSER}),
     "recheck": frozenset({Role.PHARMACIST}),
     "decoct": frozenset({Role.DECOCTION_OPERATOR}),
@@ -62,9 +65,20 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 # The pipeline's clinical work: held only through a role, never through being a superuser. A
-# superuser administers; a pharmacist, not the platform's operator, approves a prescription.
+# superuser administers; a pharmacist, not the platform's operator, approves a prescription and
+# reviews it afterwards.
 ROLE_BOUND = frozenset(
-    {"prescribe", "final_audit", "dispense", "recheck", "decoct", "deliver", "hand_over", "work_stations"}
+    {
+        "prescribe",
+        "final_audit",
+        "review_prescriptions",
+        "dispense",
+        "recheck",
+        "decoct",
+        "deliver",
+        "hand_over",
+        "work_stations",
+    }
 )
 
 # Capabilities held only at the county level: by a holder placed at a root institution of the

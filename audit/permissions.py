@@ -32,3 +32,13 @@ def ensure_can_decide(pharmacist, prescription: Prescription) -> AuditRun:
     if prescription.prescriber_id == pharmacist.pk:
         raise PermissionDenied(_("You cannot audit a prescription you wrote."))
     return run
+
+
+def ensure_can_review(pharmacist, sample) -> None:
+    """A sampled prescription is reviewed by the pharmacists of the institution its audit was
+    routed to (`review_prescriptions`), never by its prescriber. Raises PermissionDenied."""
+    ensure_capability(pharmacist, "review_prescriptions")
+    if sample.routed_to_id != pharmacist.institution_id:
+        raise PermissionDenied(_("This prescription is not reviewed at your institution."))
+    if sample.prescriber_id == pharmacist.pk:
+        raise PermissionDenied(_("You cannot review a prescription you wrote."))

@@ -18,5 +18,7 @@ CELERY_BEAT_SCHEDULE = {
     "herb-use": {"task": "prescriptions.count_herb_use", "schedule": 600.0},
     "trace-anchor": {"task": "prescriptions.anchor_trace", "schedule": crontab(hour=2, minute=30)},
     "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},
+    # 事后点评: last month's review sample, daily so a day the worker was down is caught up.
+    "review-draw": {"task": "audit.draw_review_sample", "schedule": crontab(hour=1, minute=10)},
     "dashboard-rollups": {"task": "dashboards.refresh_rollups", "schedule": float(TCM_ROLLUP_REFRESH_SECONDS)},
 }

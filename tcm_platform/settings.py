@@ -232,6 +232,8 @@ TCM_TOKEN_TTL_HOURS = env_positive_int("TCM_TOKEN_TTL_HOURS", 90 * 24)
 # clinical and administrative roles, and the stations' tablets and couriers' phones.
 TCM_SESSION_IDLE_MINUTES = env_positive_int("TCM_SESSION_IDLE_MINUTES", 30)
 TCM_STATION_SESSION_IDLE_MINUTES = env_positive_int("TCM_STATION_SESSION_IDLE_MINUTES", 120)
+# 事后点评: prescriptions drawn per clinician each month for review (audit.review.services.review_draw).
+TCM_REVIEW_SAMPLE_PER_CLINICIAN = env_positive_int("TCM_REVIEW_SAMPLE_PER_CLINICIAN", 5)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import api as accounts_api
 from accounts.forms import LoginForm
+from audit.api import review as review_api
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
 from dashboards import views
@@ -59,6 +60,9 @@ api_v1 = [
     path("audit/batch-approve/", audit_api.AuditBatchApproveView.as_view(), name="audit-batch-approve"),
     path("audit/<int:pk>/claim/", audit_api.AuditClaimView.as_view(), name="audit-claim"),
     path("audit/<int:pk>/decision/", audit_api.AuditDecisionView.as_view(), name="audit-decision"),
+    path("review/samples/", review_api.ReviewSampleListView.as_view(), name="review-samples"),
+    path("review/samples/<int:pk>/score/", review_api.ReviewScoreView.as_view(), name="review-score"),
+    path("review/checklist/", review_api.ReviewChecklistView.as_view(), name="review-checklist"),
     path("stations/", stations_api.StationListView.as_view(), name="station-list"),
     path("stations/<slug:code>/queue/", stations_api.StationQueueView.as_view(), name="station-queue"),
     path(

@@ -183,6 +183,7 @@ def test_superuser_has_every_capability_but_the_clinical_work_which_needs_a_role
     assert frozenset(CAPABILITIES) >= ROLE_BOUND
     assert capabilities_of(pharmacist_root) == frozenset(CAPABILITIES) - ROLE_BOUND | {
         "final_audit",
+        "review_prescriptions",
         "recheck",
         "work_stations",
     }

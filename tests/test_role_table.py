@@ -165,10 +165,11 @@ def test_each_station_is_opened_by_a_capability_every_move_into_its_stages_accep
 
 
 def test_every_capability_a_move_or_a_station_names_is_clinical_work_that_needs_a_role():
-    """So a superuser makes no move and works at no station without a role that has it."""
+    """So a superuser makes no move and works at no station without a role that has it; nor
+    reviews a prescription after the fact (事后点评), a pharmacist's clinical judgement too."""
     named = {c for _current, move in MOVES for c in move.capabilities} - {SYSTEM}
     named |= {station.capability for station in STATIONS.values()} | set(STATION_CAPABILITIES)
-    assert named | {"work_stations"} == ROLE_BOUND
+    assert named | {"work_stations", "review_prescriptions"} == ROLE_BOUND
 
 
 def test_working_at_the_stations_is_the_union_of_the_station_capabilities():
