@@ -10,11 +10,13 @@ walked by their own tests (tests/test_editor_*browser.py, tests/test_tracking_br
 
 import re
 import types
+from datetime import date
 from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
 
+from audit.models import ReviewRound, ReviewSample
 from audit.services import audit_run
 from decoction.models import Inspection
 from decoction.selectors import STATIONS
@@ -77,7 +79,15 @@ def world(personas, catalogue):  # noqa: F811
     run_create(courier=personas["courier"], prescriptions=Prescription.objects.filter(pk=on_the_road.pk), area="白塔乡")
     prescription_at(clinician, Stage.PACKAGED, delivery=DeliveryMode.PICKUP)  # waits to be handed over
     Inspection.objects.create(prescription=packaged, picked_on=packaged.created_at.date())
-    return types.SimpleNamespace(submitted=submitted, waiting=waiting, packaged=packaged, users=personas)
+    review = ReviewRound.objects.create(month=date(2026, 1, 1), seed=202601, per_clinician=5, approved=1)
+    sample = ReviewSample.objects.create(  # the pharmacist's post-hoc review of an approved one
+        round=review,
+        prescription=waiting["dispensing"],
+        institution=clinician.institution,
+        prescriber=clinician,
+        routed_to=personas["pharmacist"].institution,
+    )
+    return types.SimpleNamespace(submitted=submitted, waiting=waiting, packaged=packaged, sample=sample, users=personas)
 
 
 def candidate_urls(world) -> list[str]:
@@ -94,6 +104,7 @@ def candidate_urls(world) -> list[str]:
         reverse("audit:detail", args=[p.pk]),
         *(f"{reverse('stations:station', args=[code])}?code={world.waiting[code].display_number}" for code in STATIONS),
         reverse("stations:labels", args=[world.packaged.pk]),
+        reverse("audit:review-detail", args=[world.sample.pk]),
     ]
     return [*plain, *objects]
 
@@ -195,7 +206,7 @@ def test_every_page_has_one_h1_and_a_title_of_its_own(client, world):
 def test_refusals_missing_pages_and_forms_showing_their_errors_pass_wcag_21_aa(client, world, live_server, browser):  # noqa: F811
     """Pages people meet that the clean walk never shows: a failed sign-in on a phone; on a
     clinician's desktop a patient registration sent empty, a page their role is refused (403) and
-    a patient that does not exist (404)."""
+    a patient that does not exist (404); on a pharmacist's, a review score refused at its field."""
     found = []
     context = device(browser, live_server, PHONE)
     page = context.new_page()
@@ -217,6 +228,15 @@ def test_refusals_missing_pages_and_forms_showing_their_errors_pass_wcag_21_aa(c
         assert page.goto(live_server.url + url).status == status, url
         assert page.locator("h1").count() == 1, url
         found += violations(page)
+    context.close()
+
+    context = device(browser, live_server, DESKTOP, as_user(client, world.users["pharmacist"]))
+    page = context.new_page()  # a review score sent without its reasons
+    page.goto(f"{live_server.url}/audit/review/{world.sample.pk}/")
+    page.check("input[name=verdict][value=nonstandard]")
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector("#reasons-error")
+    found += violations(page) + inputs_without_visible_label(page)
     context.close()
     assert found == [], "\n".join(found)
 

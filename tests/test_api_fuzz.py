@@ -18,6 +18,7 @@ times; those answers too must pass every check."""
 import itertools
 import json
 import re
+from datetime import date
 
 import pytest
 import schemathesis
@@ -28,6 +29,7 @@ from schemathesis.transport.wsgi import WSGI_TRANSPORT, multipart_serializer
 from werkzeug.test import stream_encode_multipart
 
 from accounts.services import api_token_issue
+from audit.models import ReviewRound, ReviewSample
 from catalogue.models import Formula, Herb
 from delivery.services import run_create
 from prescriptions.workflow import Stage
@@ -173,6 +175,21 @@ def at_every_stage(clinician) -> list[int]:
     return ids
 
 
+def review_samples(clinician) -> list[int]:
+    """Two prescriptions of the clinician drawn for review at H001, where the pharmacist works."""
+    drawn = ReviewRound.objects.create(month=date(2026, 1, 1), seed=202601, per_clinician=5, approved=2)
+    return [
+        ReviewSample.objects.create(
+            round=drawn,
+            prescription=prescription_at(clinician, Stage.APPROVED),
+            institution=clinician.institution,
+            prescriber=clinician,
+            routed_to=clinician.institution.parent.parent,
+        ).pk
+        for _ in range(2)
+    ]
+
+
 def real_ids(request, path: str) -> list[int]:
     """The real objects an id-taking operation is fuzzed against (the first call builds them)."""
     cache = request.node.__dict__.setdefault("_real_ids", {})
@@ -186,6 +203,8 @@ def real_ids(request, path: str) -> list[int]:
             cache[kind] = sorted({run.pk, run.stops.get().pk})
         elif kind == "patients":
             cache[kind] = [prescription_at(request.getfixturevalue("clinician"), Stage.SUBMITTED).patient_id]
+        elif kind == "review":  # samples of the pharmacist's institution, drawn from approved ones
+            cache[kind] = review_samples(request.getfixturevalue("clinician"))
         elif kind == "herbs":
             cache[kind] = [Herb.objects.order_by("pk").values_list("pk", flat=True).first()]
         elif kind == "formulas":

@@ -20,12 +20,12 @@ from ..review.checklist import ALL_CODES, ARTICLES, ITEMS, SOURCE
 from ..review.selectors import review_samples_for, review_visible_sample
 from ..review.services import review_score
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(\d{4}-(0[1-9]|1[0-2]))?$"  # empty: no filter
 
 
 @extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-03"})
 class MonthFilter(django_filters.CharFilter):
-    """A month as YYYY-MM; anything else is a 400 at the field."""
+    """A month as YYYY-MM (empty: every month); anything else is a 400 at the field."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, validators=[RegexValidator(MONTH_PATTERN)], **kwargs)
