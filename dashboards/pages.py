@@ -17,6 +17,8 @@ DASHBOARDS = [
     ("volume", _("Prescription volume"), True),
     ("diagnoses", _("Diagnoses"), True),
     ("herbs", _("Herb usage"), True),
+    ("audit", _("Audit and prescribing behaviour"), True),
+    ("review", _("Prescription review figures"), True),
     ("supervision", _("Supervision report"), False),
     ("stages", _("Stage times"), False),
     ("inventory", _("Stock and expiry"), False),

@@ -12,4 +12,6 @@ urlpatterns = [
     path("stages/", views.stages, name="stages"),
     path("inventory/", views.inventory, name="inventory"),
     path("quality/", views.quality, name="quality"),
+    path("audit/", views.audit, name="audit"),
+    path("review/", views.review, name="review"),
 ]

@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
@@ -10,12 +12,14 @@ from core.models import WorkerHeartbeat
 from .figures import diagnoses as diagnosis_figures
 from .figures import herbs as herb_figures
 from .figures import supervision as supervision_figures
+from .figures.audit import audit as audit_figures
 from .figures.inventory import inventory as inventory_figures
 from .figures.months import MonthlyForm
 from .figures.quality import quality as quality_figures
+from .figures.review import review as review_figures
 from .figures.stages import stages as stages_figures
 from .figures.volume import volume as volume_figures
-from .frame import PlaceFilterForm
+from .frame import FilterForm, PlaceFilterForm
 from .pages import render_dashboard
 from .selectors import prescriptions_waiting_for, stuck_flags
 
@@ -97,3 +101,14 @@ def supervision(request):
         template="dashboards/supervision.html",
         form_class=supervision_figures.SupervisionForm,
     )
+
+
+@login_required
+def audit(request):
+    return render_dashboard(request, "audit", audit_figures, template="dashboards/audit.html")
+
+
+@login_required
+def review(request):
+    """Twelve months by default: about five samples per clinician a month."""
+    return render_dashboard(request, "review", review_figures, form_class=partial(FilterForm, default_days=365))

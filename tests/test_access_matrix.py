@@ -8,19 +8,23 @@ site's subtrees."""
 import io
 import types
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
 from django.urls import URLResolver, include, path, resolve, reverse
+from django.utils import timezone
 from PIL import Image
 
 from accounts.models import InstitutionKind, User
 from accounts.navigation import PAGES
 from accounts.permissions import ADMIN_SITE_ROLES, CAPABILITIES, has_capability
 from accounts.roles import COUNTY_LEVEL, ROLE_MODEL_PERMISSIONS, Role, capabilities_granting
-from audit.models import AuditDecision, AuditRun
+from audit.models import AuditDecision, AuditRun, ReviewSample, ReviewScore
+from audit.review.services import review_draw
 from audit.services import audit_decide, audit_run
 from catalogue.formulas import formula_save_personal
 from catalogue.models import Herb
@@ -104,6 +108,7 @@ MATRIX = {
     "prescriptions:new": Row(PAGE, ("prescribe",), CLINICIANS),
     "prescriptions:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "audit:queue": Row(PAGE, ("final_audit",), frozenset({"pharmacist"})),
+    "audit:review": Row(PAGE, ("review_prescriptions",), frozenset({"pharmacist"})),
     "stations:index": Row(PAGE, ("work_stations",), STATION_STAFF),
     "delivery:courier": Row(PAGE, ("deliver",), frozenset({"courier"})),
     # Dispensers at the pharmacy and clinicians at their clinic hand medicine over (`hand_over`,
@@ -116,6 +121,8 @@ MATRIX = {
     "dashboards:stages": Row(PAGE, ("view_dashboards",), ADMINS),
     "dashboards:inventory": Row(PAGE, ("view_dashboards",), ADMINS),
     "dashboards:quality": Row(PAGE, ("view_dashboards",), ADMINS),
+    "dashboards:audit": Row(PAGE, ("view_figures",), ADMINS | CLINICIANS),
+    "dashboards:review": Row(PAGE, ("view_figures",), ADMINS | CLINICIANS),
     "patients:list": Row(PAGE, ("view_patients",), PATIENT_READERS),
     "catalogue:herbs": Row(PAGE, ("view_catalogue",), EVERYONE),
     "catalogue:stock": Row(PAGE, ("view_stock",), STOCK_READERS),
@@ -140,6 +147,8 @@ MATRIX = {
     "api:prescription-precheck": Row(API, ("prescribe",), CLINICIANS, ok="400", method="post"),
     "api:audit-queue": Row(API, ("final_audit",), frozenset({"pharmacist"})),
     "api:audit-batch-approve": Row(API, ("final_audit",), frozenset({"pharmacist"}), ok="400", method="post"),
+    "api:review-samples": Row(API, ("review_prescriptions",), frozenset({"pharmacist"})),
+    "api:review-checklist": Row(API, ("review_prescriptions",), frozenset({"pharmacist"})),
     # The stations' tablets and the courier's phone (tests/test_api_day.py walks them).
     "api:station-list": Row(API, ("work_stations",), STATION_STAFF),
     "api:delivery-waiting": Row(API, ("deliver",), frozenset({"courier"})),
@@ -223,6 +232,7 @@ READS = "test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere"
 ACTIONS = "test_other_institutions_are_refused_each_action_as_if_the_prescription_did_not_exist"
 STATION_API = "test_the_station_api_opens_each_station_to_its_staff_and_shows_only_the_countys_prescriptions"
 COURIER_API = "test_the_courier_api_acts_only_on_the_couriers_own_open_run"
+REVIEW = "test_a_review_sample_is_read_and_scored_only_at_its_reviewing_institution"
 PARAMETRIC = {
     "patients:edit": READS,
     "patients:portrait": READS,
@@ -239,6 +249,8 @@ PARAMETRIC = {
     "api:prescription-events": ACTIONS,
     "api:audit-claim": ACTIONS,
     "api:audit-decision": ACTIONS,
+    "audit:review-detail": REVIEW,
+    "api:review-score": REVIEW,
     "api:station-queue": STATION_API,
     "api:station-sheet": STATION_API,
     "api:delivery-run-stops": COURIER_API,
@@ -588,6 +600,36 @@ def test_other_institutions_are_refused_each_action_as_if_the_prescription_did_n
     assert not Prescription.objects.filter(previous=p).exists()
     assert p.consult.attachments.count() == 1
     assert not hasattr(p, "claim") and not AuditDecision.objects.filter(prescription=p).exists()
+
+
+def test_a_review_sample_is_read_and_scored_only_at_its_reviewing_institution(client, t001):
+    """The T001 prescription, approved and drawn for review, is reviewed at H001, where its audit
+    was routed; C002's pharmacist gets the answer a sample that does not exist gets."""
+    p = t001.prescription
+    audit_decide(pharmacist=t001.users["pharmacist"], prescription=p, decision="approve")
+    month = timezone.localdate()
+    with time_machine.travel(timezone.now() + timedelta(days=32)):
+        sample = ReviewSample.objects.get(round=review_draw(month=month))
+    score = f"/api/v1/review/samples/{sample.pk}/score/"
+    refused = who_reads(set(), set(), API)
+    surfaces = {
+        f"/audit/review/{sample.pk}/": who_reads({"pharmacist"}, {"c002_pharmacist"}),
+        # A verdict without its reasons: the checklist refuses it after the sample is looked up.
+        score: {**refused, "pharmacist": "400", "c002_pharmacist": "404"},
+    }
+    for url, want in surfaces.items():
+        got = {who: outcome(read_or_score(as_user(client, t001.users.get(who)), url)) for who in want}
+        assert got == want, url
+    missing = f"/api/v1/review/samples/{sample.pk + 1000}/score/"
+    assert outcome(read_or_score(as_user(client, t001.users["c002_pharmacist"]), missing)) == "404"
+    assert not ReviewScore.objects.exists()
+
+
+def read_or_score(client, url):
+    """A GET of a page; a POST to the API of a score the serializer takes and the checklist refuses."""
+    if url.startswith("/api/"):
+        return client.post(url, {"verdict": "nonstandard"}, content_type="application/json")
+    return client.get(url)
 
 
 def test_station_and_delivery_staff_cannot_read_the_clinicians_pages_at_all(client, t001):

@@ -1,0 +1,181 @@
+"""Audit: the machine audit's findings per code, institution and clinician; the pharmacists'
+decisions, their rejection rate (rejected of the versions decided) and override rate (approved of
+the versions with a block-level finding); how long a decision takes (submitted → approved or
+rejected, median and 90th percentile); and the doctor-behaviour view (figures.behaviour). Every
+prescription version counts, revised ones too, by the day it was submitted. Decision times are
+kept per institution and month, not per clinician: they cover the months the range touches, and a
+clinician sees their institution's."""
+
+from collections import defaultdict
+from dataclasses import replace
+
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+
+from rules.data import CODES
+
+from ..charts import bar, chart, line
+from ..frame import Table, ratio
+from ..models import DecisionDay, FindingDay, StageMonth
+from ..pages import Figures
+from ..rollups.steps import percentile
+from .behaviour import BEHAVIOUR_COLUMNS, FACTOR, MINIMUM, behaviour
+from .common import by_period, clinician_names, institution_names
+
+DECISIONS = {key: Sum(key) for key in ("versions", "flagged", "high_risk", "approved", "rejected", "overridden")}
+SEVERITY = {"block": _("Block"), "warn": _("Warn"), "info": _("Info")}
+DECISION_COLUMNS = [
+    ("versions", _("Versions decided")),
+    ("flagged", _("With findings")),
+    ("flagged_rate", _("Flagged rate")),
+    ("rejected", _("Rejected")),
+    ("rejection_rate", _("Rejection rate")),
+    ("high_risk", _("With block findings")),
+    ("overridden", _("Approved over block findings")),
+    ("override_rate", _("Override rate")),
+]
+TIME_COLUMNS = [
+    ("median_minutes", _("Median decision time (min)")),
+    ("p90_minutes", _("Decision time, 90th percentile (min)")),
+]
+
+
+def decision_row(sums: dict) -> dict:
+    """Decision counts with their rates: flagged and rejected of the versions decided, overridden
+    of those with a block-level finding."""
+    row = {key: sums.get(key) or 0 for key in DECISIONS}
+    row["flagged_rate"] = ratio(row["flagged"], row["versions"])
+    row["rejection_rate"] = ratio(row["rejected"], row["versions"])
+    row["override_rate"] = ratio(row["overridden"], row["high_risk"])
+    return row
+
+
+def decision_times(filters) -> tuple[dict, dict]:
+    """(median, p90) minutes from submission to decision, over the scope and per institution id,
+    from the stage histograms of the months the range touches (they are kept per month)."""
+    histograms, overall = defaultdict(dict), defaultdict(int)
+    first, last = filters.months()
+    months = replace(filters, start=first, end=last)
+    rows = months.apply(StageMonth.objects.filter(step="audit_wait"), day="month", prescriber=None)
+    for institution, minutes, n in rows.values_list("institution", "minutes").annotate(n=Sum("count")).order_by():
+        histograms[institution][minutes] = histograms[institution].get(minutes, 0) + n
+        overall[minutes] += n
+    per_institution = {
+        pk: {"median_minutes": percentile(h, 0.5), "p90_minutes": percentile(h, 0.9)} for pk, h in histograms.items()
+    }
+    return {"median_minutes": percentile(overall, 0.5), "p90_minutes": percentile(overall, 0.9)}, per_institution
+
+
+def _findings(filters):
+    rows = filters.apply(FindingDay.objects.all())
+    per_code = [
+        {
+            "code": r["code"],
+            "title": CODES.get(r["code"], (None, r["code"]))[1],
+            "severity": SEVERITY.get(r["severity"], r["severity"]),
+            "versions": r["n"],
+        }
+        for r in rows.values("code", "severity").annotate(n=Sum("prescriptions")).order_by("-n", "code")
+    ]
+    per_institution = dict(rows.values_list("institution").annotate(n=Sum("prescriptions")).order_by())
+    per_clinician = dict(rows.values_list("prescriber").annotate(n=Sum("prescriptions")).order_by())
+    return per_code, per_institution, per_clinician
+
+
+FINDING_COLUMNS = [
+    ("code", _("Code")),
+    ("title", _("Finding")),
+    ("severity", _("Severity")),
+    ("versions", _("Prescription versions")),
+]
+INSTITUTION_COLUMNS = [("institution", _("Institution")), *DECISION_COLUMNS, ("findings", _("Findings")), *TIME_COLUMNS]
+
+
+def _institution_rows(decisions, findings_per_institution: dict, times: dict) -> list[dict]:
+    per_institution = decisions.values("institution").annotate(**DECISIONS).order_by()
+    places = institution_names([r["institution"] for r in per_institution])
+    found = [
+        {
+            "institution": places.get(r["institution"]),
+            **decision_row(r),
+            "findings": findings_per_institution.get(r["institution"], 0),
+            **times.get(r["institution"], {}),
+        }
+        for r in per_institution
+    ]
+    return sorted(found, key=lambda r: (-r["versions"], r["institution"] or ""))
+
+
+def _pharmacist_rows(decisions) -> list[dict]:
+    per_pharmacist = decisions.values("pharmacist").annotate(**DECISIONS).order_by()
+    people = clinician_names(r["pharmacist"] for r in per_pharmacist)
+    found = [{"pharmacist": people.get(r["pharmacist"]), **decision_row(r)} for r in per_pharmacist]
+    return sorted(found, key=lambda r: (-r["versions"], r["pharmacist"] or ""))
+
+
+def audit(filters) -> Figures:
+    decisions = filters.apply(DecisionDay.objects.all())
+    totals = decision_row(decisions.aggregate(**DECISIONS))
+    trend = [
+        {"period": r["period"], **decision_row(r)}
+        for r in by_period(decisions, filters).annotate(**DECISIONS).order_by("period")
+    ]
+    per_code, findings_per_institution, findings_per_clinician = _findings(filters)
+    overall_time, times = decision_times(filters)
+    institution_rows = _institution_rows(decisions, findings_per_institution, times)
+    clinician_rows, county, standing_out = behaviour(filters, findings_per_clinician)
+    return Figures(
+        tiles=[
+            (_("Versions decided"), totals["versions"]),
+            (_("Rejection rate"), totals["rejection_rate"]),
+            (_("Override rate"), totals["override_rate"]),
+            (_("Median decision time (min)"), overall_time["median_minutes"]),
+            (_("Clinicians who stand out"), standing_out),
+        ],
+        charts=_charts(per_code, trend, institution_rows),
+        tables=[
+            Table("findings", _("Findings per code"), FINDING_COLUMNS, per_code),
+            Table("periods", _("Per period"), [("period", _("Period")), *DECISION_COLUMNS], trend),
+            Table("institutions", _("By institution"), INSTITUTION_COLUMNS, institution_rows),
+            Table("behaviour", _("By clinician"), BEHAVIOUR_COLUMNS, clinician_rows),
+            Table(
+                "pharmacists",
+                _("By pharmacist"),
+                [("pharmacist", _("Pharmacist")), *DECISION_COLUMNS],
+                _pharmacist_rows(decisions),
+            ),
+        ],
+        extra={"county": county, "rule": {"factor": FACTOR, **MINIMUM}},
+    )
+
+
+def _charts(per_code, trend, institution_rows) -> list:
+    top = per_code[:15]
+    x = [r["period"] for r in trend]
+    return [
+        chart(
+            "findings",
+            _("Findings per code"),
+            bar([r["title"] for r in top], {_("Prescription versions"): [r["versions"] for r in top]}, horizontal=True),
+        ),
+        chart(
+            "rates",
+            _("Rejection and override rates per period"),
+            line(
+                x,
+                {
+                    _("Rejection rate"): [r["rejection_rate"] for r in trend],
+                    _("Override rate"): [r["override_rate"] for r in trend],
+                },
+            ),
+        ),
+        chart(
+            "institutions",
+            _("Rejection rate by institution"),
+            bar(
+                [r["institution"] for r in institution_rows[:20]],
+                {_("Rejection rate"): [r["rejection_rate"] for r in institution_rows[:20]]},
+                horizontal=True,
+            ),
+        ),
+    ]
