@@ -4,14 +4,17 @@ agree), and the same seed gives the same history."""
 
 import hashlib
 import io
+from datetime import date
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import F
 
 from accounts.models import Institution, InstitutionKind, User
 from accounts.roles import Role
-from audit.models import AuditDecision, AuditRun
+from audit.models import AuditDecision, AuditRun, ReviewRound, ReviewSample, ReviewScore, Verdict
 from decoction.models import DispensingRecord
 from delivery.models import DeliveryStop, Notification, NotificationStatus, PickupCode, StopStatus
 from delivery.services.notifications import trace_pull
@@ -141,6 +144,21 @@ def test_the_patients_were_told_at_the_time_so_delivery_announces_nothing_of_the
 
     assert told > 0 and Notification.objects.count() == told
     assert not Notification.objects.exclude(status=NotificationStatus.SENT).exists()
+
+
+def test_every_ended_month_is_drawn_for_review_and_all_but_the_last_scored():
+    """The history ends on 30 November: November has ended, whatever day after it runs."""
+    with time_machine.travel(date(2026, 12, 6)):
+        generate()
+
+    months = list(ReviewRound.objects.order_by("month").values_list("month", flat=True))
+    assert months[-1] == date(2026, 11, 1) and len(months) >= 11
+    samples = ReviewSample.objects.all()
+    assert samples.filter(round__month__lt=months[-1], score__isnull=True).count() == 0
+    assert not samples.filter(round__month=months[-1], score__isnull=False).exists()
+    verdicts = set(ReviewScore.objects.values_list("verdict", flat=True))
+    assert Verdict.APPROPRIATE in verdicts and len(verdicts) > 1
+    assert not ReviewScore.objects.filter(pharmacist=F("sample__prescriber")).exists()
 
 
 def test_the_same_seed_gives_the_same_history_whatever_the_batch_size_and_another_seed_a_different_one():

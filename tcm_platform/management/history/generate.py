@@ -17,6 +17,7 @@ from rules.services import live_snapshot
 from ..commands.seed_demo import demo_price
 from .county import build_county, patient_values
 from .plans import plan_one, revise
+from .review import review_history
 from .timeline import live
 from .writer import write_batch
 
@@ -117,6 +118,7 @@ def generate(*, count, years, seed, end_day, batch=500, progress=None) -> int:
     rows += _flush(pending, numbers, routed_to, county, rule_version)
     numbers.save()
     herb_use_refresh()  # the herb suggestions rank by the county's use, history included
+    rows += review_history(seed=seed, county=county, end_day=end_day)  # each ended month's 事后点评
     if progress:
         progress(done + _firsts(pending), count)
     return rows
