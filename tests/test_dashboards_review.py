@@ -127,7 +127,7 @@ def test_the_months_table_downloads_as_csv(client, people, reviewed):
 
     lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert lines[0] == [
-        "月",
+        "月份",
         "抽取",
         "已点评",
         "合理处方",
