@@ -145,3 +145,16 @@ def test_a_bad_filter_is_a_400_at_its_field(client, people, reviewed):
 
     assert response.status_code == 400 and "start" in response.context["form"].errors
     assert "figures" not in response.context
+
+
+def test_the_supervision_report_takes_its_irrational_rate_from_the_review(client, people, reviewed):
+    """The county in March: 1 irrational (o2) of 2 scored (o2, o3; c3 waits); in February 2 of 3.
+    C001's subtree: in March only c3, not yet scored; in February 1 (c2) of 2."""
+    county = page(client, people["county_admin"], "supervision", month="2026-03")
+    centre = page(client, people["centre_admin"], "supervision", month="2026-03")
+
+    def rate(response):
+        return next((r["now"], r["was"]) for r in table(response, "indicators") if "事后点评" in str(r["indicator"]))
+
+    assert rate(county) == (0.5, 0.667)
+    assert (str(rate(centre)[0]), rate(centre)[1]) == ("尚无点评", 0.5)
