@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--prescriptions", type=int, required=True)
         parser.add_argument("--years", type=float, default=1.0)
         parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--batch", type=int, default=500, help="Prescriptions written per transaction.")
+        parser.add_argument("--batch", type=int, default=1000, help="Prescriptions written per transaction.")
         parser.add_argument(
             "--end",
             type=date.fromisoformat,
