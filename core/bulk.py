@@ -183,6 +183,15 @@ def bulk_transaction():
         yield unchecked
 
 
+def analyze(*models) -> None:
+    """Refresh the planner's statistics of the tables after a bulk load: until autovacuum gets
+    to them, PostgreSQL plans as if they were as small as before (a month's join scans a whole
+    table of herb lines)."""
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def last_id(model) -> int:
     """The highest primary key in `model`'s table (0 when empty): rows written later are above it."""
     pk = model._meta.pk.column

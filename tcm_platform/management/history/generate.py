@@ -10,7 +10,7 @@ from django.db import transaction
 
 from audit.services import auditing_institution
 from catalogue.models import Formula, FormulaKind, Herb
-from core.bulk import Writer, bulk_transaction, dangling_references, insert_rows, last_id, reserve_ids
+from core.bulk import Writer, analyze, bulk_transaction, dangling_references, insert_rows, last_id, reserve_ids
 from patients.models import Patient
 from prescriptions.models import PrescriptionSequence
 from prescriptions.services.herb_use import herb_use_refresh
@@ -19,6 +19,7 @@ from rules.services import live_snapshot
 from ..commands.seed_demo import demo_price
 from .county import PATIENT, Resident, build_county, patient_row
 from .plans import plan_one, revise
+from .station import Station
 from .timeline import live
 from .writer import WRITTEN, batch_rows
 
@@ -113,15 +114,20 @@ def generate(*, count, years, seed, end_day, batch=1000, progress=None) -> int:
             routes[institution.pk] = auditing_institution(institution)
         return routes[institution.pk]
 
-    done, version = 0, catalogue[2].version
+    done, version, station = 0, catalogue[2].version, Station(seed=seed, end_day=end_day, county=county)
     with Writer() as writer:
         for plans in _batches(plan_all(rng, county, count, end_day, years, catalogue), batch):
             rows += _flush(writer, plans, numbers, routed_to, county, version)
+            station.observe(plans)
             done += _firsts(plans)
             if progress:
                 progress(done, count)
+        loads = station.loads()
+        writer.put(loads)
+        rows += sum(load.count for load in loads)
     if unchecked or writer.unchecked:
         check_references(before)
+    analyze(*WRITTEN)
     numbers.save()
     herb_use_refresh()  # the herb suggestions rank by the county's use, history included
     return rows

@@ -16,6 +16,7 @@ from prescriptions.services.trace import event_values, milestone_values
 
 from .plans import risk_of
 from .stage_rows import DISPENSING, STAGE_TABLES, dispensing_records, sent_notifications, stage_rows
+from .station import STATION_TABLES
 
 CONSULT = ("id", "patient_id", "clinician_id", "institution_id", "tcm_disease", "pregnancy", "created_at")
 PRESCRIPTION = (
@@ -32,6 +33,7 @@ USAGE = "每日1剂，水煎分2次温服"
 WRITTEN = (
     *(Patient, Consult, Prescription, TraceEvent, PrescriptionItem, Milestone, DispensingRecord),
     *STAGE_TABLES,
+    *STATION_TABLES,
 )
 
 
