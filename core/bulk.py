@@ -10,7 +10,6 @@ default, computed once for all the rows; an auto primary key not named is left t
 import io
 import json
 import queue
-import re
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 COPY_CHUNK = 20_000  # rows sent per COPY: the text of a chunk is held in memory
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _JSON = json.JSONEncoder(ensure_ascii=False)
 
@@ -74,15 +72,14 @@ def prepare(model, columns: Sequence[str], rows: Iterable[tuple]) -> Load:
         f for f in model._meta.concrete_fields if f not in fields and not (f.primary_key and f.get_default() is None)
     ]
     constant = tuple(_default(field) for field in missing)
-    fields += missing
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields + missing)
     table = connection.ops.quote_name(model._meta.db_table)
     if connection.vendor == "postgresql":
-        payload = _copy_lines(fields, rows, constant)
+        payload = _copy_lines(fields, rows, missing, constant)
     else:
-        convert = [_sqlite_converter(field) for field in fields]
+        convert = [_sqlite_converter(field) for field in fields + missing]
         payload = [tuple(c(v) for c, v in zip(convert, row + constant, strict=True)) for row in rows]
-    return Load(table, names, payload, len(payload), len(fields))
+    return Load(table, names, payload, len(payload), len(fields) + len(missing))
 
 
 def write(loads: Iterable[Load]) -> int:
@@ -231,17 +228,14 @@ class _CopyText(list):
     """Lines of COPY text."""
 
 
-def _copy_lines(fields, rows, constant) -> _CopyText:
-    tail = "\t".join(map(_copy_text, constant))
-    json_at = [n for n, field in enumerate(fields) if field.get_internal_type() == "JSONField"]
+def _copy_lines(named, rows, missing, constant) -> _CopyText:
+    """Each row's values in the named fields' order, then the constant values of the missing ones."""
+    tail = "".join(f"\t{_copy_converter(f)(v)}" for f, v in zip(missing, constant, strict=True))
+    convert = [_copy_converter(field) for field in named]
     lines = _CopyText()
     for row in rows:
-        if json_at:
-            row = list(row)
-            for n in json_at:
-                row[n] = _Json(row[n])
-        line = "\t".join(map(_copy_text, row))
-        lines.append(f"{line}\t{tail}" if constant else line)
+        line = "\t".join([c(v) for c, v in zip(convert, row, strict=True)])
+        lines.append(line + tail if constant else line)
     return lines
 
 
@@ -255,15 +249,11 @@ def _copy(cursor, load, lines):
             copy.write(text)
 
 
-class _Json:
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-
-def _text(value: str) -> str:
-    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+def _text(value) -> str:
+    value = str(value)  # a str, or a choice (a str subclass) as its value
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def _aware(value: datetime) -> str:
@@ -272,23 +262,38 @@ def _aware(value: datetime) -> str:
     return value.isoformat()
 
 
-# A value in COPY's text format, by its type (anything else, a str subclass such as a choice too:
-# its str(), escaped).
-_COPY_BY_TYPE = {
-    str: _text,
-    int: str,
-    bool: lambda value: "t" if value else "f",
-    type(None): lambda _value: "\\N",
-    datetime: _aware,
-    date: date.isoformat,
-    Decimal: str,
-    _Json: lambda wrapped: "\\N" if wrapped.value is None else _JSON.encode(wrapped.value).replace("\\", "\\\\"),
-}
+def _json(value) -> str:
+    return _JSON.encode(value).replace("\\", "\\\\")  # JSON escapes tabs and newlines itself
 
 
-def _copy_text(value) -> str:
-    convert = _COPY_BY_TYPE.get(type(value))
-    return convert(value) if convert else _text(str(value))
+def _copy_converter(field):
+    """How a value of `field` is written in COPY's text format (NULL as \\N)."""
+    kind = field.get_internal_type()
+    if kind in ("CharField", "TextField", "SlugField", "EmailField", "URLField", "FileField"):
+        convert = _text
+    elif kind == "JSONField":
+        convert = _json
+    elif kind == "BooleanField":
+        convert = _boolean
+    elif kind == "DateTimeField":
+        convert = _aware
+    elif kind == "DateField":
+        convert = date.isoformat
+    else:  # numbers and keys
+        convert = str
+    if not field.null and kind != "JSONField":  # a JSON field's None is JSON null unless it may be NULL
+        return convert
+    return lambda value: "\\N" if value is None else convert(value)
+
+
+def _boolean(value) -> str:
+    return "t" if value else "f"
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value} given for a bulk insert")
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _sqlite_converter(field):
@@ -297,7 +302,7 @@ def _sqlite_converter(field):
     if kind == "JSONField":
         return lambda value: None if value is None else json.dumps(value)
     if kind == "DateTimeField":
-        return lambda value: None if value is None else str(value.astimezone(UTC).replace(tzinfo=None))
+        return lambda value: None if value is None else str(_utc(value))
     if kind in ("DecimalField", "DateField"):
         return lambda value: None if value is None else f"{value:f}" if isinstance(value, Decimal) else str(value)
     return lambda value: value
