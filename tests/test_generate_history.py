@@ -5,7 +5,9 @@ rebuilt over it; the same seed gives the same history, and it can follow the dem
 
 import hashlib
 import io
+import random
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -15,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Institution, InstitutionKind, User
 from accounts.roles import Role
 from audit.models import AuditDecision, AuditRun
-from catalogue.models import MovementKind, StockBatch, StockMovement
+from catalogue.models import Herb, MovementKind, StockBatch, StockMovement
 from dashboards.models import QualityDay, VolumeDay
 from decoction.models import DispensingRecord, Inspection, InspectionResult
 from delivery.models import DeliveryStop, Notification, NotificationStatus, PickupCode, StopStatus
@@ -23,6 +25,7 @@ from delivery.services.notifications import trace_pull
 from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
 from prescriptions.services.integrity import verify_trace
 from prescriptions.workflow import Stage
+from tcm_platform.management.history.plans import inject
 
 from .test_demo import make_commands
 
@@ -230,3 +233,18 @@ def test_make_demo_history_seeds_the_demo_then_writes_two_years_of_twenty_thousa
     steps = [commands.index(step) for step in ("migrate", "seed_demo --no-summary", "generate_history")]
     assert steps == sorted(steps)
     assert "generate_history --prescriptions 20000 --years 2" in commands
+
+
+def test_an_over_maximum_dose_of_a_herb_dosed_in_fractions_of_a_gram_is_over_its_maximum_not_zero(catalogue):
+    class FirstChoice(random.Random):
+        def random(self):
+            return 0.0  # the over-maximum problem
+
+        def choice(self, seq):
+            return seq[0]
+
+    toad = Herb.objects.get(name="蟾酥")  # 0.015–0.03 g
+
+    rows, _pregnancy = inject(FirstChoice(), [(toad, Decimal("0.02"), "")], {}, None)
+
+    assert rows[0][1] == Decimal("0.05") > toad.dose_max_g

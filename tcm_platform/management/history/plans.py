@@ -91,7 +91,8 @@ def inject(rng, rows, herbs, patient):
     if roll < 0.03 and capped:
         n = rng.choice(capped)
         herb, _grams, instruction = rows[n]
-        rows[n] = (herb, (herb.dose_max_g * Decimal("1.6")).quantize(Decimal("1")), instruction)
+        over = herb.dose_max_g * Decimal("1.6")  # whole grams, but for the herbs dosed in fractions of one
+        rows[n] = (herb, over.quantize(Decimal("1") if over >= 1 else Decimal("0.01")), instruction)
     elif roll < 0.045 and "甘草" in herbs and "海藻" in herbs:
         present = {h.name for h, _g, _i in rows}
         rows.extend((herbs[name], Decimal(10), "") for name in ("甘草", "海藻") if name not in present)

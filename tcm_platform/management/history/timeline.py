@@ -39,7 +39,8 @@ def _weighed(rng, plan):
     lines = []
     for position, (herb, grams, _instruction) in enumerate(plan.items, start=1):
         expected = grams * plan.doses
-        actual = (expected * Decimal(str(round(rng.uniform(0.97, 1.03), 4)))).quantize(Decimal("0.1"))
+        scale = Decimal("0.1") if expected >= 1 else Decimal("0.01")  # a balance for fractions of a gram
+        actual = (expected * Decimal(str(round(rng.uniform(0.97, 1.03), 4)))).quantize(scale)
         deviation = round(float((actual - expected) / expected) * 100, 2)
         line = {"position": position, "herb": herb.name, "expected_g": str(expected), "actual_g": str(actual)}
         lines.append({**line, "deviation_pct": deviation, "batches": []})
