@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from core.bulk import Writer, dangling_references, insert_rows, last_id, prepare, reserve_ids
-from dashboards.models import Freshness, VolumeDay
+from dashboards.models import Freshness, StageMonth, VolumeDay
 from delivery.models import TraceCursor
 from patients.models import Patient
 
@@ -53,19 +53,25 @@ def test_json_dates_booleans_and_decimals_keep_their_values(county, clinician):
     insert_rows(TraceCursor, ("name", "handled_above", "gaps_seen", "updated_at"), [("bulk", handled, [], at)])
     insert_rows(
         VolumeDay,
-        ("day", "institution", "prescriber", "decoction", "delivery", "urgent", "cost", "toxic"),
-        [(date(2026, 3, 1), county["T001"].pk, clinician.pk, "center", "pickup", True, Decimal("12.30"), 0)],
+        ("day", "institution", "prescriber", "prescriptions", "cost"),
+        [(date(2026, 3, 1), county["T001"].pk, clinician.pk, 3, Decimal("12.30"))],
+    )
+    insert_rows(
+        StageMonth,
+        ("month", "institution", "step", "urgent", "minutes"),
+        [(date(2026, 3, 1), county["T001"].pk, "audit", True, 15)],
     )
 
     cursor = TraceCursor.objects.get(name="bulk")
     assert (cursor.handled_above, cursor.gaps_seen, cursor.updated_at) == (handled, [], at)
-    volume = VolumeDay.objects.get()
-    assert (volume.urgent, volume.cost, volume.prescriptions) == (True, Decimal("12.30"), 0)
+    volume, stage = VolumeDay.objects.get(), StageMonth.objects.get()
+    assert (volume.day, volume.prescriptions, volume.cost, volume.toxic) == (date(2026, 3, 1), 3, Decimal("12.30"), 0)
+    assert (stage.urgent, stage.minutes, stage.count) == (True, 15, 0)
 
 
 def test_a_column_left_out_without_a_default_and_a_naive_time_are_refused(db):
     with pytest.raises(ValueError, match="name it in the columns"):
-        prepare(VolumeDay, ("decoction",), [("center",)])  # no day
+        prepare(VolumeDay, ("prescriptions",), [(1,)])  # no day
     with pytest.raises(ValueError, match="naive"):
         prepare(Freshness, ("name", "refreshed_at"), [("naive", datetime(2026, 1, 1))])
 
