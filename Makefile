@@ -33,6 +33,14 @@ demo: $(VENV)/.runtime
 	$(PY) manage.py demo_summary; \
 	$(PY) manage.py runserver $(HOST)
 
+# The demo's county with two years of history (20,000 prescriptions, their full trace, stock and
+# inspections, the dashboards' rollups rebuilt), so every dashboard shows something when first
+# opened. On the demo's database; run it once after (or instead of) `make demo`'s first start.
+demo-history: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --no-summary
+	$(PY) manage.py generate_history --prescriptions 20000 --years 2
+
 # The whole test suite; SQLite unless DATABASE_URL is set. Two processes (pytest-xdist), then
 # the fault tests alone: they stop the machine's Redis and PostgreSQL under everyone's feet.
 test: $(VENV)/.dev browser-deps

@@ -54,15 +54,20 @@ def test_production_still_refuses_to_start_without_site_url_whatever_the_demo_ho
     assert result.returncode != 0 and "SITE_URL" in result.stderr
 
 
-def test_make_demo_logs_the_worker_to_a_file_and_prints_the_logins_after_the_worker_starts_and_before_the_server():
-    commands = subprocess.run(
-        ["make", "-n", "-o", ".venv/.runtime", "demo", "HOST=0.0.0.0:8080", "TCM_VAR_DIR=/tmp/demo-var"],
+def make_commands(target: str, *variables: str) -> str:
+    """The commands `make target` would run (the virtualenv taken as made)."""
+    return subprocess.run(
+        ["make", "-n", "-o", ".venv/.runtime", target, *variables],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
     ).stdout
+
+
+def test_make_demo_logs_the_worker_to_a_file_and_prints_the_logins_after_the_worker_starts_and_before_the_server():
+    commands = make_commands("demo", "HOST=0.0.0.0:8080", "TCM_VAR_DIR=/tmp/demo-var")
 
     worker, summary, server = (commands.index(word) for word in ("celery -A", "demo_summary", "runserver 0.0.0.0:8080"))
     assert worker < summary < server

@@ -1,32 +1,41 @@
 """manage.py generate_history: a county's history written in bulk that keeps every invariant of
 the request path (the keyed trace verifies, statuses follow their events, the stage apps' rows
-agree), and the same seed gives the same history."""
+agree), with the pharmacy's stock and daily inspections beside it and the dashboards' rollups
+rebuilt over it; the same seed gives the same history, and it can follow the demo's seed."""
 
 import hashlib
 import io
+import random
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import Institution, InstitutionKind, User
 from accounts.roles import Role
 from audit.models import AuditDecision, AuditRun, ReviewRound, ReviewSample, ReviewScore, Verdict
-from decoction.models import DispensingRecord
+from catalogue.models import Herb, MovementKind, StockBatch, StockMovement
+from dashboards.models import QualityDay, VolumeDay
+from decoction.models import DispensingRecord, Inspection, InspectionResult
 from delivery.models import DeliveryStop, Notification, NotificationStatus, PickupCode, StopStatus
 from delivery.services.notifications import trace_pull
 from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
 from prescriptions.services.integrity import verify_trace
 from prescriptions.workflow import Stage
+from tcm_platform.management.history.plans import inject
+
+from .test_demo import make_commands
 
 pytestmark = pytest.mark.usefixtures("catalogue")
 END = "2026-11-30"
 
 
-def generate(count=300, seed=7, batch=500) -> str:
+def generate(count=300, seed=7, batch=500, end=END) -> str:
     out = io.StringIO()
     arguments = [
         "--prescriptions",
@@ -34,7 +43,7 @@ def generate(count=300, seed=7, batch=500) -> str:
         "--seed",
         str(seed),
         "--end",
-        END,
+        end,
         "--years",
         "1",
         "--batch",
@@ -166,3 +175,93 @@ def test_the_same_seed_gives_the_same_history_whatever_the_batch_size_and_anothe
 
     assert first == again
     assert first != other
+
+
+def test_the_pharmacy_ends_with_stock_sized_by_recent_use_some_short_dated_and_every_batch_received():
+    generate(count=600)
+
+    end = date.fromisoformat(END)
+    batches = StockBatch.objects.filter(batch_no__startswith="H")
+    assert batches.count() > 20
+    expiries = [(batch.expiry_date - end).days for batch in batches]
+    assert all(days > 0 for days in expiries), "nothing already expired is left on the shelf"
+    assert any(days <= 30 for days in expiries) and any(30 < days <= 90 for days in expiries)
+    assert any(days > 90 for days in expiries)
+    for batch in batches:
+        movements = list(StockMovement.objects.filter(batch=batch).order_by("created_at"))
+        assert movements[0].kind == MovementKind.RECEIVE and movements[0].created_at.date() < end
+        assert movements[-1].balance_g == batch.quantity_g == sum(m.delta_g for m in movements)
+
+
+def test_a_share_of_each_days_packaged_decoctions_is_inspected_by_a_pharmacist_and_a_few_fail():
+    generate(count=600)
+
+    inspections = Inspection.objects.select_related("prescription__milestone", "inspector")
+    assert inspections.count() > 50
+    for inspection in inspections:
+        milestone = inspection.prescription.milestone
+        assert inspection.prescription.decoction == "center" and milestone.packaged_at is not None
+        assert inspection.picked_on == timezone.localtime(milestone.packaged_at).date()
+        if inspection.result:
+            assert inspection.inspector.groups.filter(name=Role.PHARMACIST).exists()
+            assert inspection.inspected_at > milestone.packaged_at
+            assert bool(inspection.notes) == (inspection.result == InspectionResult.FAILED)
+    results = set(inspections.values_list("result", flat=True))
+    assert {InspectionResult.PASSED, InspectionResult.FAILED} <= results
+    failed = inspections.filter(result=InspectionResult.FAILED).count()
+    assert failed < inspections.count() * 0.2
+
+
+def test_the_dashboards_rollups_are_rebuilt_over_the_history_with_re_check_failures_by_dispenser():
+    output = generate(count=600)
+
+    assert "rollups rebuilt" in output
+    assert VolumeDay.objects.exists()
+    failures = {
+        dispenser: (sum(r.recheck_failed for r in rows), sum(r.dispensed for r in rows))
+        for dispenser in User.objects.filter(username__startswith="gdi")
+        for rows in [list(QualityDay.objects.filter(dispenser=dispenser))]
+    }
+    assert sum(failed for failed, _dispensed in failures.values()) > 0
+    assert all(dispensed > 0 for _failed, dispensed in failures.values())
+
+
+@pytest.mark.usefixtures("fresh_cache")
+def test_a_history_after_the_demo_seed_joins_its_county_and_numbers_and_the_seed_still_changes_nothing():
+    call_command("seed_demo", "--no-summary", stdout=io.StringIO())
+    demo_numbers = set(Prescription.objects.values_list("number", flat=True))
+    pharmacy = Institution.objects.get(kind=InstitutionKind.SHARED_PHARMACY)
+
+    generate(count=200, end=str(timezone.localdate()))  # the demo's prescriptions are numbered today
+
+    assert Institution.objects.filter(kind=InstitutionKind.SHARED_PHARMACY).get() == pharmacy
+    assert DispensingRecord.objects.exclude(pharmacy=pharmacy).count() == 0
+    numbers = list(Prescription.objects.filter(version=1).values_list("number", flat=True))
+    assert len(numbers) == len(set(numbers)) and demo_numbers <= set(numbers)
+    assert verify_trace()[0] == []
+    users, prescriptions = User.objects.count(), Prescription.objects.count()
+    call_command("seed_demo", "--no-summary", stdout=io.StringIO())
+    assert (User.objects.count(), Prescription.objects.count()) == (users, prescriptions)
+
+
+def test_make_demo_history_seeds_the_demo_then_writes_two_years_of_twenty_thousand_prescriptions():
+    commands = make_commands("demo-history", "TCM_VAR_DIR=/tmp/demo-var")
+
+    steps = [commands.index(step) for step in ("migrate", "seed_demo --no-summary", "generate_history")]
+    assert steps == sorted(steps)
+    assert "generate_history --prescriptions 20000 --years 2" in commands
+
+
+def test_an_over_maximum_dose_of_a_herb_dosed_in_fractions_of_a_gram_is_over_its_maximum_not_zero(catalogue):
+    class FirstChoice(random.Random):
+        def random(self):
+            return 0.0  # the over-maximum problem
+
+        def choice(self, seq):
+            return seq[0]
+
+    toad = Herb.objects.get(name="蟾酥")  # 0.015–0.03 g
+
+    rows, _pregnancy = inject(FirstChoice(), [(toad, Decimal("0.02"), "")], {}, None)
+
+    assert rows[0][1] == Decimal("0.05") > toad.dose_max_g

@@ -5,12 +5,14 @@ write the rows in bulk. Called only by dashboards.rollups.refresh inside its tra
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from operator import itemgetter
 
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from audit.models import AuditDecision, AuditRun, Decision
 from catalogue.models import Herb
+from core.bulk import insert_rows
 from decoction.models import DispensingRecord
 from prescriptions.models import Milestone, Prescription, PrescriptionItem
 from prescriptions.workflow import Decoction, DeliveryMode, Stage
@@ -28,11 +30,20 @@ from ..models import (
 from .steps import bucket, durations
 
 STAGE_FIELDS = [f"{stage}_at" for stage in Stage.values]
-BATCH = 2000
+
+
+def _write(model, rows) -> None:
+    """Insert rollup rows given as dicts of field values (a count not given is the field's
+    default, 0) in bulk (core.bulk: COPY on PostgreSQL)."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    defaults = {f.attname: f.get_default() for f in fields}
+    values = itemgetter(*defaults)
+    insert_rows(model, list(defaults), (values({**defaults, **row}) for row in rows))
 
 
 def local_day(moment: datetime) -> date:
-    return timezone.localtime(moment).date()
+    """The day of `moment` in TIME_ZONE (not a time zone activated for a request)."""
+    return moment.astimezone(timezone.get_default_timezone()).date()
 
 
 def day_start(day: date) -> datetime:
@@ -112,7 +123,7 @@ def _volume(rows, lines, toxic_ids):
         c["doses"] += row["prescription__doses"]
         c["toxic"] += any(herb in toxic_ids for herb, _g in herbs)
         c["cost"] += row["prescription__total"]
-    return [VolumeDay(day=k[0], institution_id=k[1], prescriber_id=k[2], **c) for k, c in counts.items()]
+    return [{"day": k[0], "institution_id": k[1], "prescriber_id": k[2], **c} for k, c in counts.items()]
 
 
 def _diagnoses_and_herbs(rows, lines):
@@ -135,18 +146,18 @@ def _diagnoses_and_herbs(rows, lines):
             figures[0] += 1
             figures[1] += grams * row["prescription__doses"]
     return [
-        DiagnosisMonth(
-            month=k[0],
-            institution_id=k[1],
-            prescriber_id=k[2],
-            tcm_disease=k[3],
-            tcm_syndrome=k[4],
-            icd10=k[5],
-            prescriptions=n,
-        )
+        {
+            "month": k[0],
+            "institution_id": k[1],
+            "prescriber_id": k[2],
+            "tcm_disease": k[3],
+            "tcm_syndrome": k[4],
+            "icd10": k[5],
+            "prescriptions": n,
+        }
         for k, n in diagnoses.items()
     ], [
-        HerbMonth(month=k[0], institution_id=k[1], prescriber_id=k[2], herb_id=k[3], prescriptions=n, grams=g)
+        {"month": k[0], "institution_id": k[1], "prescriber_id": k[2], "herb_id": k[3], "prescriptions": n, "grams": g}
         for k, (n, g) in herbs.items()
     ]
 
@@ -179,12 +190,9 @@ def _audit(rows, first, last):
         c["rejected"] += decision == Decision.REJECT
         c["overridden"] += high and decision == Decision.APPROVE
     return [
-        FindingDay(day=k[0], institution_id=k[1], prescriber_id=k[2], code=k[3], severity=k[4], prescriptions=n)
+        {"day": k[0], "institution_id": k[1], "prescriber_id": k[2], "code": k[3], "severity": k[4], "prescriptions": n}
         for k, n in findings.items()
-    ], [
-        DecisionDay(day=k[0], institution_id=k[1], prescriber_id=k[2], pharmacist_id=k[3], **c)
-        for k, c in decisions.items()
-    ]
+    ], [dict(day=k[0], institution_id=k[1], prescriber_id=k[2], pharmacist_id=k[3], **c) for k, c in decisions.items()]
 
 
 def _stages(rows):
@@ -195,7 +203,7 @@ def _stages(rows):
         for step, minutes in durations(times, row["decoction"]).items():
             counts[(month, row["institution_id"], step, row["urgent"], bucket(minutes))] += 1
     return [
-        StageMonth(month=k[0], institution_id=k[1], step=k[2], urgent=k[3], minutes=k[4], count=n)
+        {"month": k[0], "institution_id": k[1], "step": k[2], "urgent": k[3], "minutes": k[4], "count": n}
         for k, n in counts.items()
     ]
 
@@ -215,15 +223,15 @@ def rebuild_submitted(first: date, last: date) -> None:
         (DecisionDay, "day", (first, last)),
     ):
         model.objects.filter(**{f"{field}__range": span}).delete()
-    VolumeDay.objects.bulk_create(_volume(rows, lines, toxic_ids), batch_size=BATCH)
-    FindingDay.objects.bulk_create(findings, batch_size=BATCH)
-    DecisionDay.objects.bulk_create(decisions, batch_size=BATCH)
+    _write(VolumeDay, _volume(rows, lines, toxic_ids))
+    _write(FindingDay, findings)
+    _write(DecisionDay, decisions)
     StageMonth.objects.filter(month__range=months).delete()
-    StageMonth.objects.bulk_create(_stages(rows), batch_size=BATCH)
+    _write(StageMonth, _stages(rows))
     DiagnosisMonth.objects.filter(month__range=months).delete()
     HerbMonth.objects.filter(month__range=months).delete()
-    DiagnosisMonth.objects.bulk_create(diagnoses, batch_size=BATCH)
-    HerbMonth.objects.bulk_create(herbs, batch_size=BATCH)
+    _write(DiagnosisMonth, diagnoses)
+    _write(HerbMonth, herbs)
 
 
 def rebuild_dispensed(first: date, last: date) -> None:
@@ -250,10 +258,8 @@ def rebuild_dispensed(first: date, last: date) -> None:
                 grams[(day, pharmacy[row["prescription_id"]], herb_id)] += per_dose * row["prescription__doses"]
     QualityDay.objects.filter(day__range=(first, last)).delete()
     ConsumptionDay.objects.filter(day__range=(first, last)).delete()
-    QualityDay.objects.bulk_create(
-        (QualityDay(day=k[0], institution_id=k[1], dispenser_id=k[2], **c) for k, c in quality.items()),
-        batch_size=BATCH,
+    _write(
+        QualityDay,
+        (dict(day=k[0], institution_id=k[1], dispenser_id=k[2], **c) for k, c in quality.items()),
     )
-    ConsumptionDay.objects.bulk_create(
-        (ConsumptionDay(day=k[0], pharmacy_id=k[1], herb_id=k[2], grams=g) for k, g in grams.items()), batch_size=BATCH
-    )
+    _write(ConsumptionDay, ({"day": k[0], "pharmacy_id": k[1], "herb_id": k[2], "grams": g} for k, g in grams.items()))

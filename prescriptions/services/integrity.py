@@ -28,8 +28,13 @@ from ..models import Prescription, TraceEvent
 logger = logging.getLogger(__name__)
 
 
+# json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str), its encoder
+# built once: the history generator hashes millions of events.
+_CONTENT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def event_content(*, prescription_id: int, seq: int, stage: str, actor_id, at, data: dict, prev_hash: str) -> str:
-    return json.dumps(
+    return _CONTENT.encode(
         {
             "prescription": prescription_id,
             "seq": seq,
@@ -38,11 +43,7 @@ def event_content(*, prescription_id: int, seq: int, stage: str, actor_id, at, d
             "at": at.isoformat(),
             "data": data,
             "prev": prev_hash,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
+        }
     )
 
 

@@ -19,26 +19,26 @@ from ..workflow import CREATE, Stage, find_move
 from .integrity import event_hash, head_mac
 
 
-def chained_event(
-    *, prescription: Prescription, stage: str, actor, at, data: dict, seq: int, prev_hash: str, key_id: str = ""
-) -> TraceEvent:
-    """The trace event at position `seq` of the prescription's chain, after the event whose hash
-    is `prev_hash`, hashed with `key_id` (default: the current trace key). Not saved: the caller
-    inserts it (record_event one at a time; the history generator in bulk)."""
+def event_values(
+    *, prescription_id: int, stage: str, actor, at, data: dict, seq: int, prev_hash: str, key_id: str = ""
+) -> dict:
+    """The fields of the trace event at position `seq` of prescription `prescription_id`'s chain
+    (all but the prescription), after the event whose hash is `prev_hash`, hashed with `key_id`
+    (default: the current trace key). For chained_event, and for writers that insert rows without
+    model instances (the history generator)."""
     key_id = key_id or current_key_id()
-    return TraceEvent(
-        prescription=prescription,
-        stage=stage,
-        actor=actor,
-        actor_name=(str(actor) if actor else "系统")[:50],
-        at=at,
-        data=data,
-        seq=seq,
-        key_id=key_id,
-        prev_hash=prev_hash,
-        hash=event_hash(
+    return {
+        "stage": stage,
+        "actor": actor,
+        "actor_name": (str(actor) if actor else "系统")[:50],
+        "at": at,
+        "data": data,
+        "seq": seq,
+        "key_id": key_id,
+        "prev_hash": prev_hash,
+        "hash": event_hash(
             key_id=key_id,
-            prescription_id=prescription.pk,
+            prescription_id=prescription_id,
             seq=seq,
             stage=stage,
             actor_id=actor.pk if actor else None,
@@ -46,17 +46,42 @@ def chained_event(
             data=data,
             prev_hash=prev_hash,
         ),
+    }
+
+
+def chained_event(
+    *, prescription: Prescription, stage: str, actor, at, data: dict, seq: int, prev_hash: str, key_id: str = ""
+) -> TraceEvent:
+    """The trace event at position `seq` of the prescription's chain, after the event whose hash
+    is `prev_hash`, hashed with `key_id` (default: the current trace key). Not saved: the caller
+    inserts it (record_event)."""
+    fields = event_values(
+        prescription_id=prescription.pk,
+        stage=stage,
+        actor=actor,
+        at=at,
+        data=data,
+        seq=seq,
+        prev_hash=prev_hash,
+        key_id=key_id,
     )
+    return TraceEvent(prescription=prescription, **fields)
 
 
 # What a milestone row copies from its prescription, for the dashboards' filters.
 MILESTONE_COPIES = ("institution_id", "prescriber_id", "urgent", "decoction", "delivery")
 
 
+def milestone_values(prescription, **stamps) -> dict:
+    """The fields of a prescription's milestone row: what it copies from `prescription` (anything
+    with those attributes) and the stage times and actors given."""
+    copied = {field: getattr(prescription, field) for field in MILESTONE_COPIES}
+    return {"prescription_id": prescription.pk, **copied, **stamps}
+
+
 def new_milestone(prescription: Prescription, **stamps) -> Milestone:
     """The milestone row of a prescription (not saved), with the stage times and actors given."""
-    copied = {field: getattr(prescription, field) for field in MILESTONE_COPIES}
-    return Milestone(prescription_id=prescription.pk, **copied, **stamps)
+    return Milestone(**milestone_values(prescription, **stamps))
 
 
 def record_event(

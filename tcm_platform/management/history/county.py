@@ -27,6 +27,17 @@ class Clinician:
     patients: list = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class Resident:
+    """What the history reads of a patient it wrote (the row itself is never loaded)."""
+
+    pk: int
+    sex: str
+    date_of_birth: date
+    address: str
+    township: str
+
+
 @dataclass
 class County:
     lead: Institution
@@ -116,18 +127,15 @@ def build_county(rng: random.Random) -> County:
     return County(lead, centres, townships, villages, pharmacy, station, clinicians, staff)
 
 
-def patient_values(rng: random.Random, clinician: Clinician, end: date) -> dict:
+PATIENT = ("name", "sex", "date_of_birth", "mobile", "township", "address", "institution_id", "created_by_id")
+
+
+def patient_row(rng: random.Random, clinician: Clinician, end: date) -> tuple:
+    """A patient of `clinician` as a row in PATIENT's order."""
     institution = clinician.user.institution
     sex = rng.choice("MF")
     years = rng.choice((rng.randint(4, 13), *(rng.randint(18, 64),) * 6, rng.randint(65, 88), rng.randint(65, 88)))
     born = end - timedelta(days=years * 365 + rng.randint(0, 364))
-    return {
-        "name": _name(rng),
-        "sex": sex,
-        "date_of_birth": born,
-        "mobile": f"13{rng.randint(0, 999999999):09d}",
-        "township": institution.township,
-        "address": f"{institution.township}{rng.randint(1, 40)}组{rng.randint(1, 99)}号",
-        "institution": institution,
-        "created_by": clinician.user,
-    }
+    name, mobile = _name(rng), f"13{rng.randint(0, 999999999):09d}"
+    address = f"{institution.township}{rng.randint(1, 40)}组{rng.randint(1, 99)}号"
+    return name, sex, born, mobile, institution.township, address, institution.pk, clinician.user.pk

@@ -38,7 +38,7 @@ class Plan:
     decision: tuple | None = None  # (pharmacist, decision, reasons, overrides)
     double_signature: dict = field(default_factory=dict)
     failed_delivery: bool = False
-    prescription: object = None
+    pk: int = 0  # reserved when written
     number: str = ""  # drawn when written; a revision keeps its first version's
     token: str = ""  # the tracking page's
 
@@ -91,7 +91,8 @@ def inject(rng, rows, herbs, patient):
     if roll < 0.03 and capped:
         n = rng.choice(capped)
         herb, _grams, instruction = rows[n]
-        rows[n] = (herb, (herb.dose_max_g * Decimal("1.6")).quantize(Decimal("1")), instruction)
+        over = herb.dose_max_g * Decimal("1.6")  # whole grams, but for the herbs dosed in fractions of one
+        rows[n] = (herb, over.quantize(Decimal("1") if over >= 1 else Decimal("0.01")), instruction)
     elif roll < 0.045 and "甘草" in herbs and "海藻" in herbs:
         present = {h.name for h, _g, _i in rows}
         rows.extend((herbs[name], Decimal(10), "") for name in ("甘草", "海藻") if name not in present)
@@ -102,14 +103,15 @@ def inject(rng, rows, herbs, patient):
     return rows, pregnancy
 
 
-def findings_for(plan, end):
+def findings_for(plan, end, rules):
     age = Decimal((end - plan.patient.date_of_birth).days // 365)
     facts = ClinicalFacts(sex=plan.patient.sex, age_years=age, pregnancy=plan.pregnancy)
     items = [{"herb": h.name, "grams": g, "instruction": i} for h, g, i in plan.items]
-    return check_draft(draft_for_audit(facts=facts, doses=plan.doses, items=items)).findings
+    return check_draft(draft_for_audit(facts=facts, doses=plan.doses, items=items), rules).findings
 
 
-def plan_one(rng, clinician, patient, formulas, herbs, at, end) -> Plan:
+def plan_one(rng, clinician, patient, catalogue, at, end) -> Plan:
+    herbs, formulas, rules = catalogue
     formula = choose_formula(rng, clinician, formulas, at)
     rows, pregnancy = inject(rng, herb_rows(rng, clinician, formula, herbs, patient, end), herbs, patient)
     plan = Plan(
@@ -125,18 +127,19 @@ def plan_one(rng, clinician, patient, formulas, herbs, at, end) -> Plan:
         pregnancy=pregnancy,
         at=at,
     )
-    plan.findings, plan.token = findings_for(plan, end), f"{rng.getrandbits(128):032x}"
+    plan.findings, plan.token = findings_for(plan, end, rules), f"{rng.getrandbits(128):032x}"
     return plan
 
 
-def revise(rng, plan, formulas, herbs, end) -> Plan:
+def revise(rng, plan, catalogue, end) -> Plan:
     """The clinician's next version after a rejection: the formula again, without the problem."""
+    herbs, formulas, rules = catalogue
     formula = next(f for f in formulas if f.name == plan.formula)
-    again = Plan(**{**plan.__dict__, "events": [], "decision": None, "double_signature": {}, "prescription": None})
+    again = Plan(**{**plan.__dict__, "events": [], "decision": None, "double_signature": {}, "pk": 0})
     again.items = herb_rows(rng, plan.clinician, formula, herbs, plan.patient, end)
     again.pregnancy, again.version, again.previous = "no", plan.version + 1, plan
     again.at = plan.events[-1][2] + timedelta(hours=rng.uniform(1, 30))
-    again.findings, again.token = findings_for(again, end), f"{rng.getrandbits(128):032x}"
+    again.findings, again.token = findings_for(again, end, rules), f"{rng.getrandbits(128):032x}"
     return again
 
 

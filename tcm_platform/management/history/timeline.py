@@ -7,6 +7,10 @@ from accounts.roles import Role
 
 from .plans import _minutes, decide, risk_of
 
+# How often each dispenser's weighing fails the re-check, by their place in the staff list: one is
+# careless, so the quality dashboard's failures by dispenser have someone to point at.
+RECHECK_FAILURES = (0.015, 0.03, 0.07)
+
 
 def _add(plan, stage, actor, at, data=None):
     at = at.astimezone(UTC).replace(microsecond=0)  # as the database gives it back, so the hash holds
@@ -35,7 +39,8 @@ def _weighed(rng, plan):
     lines = []
     for position, (herb, grams, _instruction) in enumerate(plan.items, start=1):
         expected = grams * plan.doses
-        actual = (expected * Decimal(str(round(rng.uniform(0.97, 1.03), 4)))).quantize(Decimal("0.1"))
+        scale = Decimal("0.1") if expected >= 1 else Decimal("0.01")  # a balance for fractions of a gram
+        actual = (expected * Decimal(str(round(rng.uniform(0.97, 1.03), 4)))).quantize(scale)
         deviation = round(float((actual - expected) / expected) * 100, 2)
         line = {"position": position, "herb": herb.name, "expected_g": str(expected), "actual_g": str(actual)}
         lines.append({**line, "deviation_pct": deviation, "batches": []})
@@ -46,7 +51,7 @@ def _stations(rng, plan, staff, at):
     dispenser = rng.choice(staff[Role.DISPENSER])
     at = _add(plan, "dispensed", dispenser, at + _minutes(rng, 20, 180, plan.urgent), _weighed(rng, plan))
     checker = rng.choice(staff[Role.PHARMACIST])
-    if rng.random() < 0.03:
+    if rng.random() < RECHECK_FAILURES[staff[Role.DISPENSER].index(dispenser) % len(RECHECK_FAILURES)]:
         at = _add(plan, "recheck_failed", checker, at + _minutes(rng, 5, 30), {"reason": "称量偏差超过5%"})
         at = _add(plan, "dispensed", dispenser, at + _minutes(rng, 10, 40), _weighed(rng, plan))
     at = _add(plan, "rechecked", checker, at + _minutes(rng, 5, 30, plan.urgent), {"station": "recheck"})
