@@ -86,7 +86,8 @@ def prepared(size: int, years: int, seed: int, reuse: bool) -> tuple[str, dict]:
     )
     cost = {"seconds": round(time.perf_counter() - started, 1), "output": out.strip().splitlines()[-3:]}
     psql("CREATE TABLE bench_marker (note text)", name)
-    psql(f"INSERT INTO bench_marker VALUES ('{json.dumps(cost, ensure_ascii=False)}')", name)
+    note = json.dumps(cost, ensure_ascii=False).replace("'", "''")
+    psql(f"INSERT INTO bench_marker VALUES ('{note}')", name)
     psql("VACUUM ANALYZE", name)
     return env, {**cost, "reused": False}
 
