@@ -61,9 +61,10 @@ lint: $(VENV)/.dev
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PY) bench/herb_search.py
 	$(PY) bench/audit.py
-	$(PY) bench/submit.py
+	$(PY) bench/sidebyside.py
 
 # The dashboards at 10 k and 1 M prescriptions on PostgreSQL (DATABASE_URL, default the local
 # server): generates both histories (most of an hour at 1 M; --reuse keeps them between runs),

@@ -1,15 +1,14 @@
-"""Shared by the HTTP benchmarks: a production environment, gunicorn on a free port, and
-keep-alive clients (or wrk) driving it for a fixed time."""
+"""Shared by the HTTP benchmarks: a production environment, gunicorn on a free port, and the
+memory a server holds (bench/wrk.py drives the load)."""
 
-import http.client
 import os
+import re
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +20,7 @@ def production_environment(**extra: str) -> None:
     """The environment of a production server (DEBUG off) with the benchmark's floor endpoints
     (bench.settings), in a temporary folder. Call before django.setup(); gunicorn() inherits it."""
     os.environ.setdefault("TCM_VAR_DIR", tempfile.mkdtemp(prefix="tcm-bench-"))
+    Path(os.environ["TCM_VAR_DIR"], "static").mkdir(parents=True, exist_ok=True)  # whitenoise's folder
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -42,14 +42,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(env: dict, *args: str):
+def gunicorn(env: dict, *args: str, app: str = "tcm_platform.wsgi"):
+    """A gunicorn serving `app` on a free port; yields (port, pid)."""
     port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "tcm_platform.wsgi",
+            app,
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -66,87 +67,22 @@ def gunicorn(env: dict, *args: str):
                 break
             except OSError:
                 time.sleep(0.1)
-        yield port
+        yield port, server.pid
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
 
 
-def load(
-    port: int,
-    method: str,
-    path: str,
-    *,
-    clients: int,
-    seconds: float,
-    body: bytes = b"",
-    headers: dict | None = None,
-    expect: int = 200,
-):
-    """`clients` threads sending requests for `seconds`; returns (requests per second, latencies)."""
-    latencies, failures, stop = [], [], time.perf_counter() + seconds
-    headers = headers or {}
-
-    def client():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.perf_counter() < stop:
-            start = time.perf_counter()
-            try:
-                conn.request(method, path, body or None, headers)
-                response = conn.getresponse()
-                response.read()
-            except (http.client.HTTPException, OSError):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                continue
-            if response.status != expect:
-                failures.append(response.status)
-            latencies.append(time.perf_counter() - start)
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise SystemExit(f"{method} {path}: {len(failures)} responses were not {expect}, e.g. HTTP {failures[0]}")
-    return len(latencies) / (time.perf_counter() - started), latencies
-
-
-def percentile(values, share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
-def wrk_load(port: int, path: str, *, clients: int, seconds: int):
-    """GET with wrk (a C load generator: Debian's `wrk`), which leaves the CPU to the server.
-    Returns (requests per second, p50 seconds, p99 seconds, non-2xx count)."""
-    import re
-    import shutil
-
-    if not shutil.which("wrk"):
-        return None
-    out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--latency", f"http://127.0.0.1:{port}{path}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-    def seconds_of(value: str) -> float:
-        match = re.match(r"([\d.]+)(us|ms|s|m)", value)
-        if match is None:
-            raise SystemExit(f"cannot read wrk latency {value!r}:\n{out}")
-        number, unit = match.groups()
-        return float(number) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
-
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = seconds_of(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-    p99 = seconds_of(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rate, p50, p99, int(errors.group(1)) if errors else 0
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (a gunicorn master and its workers), MB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+        todo += [int(child) for child in children]
+    return total / 1024

@@ -1,0 +1,105 @@
+"""What the side-by-side benchmark (bench/sidebyside.py) needs in its database: the demo county,
+API tokens, many patients (so submits do not pile onto one patient's cross-check) and many
+prescriptions waiting at the soaking station (each station event moves one of them on).
+
+The waiting prescriptions are copies of one the demo walked through the real services to
+`rechecked`: their rows, herb lines, milestone and a trace chain re-hashed for each copy, written
+in bulk. Walking 10,000 through the services would take the benchmark longer than measuring."""
+
+import os
+import secrets
+from datetime import date
+
+from django.core.management import call_command
+from django.db import transaction
+
+from accounts.models import User
+from accounts.services import api_token_issue
+from patients.models import Patient
+from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
+from prescriptions.services.integrity import head_mac
+from prescriptions.services.trace import event_values, milestone_values
+from prescriptions.workflow import Stage
+
+
+def demo_county() -> dict:
+    """The demo's county, staff and prescriptions (once per database); the tokens the benchmark
+    sends: a clinician's (submit), the decoction operator's (soaking), a system's (insert)."""
+    if not User.objects.filter(username="clinician").exists():
+        call_command("seed_demo", no_summary=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    return {
+        name: api_token_issue(user=User.objects.get(username=name), name="bench")[1]
+        for name in ("clinician", "decoctor")
+    }
+
+
+def patients(count: int) -> list[int]:
+    """`count` adult patients of the demo clinician's township."""
+    clinician = User.objects.get(username="clinician")
+    have = list(
+        Patient.objects.filter(institution=clinician.institution, name__startswith="压测").values_list("pk", flat=True)
+    )
+    new = [
+        Patient(
+            name=f"压测{n:05d}",
+            institution=clinician.institution,
+            sex="F" if n % 2 else "M",
+            date_of_birth=date(1950 + n % 50, 1 + n % 12, 1 + n % 28),
+            mobile=f"139{n:08d}",
+        )
+        for n in range(len(have), count)
+    ]
+    return have + [p.pk for p in Patient.objects.bulk_create(new)]
+
+
+@transaction.atomic
+def waiting_to_soak(count: int) -> list[int]:
+    """`count` prescriptions at `rechecked`, copies of a demo one (decocted at the centre)."""
+    template = Prescription.objects.filter(status=Stage.RECHECKED, decoction="center").order_by("pk").first()
+    fields = [f for f in Prescription._meta.concrete_fields if not f.primary_key]
+    copies = []
+    for n in range(count):
+        values = {f.attname: getattr(template, f.attname) for f in fields}
+        values.update(number=f"BENCH{n:07d}", tracking_token=secrets.token_urlsafe(24), idempotency_key="")
+        values.update(previous_id=None)
+        copies.append(Prescription(**values))
+    copies = Prescription.objects.bulk_create(copies, batch_size=2000)
+    items = list(PrescriptionItem.objects.filter(prescription=template))
+    events = list(TraceEvent.objects.filter(prescription=template).select_related("actor").order_by("seq"))
+    milestone = Milestone.objects.get(prescription=template)
+    stamps = {
+        f.attname: getattr(milestone, f.attname)
+        for f in Milestone._meta.concrete_fields
+        if f.attname.endswith(("_at", "_by_id"))
+    }
+    new_items, new_events, new_milestones = [], [], []
+    for copy in copies:
+        for item in items:
+            new_items.append(PrescriptionItem(**{**_values(item), "prescription_id": copy.pk}))
+        prev = ""
+        for event in events:
+            row = event_values(
+                prescription_id=copy.pk,
+                stage=event.stage,
+                actor=event.actor,
+                at=event.at,
+                data=event.data,
+                seq=event.seq,
+                prev_hash=prev,
+            )
+            new_events.append(TraceEvent(prescription_id=copy.pk, **row))
+            prev = row["hash"]
+        copy.trace_count, copy.trace_head = len(events), prev
+        copy.trace_head_mac = head_mac(
+            prescription_id=copy.pk, count=len(events), head=prev, key_id=new_events[-1].key_id
+        )
+        new_milestones.append(Milestone(**milestone_values(copy, status=copy.status, **stamps)))
+    PrescriptionItem.objects.bulk_create(new_items, batch_size=5000)
+    TraceEvent.objects.bulk_create(new_events, batch_size=5000)
+    Milestone.objects.bulk_create(new_milestones, batch_size=5000)
+    Prescription.objects.bulk_update(copies, ["trace_count", "trace_head", "trace_head_mac"], batch_size=2000)
+    return [copy.pk for copy in copies]
+
+
+def _values(row) -> dict:
+    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields if not f.primary_key}
