@@ -13,6 +13,7 @@ from .exceptions import TokenRefused
 from .models import ApiToken, Institution, TokenRevocation, User
 from .permissions import ADMIN_SITE_ROLES, ensure_can_revoke_token
 from .roles import Role
+from .selectors import token_with_user
 
 # A token's last use is written at most this often: an API call should not be a write each time.
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
@@ -87,9 +88,7 @@ def api_token_authenticate(*, secret: str) -> ApiToken:
     the minute). Raises TokenRefused for an unknown or revoked token, an expired one, or one whose
     user is inactive."""
     now = timezone.now()
-    token = (
-        ApiToken.objects.select_related("user", "user__institution").filter(key_hash=ApiToken.hash_of(secret)).first()
-    )
+    token = token_with_user(ApiToken.hash_of(secret))
     if token is None or token.revoked is not None:
         raise TokenRefused(_("Invalid token."))
     if not token.usable_at(now):

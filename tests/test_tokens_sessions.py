@@ -15,12 +15,15 @@ from datetime import timedelta
 import pytest
 from django.apps import apps
 from django.contrib.admin import helpers
-from django.db import models
+from django.db import connection, models
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.exceptions import TokenRefused
 from accounts.models import User
 from accounts.roles import Role
+from accounts.services import api_token_authenticate
 
 from .factories import UserFactory
 from .test_accounts import PASSWORD
@@ -101,6 +104,20 @@ def test_a_his_may_hold_one_token_per_integration(clinician, county_admin, catal
 
     assert not works(his["token"])
     assert works(lis["token"])
+
+
+def test_a_token_is_checked_with_its_user_and_institution_in_one_statement(clinician, catalogue):
+    """Every API request authenticates: one statement, and the models it loads are the real rows."""
+    secret = obtain_token()["token"]
+    api_token_authenticate(secret=secret)  # the first use of the minute writes last_used
+    with CaptureQueriesContext(connection) as queries:
+        token = api_token_authenticate(secret=secret)
+    assert len(queries) == 1
+    assert (token.user, token.user.institution) == (clinician, clinician.institution)
+    assert token.user.institution.name == clinician.institution.name
+    assert token.expires > timezone.now() and token.revoked is None
+    with pytest.raises(TokenRefused):
+        api_token_authenticate(secret=secret[:-1] + ("0" if secret[-1] != "0" else "1"))
 
 
 def test_no_table_keeps_a_token_secret_in_the_clear(clinician, catalogue):
