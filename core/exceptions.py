@@ -1,5 +1,5 @@
 """Domain errors every app raises and one place maps to HTTP: `core.api.exception_handler` for
-the API, `core.middleware.DomainErrorMiddleware` for pages. Django's own PermissionDenied (403),
+the API, `core.middleware.ExceptionAnswersMiddleware` for pages. Django's own PermissionDenied (403),
 Http404 (404) and ValidationError (400, with field paths) complete the set."""
 
 

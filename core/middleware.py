@@ -1,10 +1,13 @@
 import logging
 
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject, empty
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -35,10 +38,15 @@ class LanguageMiddleware:
         return response
 
 
-class DatabaseUnavailableMiddleware:
-    """While the database is unreachable (a restart, a failover), answer 503 with Retry-After —
-    JSON for the API, a short page otherwise — never a 500 with a trace. Nothing was written:
-    the request's transaction never committed."""
+class ExceptionAnswersMiddleware:
+    """What the site answers for an expected failure, in one layer (one wrapper per request):
+
+    - While the database is unreachable (a restart, a failover): 503 with Retry-After — JSON for
+      the API, a short page otherwise — never a 500 with a trace, from a view or from any
+      middleware inside this one. Nothing was written: the request's transaction never committed.
+    - A Conflict no page handled itself: a 409 page in the site's layout with the message and a
+      way back, never a 500 (the API's is core.api.exception_handler). PermissionDenied and
+      Http404 are Django's own 403 and 404."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -50,8 +58,12 @@ class DatabaseUnavailableMiddleware:
             return self.unavailable(request, exc)
 
     def process_exception(self, request, exception):
+        from .exceptions import Conflict
+
         if isinstance(exception, (OperationalError, InterfaceError)):
             return self.unavailable(request, exception)
+        if isinstance(exception, Conflict) and not request.path.startswith("/api/"):
+            return refusal_page(request, exception.message, status=409)
         return None
 
     @staticmethod
@@ -67,25 +79,6 @@ class DatabaseUnavailableMiddleware:
             )
         response["Retry-After"] = "5"
         return response
-
-
-class DomainErrorMiddleware:
-    """Pages' side of the one domain-error mapping (the API's is core.api.exception_handler): a
-    Conflict no view handled itself becomes a 409 page in the site's layout with the message and a
-    way back, never a 500. PermissionDenied and Http404 are Django's own 403 and 404."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
-
-    def process_exception(self, request, exception):
-        from .exceptions import Conflict
-
-        if not isinstance(exception, Conflict) or request.path.startswith("/api/"):
-            return None
-        return refusal_page(request, exception.message, status=409)
 
 
 def refusal_page(request, message, *, status: int):
@@ -132,9 +125,19 @@ class UploadLimitMiddleware:
         return refusal_page(request, message, status=413)
 
 
-class ContentSecurityPolicyMiddleware:
-    """Everything comes from this site; no inline scripts (the pages have none). The API docs page
-    (Swagger UI's own template) is the one page allowed an inline script."""
+class ResponseHeadersMiddleware:
+    """The headers every response the application renders carries, set in one layer, after
+    whitenoise (static files keep their own long caching):
+
+    - Content-Security-Policy: everything from this site, no inline scripts (the pages have
+      none); the API docs page (Swagger UI's own template) and the admin may run inline scripts.
+    - Cache-Control: no-store, unless the view chose a policy of its own (the photo views:
+      `private, no-store`). Pages and the API carry patients' data, and the tracking page a
+      masked name and a stage to whoever holds the link; a blanket default cannot be forgotten
+      by a new view, and it holds for token-authenticated API calls, whose user is known only
+      inside the view. Nothing is kept by a browser, a shared clinic computer's disk or a proxy.
+    - X-Frame-Options (settings.X_FRAME_OPTIONS), unless the view is exempt, as Django's
+      clickjacking middleware would."""
 
     POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -146,29 +149,16 @@ class ContentSecurityPolicyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.frame_options = getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()
 
     def __call__(self, request):
         response = self.get_response(request)
+        headers = response.headers
         policy = self.DOCS_POLICY if request.path.startswith(("/api/docs/", "/admin/")) else self.POLICY
-        response.headers.setdefault("Content-Security-Policy", policy)
-        return response
-
-
-class NoStoreMiddleware:
-    """Nothing the application renders is kept by a browser, a shared clinic computer's disk or a
-    proxy: every response gets `Cache-Control: no-store` unless its view chose a policy of its own
-    (the photo views: `private, no-store`). Pages and the API carry patients' data, and the
-    tracking page a masked name and a stage to whoever holds the link; a blanket default cannot be
-    forgotten by a new view, and it holds for token-authenticated API calls, whose user is known
-    only inside the view. Static files are answered by whitenoise before this middleware and keep
-    their long caching."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        response.headers.setdefault("Cache-Control", "no-store")
+        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("Cache-Control", "no-store")
+        if "X-Frame-Options" not in headers and not getattr(response, "xframe_options_exempt", False):
+            headers["X-Frame-Options"] = self.frame_options
         return response
 
 
@@ -230,3 +220,18 @@ class InputCleaningMiddleware:
                 json_dumps_params={"ensure_ascii": False},
             )
         return render(request, "400.html", {"errors": exc.errors}, status=400)
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's messages, with their storage made when a page first uses it. The API and the
+    tracking page never do, and making it on every request (a cookie signer and the session's
+    store) was a third of what the middleware cost a request."""
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response  # nothing was read or added
+        return super().process_response(request, response)

@@ -94,22 +94,19 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.HeaderCleaningMiddleware",  # before the session reads its cookie
-    "core.middleware.ContentSecurityPolicyMiddleware",
-    "core.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.ExceptionAnswersMiddleware",  # a database outage inside any layer below is a 503
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "core.middleware.NoStoreMiddleware",  # after whitenoise: static files keep their caching
+    "core.middleware.ResponseHeadersMiddleware",  # after whitenoise: static files keep their caching
     "django.contrib.sessions.middleware.SessionMiddleware",
     "core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.PermissionDeniedLogMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.LazyMessageMiddleware",
     "core.middleware.InputCleaningMiddleware",
     "core.middleware.UploadLimitMiddleware",  # its own __call__ runs before CSRF reads a form
     "accounts.sessions.SessionIdleTimeoutMiddleware",
-    "core.middleware.DomainErrorMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
