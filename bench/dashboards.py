@@ -144,10 +144,15 @@ def main():
     text = report(options.small, options.large, figures, costs)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dashboards.md").write_text(text)
-    explain = [f"# The slowest statement of each dashboard at {options.large:,} prescriptions", ""]
+    explain = [f"The slowest statement of each dashboard at {options.large:,} prescriptions (EXPLAIN ANALYZE).", ""]
     for name, plan in figures[options.large]["explain"].items():
-        explain += [f"## {name}", "", "```", plan["sql"], "", plan["plan"], "```", ""]
+        explain += [f"### {name}", "", "```", plan["sql"], "", plan["plan"], "```", ""]
     (RESULTS / "dashboards-explain.md").write_text("\n".join(explain))
+    readme = ROOT / "bench" / "README.md"
+    start, end = "<!-- dashboards-explain:start -->", "<!-- dashboards-explain:end -->"
+    before, _start, rest = readme.read_text().partition(start)
+    _old, _end, after = rest.partition(end)
+    readme.write_text(f"{before}{start}\n{text}\n" + "\n".join(explain) + f"\n{end}{after}")
     print(text)
 
 

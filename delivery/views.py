@@ -1,10 +1,13 @@
 """The patient's tracking page (public, by token) and the courier's and pickup pages."""
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -126,9 +129,10 @@ def track_json(request, token):
             prescription = tracking_lookup(token)
             if prescription is None:
                 return _public(JsonResponse({"detail": "Not found.", "errors": {}}, status=404))
-            body = tracking_data(prescription, full=False)
+            # Cached as the JSON text: a poll is then one cache read and no encoding.
+            body = json.dumps(tracking_data(prescription, full=False), cls=DjangoJSONEncoder)
             cache.set(key, body, TRACK_CACHE_SECONDS)
-        return _public(JsonResponse(body))
+        return _public(HttpResponse(body, content_type="application/json"))
     prescription = tracking_lookup(token)
     if prescription is None:
         return _public(JsonResponse({"detail": "Not found.", "errors": {}}, status=404))
