@@ -124,6 +124,17 @@ def report(small: int, large: int, figures: dict, costs: dict) -> str:
             f"| {key.split('|')[0]} | {key.split('|')[1]} | {at_small['median']:.1f} ({at_small['p90']:.1f}) "
             f"| {at_large['median']:.1f} ({at_large['p90']:.1f}) | {ratio:.2f}{verdict} |"
         )
+    lines += [
+        "",
+        "The beat's rollup refresh (ms; months rebuilt):",
+        "",
+        f"| refresh | {small:,} | {large:,} |",
+        "|---|---|---|",
+    ]
+    for label, at_small in figures[small].get("beat", {}).items():
+        at_large = figures[large]["beat"][label]
+        cells = [f"{at['ms']:.0f} ({sum(at['months'].values())})" for at in (at_small, at_large)]
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
     lines += ["", f"Rollup rows at {large:,}: {figures[large]['rollup_rows']}", ""]
     return "\n".join(lines)
 

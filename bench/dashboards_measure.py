@@ -82,6 +82,22 @@ def timed(client, url, params, repeats) -> dict:
     return {"median": statistics.median(times), "p90": times[int(0.9 * (len(times) - 1))]}
 
 
+def beat_tick() -> dict:
+    """What the beat's refresh costs: once with nothing new, once after the last 1,000 trace
+    events (their months are rebuilt, as when stages happened since the last tick)."""
+    from dashboards.rollups import NAME, refresh
+    from prescriptions.models import TraceEvent
+
+    costs = {}
+    for label, back in (("nothing new", 0), ("last 1,000 events", 1000)):
+        last = TraceEvent.objects.aggregate(last=Max("pk"))["last"]
+        rollups.Freshness.objects.filter(name=NAME).update(last_event_id=last - back)
+        started = time.perf_counter()
+        months = refresh()
+        costs[label] = {"ms": (time.perf_counter() - started) * 1000, "months": months}
+    return costs
+
+
 def main(repeats: int):
     if not rollups.Freshness.objects.filter(refreshed_at__isnull=False).exists():
         sys.exit("The rollups of this database were never refreshed: generate_history refreshes them at its end.")
@@ -102,7 +118,9 @@ def main(repeats: int):
         for model in (rollups.VolumeDay, rollups.DiagnosisMonth, rollups.HerbMonth, rollups.FindingDay)
         + (rollups.DecisionDay, rollups.StageMonth, rollups.QualityDay, rollups.ConsumptionDay)
     }
-    print(json.dumps({"pages": pages, "explain": explain, "rollup_rows": sizes}, ensure_ascii=False))
+    print(
+        json.dumps({"pages": pages, "explain": explain, "rollup_rows": sizes, "beat": beat_tick()}, ensure_ascii=False)
+    )
 
 
 if __name__ == "__main__":
