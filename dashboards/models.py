@@ -137,10 +137,15 @@ class StageMonth(models.Model):
     """How long each step took: per month, institution and step, a histogram of minutes (a
     month, not a day: ten years of a county's durations stay a few hundred thousand rows). A
     bucket is the duration rounded down to 5 minutes below 2 h, to 15 minutes below 8 h, to the
-    hour below 48 h and to 6 hours beyond (dashboards.rollups.steps.bucket)."""
+    hour below 48 h and to 6 hours beyond (dashboards.rollups.steps.bucket).
+
+    Rows without an institution are the whole county's: the county's administrator reads a
+    year of them, not a year of every institution's (137,000 rows at a million prescriptions)."""
 
     month = models.DateField()
-    institution = models.ForeignKey("accounts.Institution", on_delete=models.CASCADE, related_name="+")
+    institution = models.ForeignKey(
+        "accounts.Institution", null=True, on_delete=models.CASCADE, related_name="+", help_text="None: the county"
+    )
     step = models.CharField(max_length=20)
     urgent = models.BooleanField()
     minutes = models.PositiveIntegerField()  # the bucket's lower bound

@@ -56,7 +56,8 @@ def decision_times(filters) -> tuple[dict, dict]:
     histograms, overall = defaultdict(dict), defaultdict(int)
     first, last = filters.months()
     months = replace(filters, start=first, end=last)
-    rows = months.apply(StageMonth.objects.filter(step="audit_wait"), day="month", prescriber=None)
+    audit_waits = StageMonth.objects.filter(step="audit_wait", institution__isnull=False)
+    rows = months.apply(audit_waits, day="month", prescriber=None)
     for institution, minutes, n in rows.values_list("institution", "minutes").annotate(n=Sum("count")).order_by():
         histograms[institution][minutes] = histograms[institution].get(minutes, 0) + n
         overall[minutes] += n

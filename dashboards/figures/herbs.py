@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
-from catalogue.models import Toxicity, ToxicListEntry
+from catalogue.models import Herb, Toxicity, ToxicListEntry
 
 from ..charts import bar, chart, line
 from ..frame import Table, ratio
@@ -49,9 +49,12 @@ def grams(value) -> Decimal:
 
 
 def _usage(rows, order: tuple, total: int) -> list[dict]:
-    """The TOP herbs in `order`; ties go by catalogue id, the same on every database."""
-    top = rows.values("herb", "herb__name").annotate(**FIGURES).order_by(*order, "herb")[:TOP]
-    return [_herb_row(r, total) for r in top]
+    """The TOP herbs in `order`; ties go by catalogue id, the same on every database. Summed by
+    herb id alone, then named: grouping by the joined name too made PostgreSQL sort a year's
+    rows of a county (95,000 at a million prescriptions) on disk instead of hashing them."""
+    top = list(rows.values("herb").annotate(**FIGURES).order_by(*order, "herb")[:TOP])
+    names = dict(Herb.objects.filter(pk__in=[r["herb"] for r in top]).values_list("pk", "name"))
+    return [_herb_row({**r, "herb__name": names[r["herb"]]}, total) for r in top]
 
 
 def _herb_row(r: dict, total: int) -> dict:

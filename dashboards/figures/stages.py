@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Institution
 from core.timefmt import duration_text, local_text
 from decoction.models import StationSettings
 
@@ -64,8 +65,11 @@ def urgent_met(histogram: dict[int, int], target_minutes: int) -> int:
 
 
 def _monthly(queryset, filters):
-    """A monthly rollup limited to the months the range touches and to the institutions."""
+    """StageMonth rows of the months the range touches, for the institutions: the county's own
+    rows when the filters cover every institution (dashboards.models.StageMonth)."""
     first, last = filters.months()
+    if filters.institution_ids is None or len(filters.institution_ids) == Institution.objects.count():
+        return queryset.filter(month__range=(first, last), institution__isnull=True)
     return replace(filters, start=first, end=last).apply(queryset, day="month", prescriber=None)
 
 

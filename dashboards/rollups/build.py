@@ -201,7 +201,8 @@ def _stages(rows):
         times = {stage: row[f"{stage}_at"] for stage in Stage.values}
         month = local_day(row["submitted_at"]).replace(day=1)
         for step, minutes in durations(times, row["decoction"]).items():
-            counts[(month, row["institution_id"], step, row["urgent"], bucket(minutes))] += 1
+            for institution in (row["institution_id"], None):  # None: the county's row
+                counts[(month, institution, step, row["urgent"], bucket(minutes))] += 1
     return [
         {"month": k[0], "institution_id": k[1], "step": k[2], "urgent": k[3], "minutes": k[4], "count": n}
         for k, n in counts.items()
