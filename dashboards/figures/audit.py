@@ -92,38 +92,56 @@ FINDING_COLUMNS = [
 INSTITUTION_COLUMNS = [("institution", _("Institution")), *DECISION_COLUMNS, ("findings", _("Findings")), *TIME_COLUMNS]
 
 
-def _institution_rows(decisions, findings_per_institution: dict, times: dict) -> list[dict]:
-    per_institution = decisions.values("institution").annotate(**DECISIONS).order_by()
-    places = institution_names([r["institution"] for r in per_institution])
+def _institution_rows(cube, findings_per_institution: dict, times: dict) -> list[dict]:
+    per_institution = _fold(cube, "institution")
+    places = institution_names(per_institution)
     found = [
         {
-            "institution": places.get(r["institution"]),
-            **decision_row(r),
-            "findings": findings_per_institution.get(r["institution"], 0),
-            **times.get(r["institution"], {}),
+            "institution": places.get(institution),
+            **decision_row(sums),
+            "findings": findings_per_institution.get(institution, 0),
+            **times.get(institution, {}),
         }
-        for r in per_institution
+        for institution, sums in per_institution.items()
     ]
     return sorted(found, key=lambda r: (-r["versions"], r["institution"] or ""))
 
 
-def _pharmacist_rows(decisions) -> list[dict]:
-    per_pharmacist = decisions.values("pharmacist").annotate(**DECISIONS).order_by()
-    people = clinician_names(r["pharmacist"] for r in per_pharmacist)
-    found = [{"pharmacist": people.get(r["pharmacist"]), **decision_row(r)} for r in per_pharmacist]
+def _pharmacist_rows(cube) -> list[dict]:
+    per_pharmacist = _fold(cube, "pharmacist")
+    people = clinician_names(per_pharmacist)
+    found = [
+        {"pharmacist": people.get(pharmacist), **decision_row(sums)} for pharmacist, sums in per_pharmacist.items()
+    ]
     return sorted(found, key=lambda r: (-r["versions"], r["pharmacist"] or ""))
 
 
-def audit(filters) -> Figures:
+def _decision_cube(filters) -> list[dict]:
+    """The decisions summed per period, institution and pharmacist, in one scan of the rollup:
+    the page's totals, trend and tables are folded from it (four scans of a year of a county's
+    DecisionDay rows took 90 ms at a million prescriptions)."""
     decisions = filters.apply(DecisionDay.objects.all())
-    totals = decision_row(decisions.aggregate(**DECISIONS))
-    trend = [
-        {"period": r["period"], **decision_row(r)}
-        for r in by_period(decisions, filters).annotate(**DECISIONS).order_by("period")
-    ]
+    keys = ("period", "institution", "pharmacist")
+    return list(by_period(decisions, filters).values(*keys).annotate(**DECISIONS).order_by())
+
+
+def _fold(cube: list[dict], key: str | None) -> dict:
+    """The cube's sums per value of `key` (None: one total, under the key None)."""
+    folded = {}
+    for row in cube:
+        sums = folded.setdefault(row[key] if key else None, dict.fromkeys(DECISIONS, 0))
+        for name in DECISIONS:
+            sums[name] += row[name] or 0
+    return folded
+
+
+def audit(filters) -> Figures:
+    cube = _decision_cube(filters)
+    totals = decision_row(_fold(cube, None).get(None, dict.fromkeys(DECISIONS, 0)))
+    trend = [{"period": period, **decision_row(sums)} for period, sums in sorted(_fold(cube, "period").items())]
     per_code, findings_per_institution, findings_per_clinician = _findings(filters)
     overall_time, times = decision_times(filters)
-    institution_rows = _institution_rows(decisions, findings_per_institution, times)
+    institution_rows = _institution_rows(cube, findings_per_institution, times)
     clinician_rows, county, standing_out = behaviour(filters, findings_per_clinician)
     return Figures(
         tiles=[
@@ -143,7 +161,7 @@ def audit(filters) -> Figures:
                 "pharmacists",
                 _("By pharmacist"),
                 [("pharmacist", _("Pharmacist")), *DECISION_COLUMNS],
-                _pharmacist_rows(decisions),
+                _pharmacist_rows(cube),
             ),
         ],
         extra={"county": county, "rule": {"factor": FACTOR, **MINIMUM}},
