@@ -1,10 +1,14 @@
 from datetime import timedelta
+from decimal import Decimal
+from typing import NamedTuple
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Institution
 from accounts.permissions import has_capability, scope_to_institutions
+from core.db import converted
 from patients.models import Patient
 from patients.permissions import patients_visible_to
 
@@ -78,33 +82,60 @@ CROSS_CHECK_DAYS = 7
 INACTIVE_STAGES = (Stage.REJECTED, Stage.CANCELLED)
 
 
-def patient_active_prescriptions(patient, *, exclude_ids=(), days: int = CROSS_CHECK_DAYS, now=None) -> list:
-    """The patient's other active prescriptions (not rejected or cancelled) submitted within the
-    last `days` days, at any institution of the county, with their items and herbs; two queries
-    (three for a patient with an ID number).
+class ActiveLine(NamedTuple):
+    """A herb line of one of the patient's other active prescriptions."""
+
+    prescription_id: int
+    number: str  # the prescription's display number
+    doses: int
+    herb: str  # as written
+    grams: Decimal
+    instruction: str
+
+
+def patient_active_lines(
+    patient, *, written_names=None, exclude_ids=(), days: int = CROSS_CHECK_DAYS, now=None
+) -> list[ActiveLine]:
+    """The herb lines of the patient's other active prescriptions (not rejected or cancelled)
+    submitted within the last `days` days, at any institution of the county, in the order they
+    were written; only the lines written as one of `written_names` when it is given (the
+    cross-prescription rules need no others: rules.cross.relevant_names). One query.
     Deliberately not scoped to who is asking: the safety check needs every prescription the
     patient is taking, and the findings show only their numbers and herbs. A person registered at
     several institutions (patients are unique by ID number per institution) is one person here:
     the prescriptions of every record with the same resident ID number count."""
+    if written_names is not None and not written_names:
+        return []
     since = (now or timezone.now()) - timedelta(days=days)
-    # The records' ids first (the ID-number index), so the prescriptions are read by patient id:
-    # an OR across the join would keep PostgreSQL from the patient index on every submit.
-    records = [patient.pk]
+    quote = connection.ops.quote_name
+    # The records' ids in a subquery on the ID-number index, so the prescriptions are read by
+    # patient id: an OR across the join would keep PostgreSQL from the patient index on every submit.
     if patient.id_number:
-        records += (
-            Patient.objects.filter(id_number=patient.id_number).exclude(pk=patient.pk).values_list("pk", flat=True)
-        )
-    items = PrescriptionItem.objects.select_related("herb").only(
-        "prescription_id", "position", "written_name", "grams", "instruction", "herb__name"
+        records, params = f"SELECT id FROM {quote(Patient._meta.db_table)} WHERE id_number = %s", [patient.id_number]
+    else:
+        records, params = "%s", [patient.pk]
+    sql = (
+        f"SELECT i.prescription_id, p.{quote('number')}, p.{quote('version')}, p.doses, i.written_name, i.grams,"
+        f" i.instruction FROM {quote(PrescriptionItem._meta.db_table)} i"
+        f" JOIN {quote(Prescription._meta.db_table)} p ON p.id = i.prescription_id"
+        f" WHERE p.patient_id IN ({records}) AND p.created_at >= %s AND p.{quote('status')} NOT IN (%s, %s)"
     )
-    return list(
-        Prescription.objects.filter(patient_id__in=records, created_at__gte=since)
-        .exclude(status__in=INACTIVE_STAGES)
-        .exclude(pk__in=[pk for pk in exclude_ids if pk])
-        .only("pk", "number", "version", "doses", "created_at")
-        .prefetch_related(Prefetch("items", queryset=items))
-        .order_by("created_at", "pk")
-    )
+    params += [connection.ops.adapt_datetimefield_value(since), *INACTIVE_STAGES]
+    excluded = [pk for pk in exclude_ids if pk]
+    if excluded:
+        sql += f" AND p.id NOT IN ({', '.join(['%s'] * len(excluded))})"
+        params += excluded
+    if written_names is not None:
+        sql += f" AND i.written_name IN ({', '.join(['%s'] * len(written_names))})"
+        params += sorted(written_names)
+    with connection.cursor() as cursor:  # plain SQL: read on every submit and precheck
+        cursor.execute(f"{sql} ORDER BY p.created_at, p.id, i.{quote('position')}", params)
+        rows = cursor.fetchall()
+    grams = PrescriptionItem._meta.get_field("grams")
+    return [
+        ActiveLine(pk, Prescription.number_shown(number, version), doses, herb, converted(grams, g), instruction)
+        for pk, number, version, doses, herb, g, instruction in rows
+    ]
 
 
 def herb_use_by_name() -> dict[str, int]:

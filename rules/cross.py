@@ -6,12 +6,12 @@ prescriptions by number. Pure: no database access.
 
 Only the draft is judged: pairs within one other prescription were checked when it was written."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .checks import Context, finding
-from .data import Finding, HerbRule
+from .data import Finding, HerbRule, RuleSnapshot
 
 WINDOW = "近7日"
 
@@ -39,6 +39,50 @@ def _other_lines(ctx: Context) -> list[OtherLine]:
 def _monograph(rule: HerbRule) -> str:
     """The 药典 monograph a herb belongs to (its base herb where no monograph is recorded)."""
     return getattr(rule, "monograph", "") or rule.base
+
+
+def _toxic(rule: HerbRule) -> bool:
+    """A herb whose daily grams are summed across prescriptions: on the 28-item list or 有毒/大毒,
+    with a daily maximum."""
+    return (rule.toxic_listed or rule.toxicity in ("toxic", "high")) and rule.dose_max is not None
+
+
+def relevant_names(rules: RuleSnapshot, herbs: Iterable[str]) -> frozenset[str]:
+    """The names, as the patient's other prescriptions may write them, of the lines the rules
+    below can use against a draft of `herbs` (names as written): the herbs opposite them in
+    十八反/十九畏, the herbs of their monographs and the toxic ones themselves, each under every name
+    that resolves to it (catalogue name, alias, bare name). No other line of another prescription
+    can give a finding with this draft, so the submit reads only these."""
+    index = _cross_index(rules)
+    targets: set[str] = set()
+    for written in herbs:
+        rule = rules.resolve(written)
+        if rule is None:
+            continue
+        targets.update(index["monograph"].get(_monograph(rule), ()))
+        targets.update(index["opposite"].get(rule.name, ()))
+        if _toxic(rule):
+            targets.add(rule.name)
+    return frozenset(name for target in targets for name in index["written"].get(target, ()))
+
+
+def _cross_index(rules: RuleSnapshot) -> dict:
+    """{"written": herb → every name that resolves to it, "monograph": monograph → its herbs,
+    "opposite": herb → the herbs opposite it in 十八反/十九畏}, built once per snapshot."""
+    if not rules._cross_index:
+        written, monographs, opposite = {}, {}, {}
+        for name in (*rules.herbs, *rules.aliases, *rules.bare_names):
+            rule = rules.resolve(name)
+            if rule is not None:
+                written.setdefault(rule.name, set()).add(name)
+        for rule in rules.herbs.values():
+            monographs.setdefault(_monograph(rule), set()).add(rule.name)
+        for pair in rules.incompatibilities:
+            for side, other_side in ((pair.group_a, pair.group_b), (pair.group_b, pair.group_a)):
+                for name in side:
+                    opposite.setdefault(name, set()).update(other_side)
+        rules._cross_index.update(written=written, monograph=monographs, opposite=opposite)
+    return rules._cross_index
 
 
 def _numbers(lines) -> str:
@@ -92,7 +136,7 @@ def check_cross_toxic_dose(ctx: Context) -> Iterator[Finding]:
     others = _other_lines(ctx)
     for line in ctx.lines:
         rule = line.rule
-        if not (rule.toxic_listed or rule.toxicity in ("toxic", "high")) or rule.dose_max is None:
+        if not _toxic(rule):
             continue
         found = [other for other in others if other.rule.name == rule.name]
         total = line.grams + sum((other.grams for other in found), Decimal(0))
