@@ -4,11 +4,11 @@ from datetime import timedelta
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.db import Columns, loaded, related_names_sql, split_names
+from core.db import Columns, PlainQuery, related_names_sql, split_names
 
 from . import security_log
 from .exceptions import TokenRefused
@@ -102,29 +102,26 @@ def api_token_authenticate(*, secret: str) -> ApiToken:
     return token
 
 
-# The token, its user, the user's institution and role names: one statement, in plain SQL (asked on
-# every API call). Built on first use, per database vendor.
-_TOKEN_QUERY: dict[str, tuple] = {}
+def _token_query():
+    token, user, place = columns = [Columns(ApiToken, "k"), Columns(User, "u"), Columns(Institution, "i")]
+    roles = related_names_sql(User.groups, "u.id")
+    sql = (
+        f"SELECT {token}, {user}, {place}, {roles} FROM {token.table} JOIN {user.table} ON u.id = k.user_id"
+        f" LEFT JOIN {place.table} ON i.id = u.institution_id WHERE k.key_hash = %s"
+    )
+    return sql, columns
+
+
+# The token, its user, the user's institution and role names: one statement in plain SQL (asked on
+# every API call).
+_TOKEN = PlainQuery(_token_query)
 
 
 def _token_with_user(key_hash: str) -> ApiToken | None:
-    if connection.vendor not in _TOKEN_QUERY:
-        quote = connection.ops.quote_name
-        token, user, place = Columns(ApiToken, "k"), Columns(User, "u"), Columns(Institution, "i")
-        sql = (
-            f"SELECT {token}, {user}, {place}, {related_names_sql(User.groups, 'u.id')}"
-            f" FROM {quote(ApiToken._meta.db_table)} k JOIN {quote(User._meta.db_table)} u ON u.id = k.user_id"
-            f" LEFT JOIN {quote(Institution._meta.db_table)} i ON i.id = u.institution_id"
-            f" WHERE k.{quote('key_hash')} = %s"
-        )
-        _TOKEN_QUERY[connection.vendor] = (sql, token, user, place)
-    sql, *columns = _TOKEN_QUERY[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key_hash])
-        row = cursor.fetchone()
-    if row is None:
+    found = _TOKEN.first([key_hash])
+    if found is None:
         return None
-    token, user, place, roles = loaded(row, *columns)
+    token, user, place, roles = found
     user.institution = place if user.institution_id else None
     user._role_codes = frozenset(split_names(roles))  # what User.role_codes would read
     token.user = user

@@ -1,9 +1,10 @@
-"""One submit (12 herbs, `POST /api/v1/prescriptions/` with token authentication) in process,
-without a server: the SQL statements it sends, and its median time over a run of submits, beside
-the one-row insert floor of bench/submit.py through the same stack. `--profile` prints where the
-time of the submits goes (cProfile, cumulative).
+"""One submit (12 herbs, `POST /api/v1/prescriptions/` with token authentication) or, with
+`--events`, one station event (`POST /api/v1/prescriptions/{id}/events/`, soaking) in process,
+without a server: the SQL statements it sends, and its median time over a run, each request
+beside the one-row insert floor of bench/submit.py through the same stack. `--profile` prints
+where the CPU time of the measured requests goes (cProfile).
 
-    python bench/writes.py [--submits 200] [--same-patient] [--profile]
+    python bench/writes.py [--submits 200] [--same-patient | --events] [--profile]
     DATABASE_URL=postgres://… CELERY_BROKER_URL=redis://… python bench/writes.py
 
 `--same-patient` writes every submit for one patient, so each one checks all the earlier ones
@@ -19,6 +20,7 @@ import secrets
 import statistics
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +38,16 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from accounts.models import Institution, InstitutionKind, User  # noqa: E402
+from accounts.roles import Role  # noqa: E402
+from accounts.services import api_token_issue, user_set_roles  # noqa: E402
 from bench.submit import setup, submit_body  # noqa: E402
 from patients.models import Patient  # noqa: E402
+from prescriptions.models import Prescription  # noqa: E402
+from prescriptions.services import prescription_submit  # noqa: E402
+from prescriptions.services.drafting import PrescriptionForm  # noqa: E402
+from prescriptions.services.trace import record_event  # noqa: E402
+from prescriptions.workflow import Stage  # noqa: E402
 from tcm_platform.celery import app  # noqa: E402
 
 
@@ -52,47 +62,80 @@ def post(client, path, body, headers) -> tuple[float, float]:
     return wall, cpu
 
 
+def station_setup(count: int) -> tuple[str, list[str]]:
+    """A decoction operator's token and `count` prescriptions waiting at soaking (submitted through
+    the service, then put at `rechecked` with an event for each stage skipped)."""
+    clinician = User.objects.get(username="bench-clinician")
+    lead = clinician.institution
+    pharmacy, _ = Institution.objects.get_or_create(
+        code="B002", defaults={"name": "bench pharmacy", "kind": InstitutionKind.SHARED_PHARMACY, "parent": lead}
+    )
+    decoctor, created = User.objects.get_or_create(username="bench-decoctor", defaults={"institution": pharmacy})
+    if created:
+        user_set_roles(user=decoctor, roles=[Role.DECOCTION_OPERATOR])
+    _, token = api_token_issue(user=decoctor, name="bench")
+    paths = []
+    for n in range(count):
+        patient = Patient.objects.create(
+            name=f"工位{n}", institution=lead, sex="F", date_of_birth=date(1980, 1, 1), mobile="13900000000"
+        )
+        body = {**submit_body(patient.pk), "decoction": "center"}
+        prescription, _ = prescription_submit(actor=clinician, patient=patient, form=PrescriptionForm.of(body))
+        for stage in (Stage.AI_AUDITED, Stage.APPROVED, Stage.DISPENSED, Stage.RECHECKED):
+            record_event(prescription=prescription, stage=stage)
+        Prescription.objects.filter(pk=prescription.pk).update(status=Stage.RECHECKED)
+        paths.append(f"/api/v1/prescriptions/{prescription.pk}/events/")
+    return token, paths
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--submits", type=int, default=200)
     parser.add_argument("--same-patient", action="store_true")
+    parser.add_argument("--events", action="store_true", help="a station event (soaking) instead of the submit")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     token, patient = setup()
-    lead = Patient.objects.get(pk=patient).institution
-    patients = [patient] * args.submits
-    if not args.same_patient:
-        patients = [
-            Patient.objects.create(
-                name=f"写入{n}", institution=lead, sex="F", date_of_birth="1980-01-01", mobile="13900000000"
-            ).pk
-            for n in range(args.submits)
-        ]
-    bodies = [submit_body(pk) for pk in patients]
+    if args.events:
+        token, paths = station_setup(args.submits)
+        requests = [(path, {"stage": "soaking", "tank": "T-01"}) for path in paths]
+    else:
+        lead = Patient.objects.get(pk=patient).institution
+        patients = [patient] * args.submits
+        if not args.same_patient:
+            patients = [
+                Patient.objects.create(
+                    name=f"写入{n}", institution=lead, sex="F", date_of_birth=date(1980, 1, 1), mobile="13900000000"
+                ).pk
+                for n in range(args.submits)
+            ]
+        requests = [("/api/v1/prescriptions/", submit_body(pk)) for pk in patients]
     client, headers = Client(HTTP_HOST="127.0.0.1"), {"Authorization": f"Token {token}"}
     try:
-        post(client, "/api/v1/prescriptions/", bodies[0], headers)  # warm up: the rule snapshot
+        post(client, *requests[0], headers)  # warm up: the rule snapshot
         with CaptureQueriesContext(connection) as statements:
-            post(client, "/api/v1/prescriptions/", bodies[1], headers)
+            post(client, *requests[1], headers)
         sent = statements.captured_queries  # copied now: the next request empties the log
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waiting
-        floor, submit = [], []
-        for body in bodies[2:]:  # interleaved, so both see the same load on a shared machine
+        floor, measured = [], []
+        for path, body in requests[2:]:  # interleaved, so both see the same load on a shared machine
             floor.append(post(client, "/bench/insert-one/", {}, headers))
             if profiler:
                 profiler.enable()
-            submit.append(post(client, "/api/v1/prescriptions/", body, headers))
+            measured.append(post(client, path, body, headers))
             if profiler:
                 profiler.disable()
     finally:
         app.control.purge()  # no worker runs here: drop this run's messages from its own queue
-    print(f"one submit, 12 herbs, token authentication ({connection.vendor}): {len(sent)} statements")
+    what = "station event (soaking)" if args.events else "submit, 12 herbs"
+    print(f"one {what}, token authentication ({connection.vendor}): {len(sent)} statements")
     for query in sent:
         print("   ", query["sql"][:160])
-    print(f"in process, median of {len(submit)} ({'one patient' if args.same_patient else 'a patient each'})")
-    for label, times in (("floor: one-row insert        ", floor), ("POST /api/v1/prescriptions/  ", submit)):
+    print(f"in process, median of {len(measured)}{' (one patient)' if args.same_patient else ''}")
+    target = "POST …/events/" if args.events else f"POST {requests[0][0]}"
+    for label, times in (("floor: one-row insert", floor), (target, measured)):
         wall, cpu = (statistics.median(t[i] for t in times) * 1000 for i in (0, 1))
-        print(f"  {label} {wall:7.2f} ms wall  {cpu:7.2f} ms CPU of this process")
+        print(f"  {label:30} {wall:7.2f} ms wall  {cpu:7.2f} ms CPU of this process")
     if profiler:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(80)

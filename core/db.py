@@ -68,6 +68,11 @@ class Columns:
     def __len__(self) -> int:
         return len(self.fields)
 
+    @property
+    def table(self) -> str:
+        """The model's table under this alias, for FROM and JOIN."""
+        return f"{connection.ops.quote_name(self.model._meta.db_table)} {self.alias}"
+
     def load(self, values):
         """The instance whose columns are `values` (a row's share, in this select list's order)."""
         if connection.vendor not in self._converters:
@@ -86,6 +91,24 @@ def loaded(row, *columns: Columns) -> list:
         instances.append(part.load(row[start : start + len(part)]))
         start += len(part)
     return [*instances, *row[start:]]
+
+
+class PlainQuery:
+    """A SELECT asked on every request, written once in plain SQL: `build()` gives its text and
+    the Columns its rows start with, for the database in use, on first use. first(params) is the
+    first row cut into those instances and the columns left over (loaded), or None."""
+
+    def __init__(self, build):
+        self.build, self._built = build, {}
+
+    def first(self, params) -> list | None:
+        if connection.vendor not in self._built:
+            self._built[connection.vendor] = self.build()
+        sql, columns = self._built[connection.vendor]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return None if row is None else loaded(row, *columns)
 
 
 # Statement texts built once per (vendor, model, columns, rows): the ORM compiles its statement

@@ -1,7 +1,6 @@
-from django.db import connection
 from django.db.models import Q, QuerySet
 
-from core.db import Columns, loaded, related_names_sql, split_names
+from core.db import Columns, PlainQuery, related_names_sql, split_names
 
 from .models import Patient, Sex
 from .permissions import patients_visible_to
@@ -41,26 +40,22 @@ def shown(key: str, value: str) -> str:
     return str(Sex(value).label) if key == "sex" and value in Sex.values else value
 
 
-# A patient with the names of their allergies: one statement in plain SQL (read on every submit).
-_WITH_ALLERGIES: dict[str, tuple] = {}
+def _with_allergies_query():
+    patient = Columns(Patient, "p")
+    allergies = related_names_sql(Patient.allergies, "p.id")
+    return f"SELECT {patient}, {allergies} FROM {patient.table} WHERE p.id = %s", [patient]
+
+
+_WITH_ALLERGIES = PlainQuery(_with_allergies_query)
 
 
 def patient_with_allergies(pk) -> Patient | None:
     """The patient `pk` (None when there is none), read with the catalogue names of their
-    allergies (`allergy_names`) in the same statement. Not scoped: the caller checks who may see it."""
-    if connection.vendor not in _WITH_ALLERGIES:
-        patient = Columns(Patient, "p")
-        sql = (
-            f"SELECT {patient}, {related_names_sql(Patient.allergies, 'p.id')}"
-            f" FROM {connection.ops.quote_name(Patient._meta.db_table)} p WHERE p.id = %s"
-        )
-        _WITH_ALLERGIES[connection.vendor] = (sql, patient)
-    sql, columns = _WITH_ALLERGIES[connection.vendor]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk])
-        row = cursor.fetchone()
-    if row is None:
+    allergies (`allergy_names`) in the same statement, in plain SQL (read on every submit). Not
+    scoped: the caller checks who may see it."""
+    found = _WITH_ALLERGIES.first([pk])
+    if found is None:
         return None
-    patient, allergies = loaded(row, columns)
+    patient, allergies = found
     patient.allergy_names = split_names(allergies)
     return patient

@@ -7,8 +7,12 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Institution
-from accounts.permissions import has_capability, scope_to_institutions
-from core.db import converted
+from accounts.permissions import (
+    has_capability,
+    institution_ids_visible_to,
+    institution_tree_for,
+)
+from core.db import Columns, PlainQuery, converted
 from patients.models import Patient
 from patients.permissions import patients_visible_to
 
@@ -19,9 +23,16 @@ from .workflow import Stage
 def prescriptions_visible_to(user) -> QuerySet:
     """Prescriptions of the institutions in the user's subtree (clinicians, pharmacists and
     administrators); stage staff reach prescriptions through their own station queues."""
+    ids = _visible_institution_ids(user)
+    prescriptions = Prescription.objects.select_related("patient", "prescriber", "institution")
+    return prescriptions if ids is None else prescriptions.filter(institution_id__in=ids)
+
+
+def _visible_institution_ids(user) -> set[int] | None:
+    """The institutions whose prescriptions prescriptions_visible_to gives (None: all)."""
     if not (has_capability(user, "prescribe") or has_capability(user, "view_patients")):
-        return Prescription.objects.none()
-    return scope_to_institutions(Prescription.objects.select_related("patient", "prescriber", "institution"), user)
+        return set()
+    return institution_ids_visible_to(user)
 
 
 def prescription_search(user, *, query="") -> QuerySet:
@@ -65,16 +76,44 @@ def prescriptions_for_stations(user) -> QuerySet:
     """Stations serve the whole county: staff with a station capability reach every prescription
     of their county tree (the subtree of the top institution above them); each step then checks
     the station's own rules (role, institution, order)."""
+    ids = _station_institution_ids(user)
+    return Prescription.objects.all() if ids is None else Prescription.objects.filter(institution_id__in=ids)
+
+
+def _station_institution_ids(user) -> set[int] | None:
+    """The institutions whose prescriptions prescriptions_for_stations gives (None: all)."""
     if not user.is_authenticated or not any(has_capability(user, cap) for cap in STATION_CAPABILITIES):
-        return Prescription.objects.none()
+        return set()
     if user.is_superuser:
-        return Prescription.objects.all()
+        return None
     if not user.institution_id:
-        return Prescription.objects.none()
-    root = user.institution
-    while root.parent_id:
-        root = root.parent
-    return Prescription.objects.filter(institution_id__in=Institution.objects.subtree_ids(root.pk))
+        return set()
+    tree = institution_tree_for(user)
+    return tree.subtree_ids(tree.root_of(user.institution_id))
+
+
+def _for_steps_query():
+    found, patient, place = columns = [Columns(Prescription, "p"), Columns(Patient, "pt"), Columns(Institution, "i")]
+    return (
+        f"SELECT {found}, {patient}, {place} FROM {found.table} JOIN {patient.table} ON pt.id = p.patient_id"
+        f" JOIN {place.table} ON i.id = p.institution_id WHERE p.id = %s",
+        columns,
+    )
+
+
+_FOR_STEPS = PlainQuery(_for_steps_query)
+
+
+def prescription_for_steps(user, pk) -> Prescription | None:
+    """The prescription `pk`, with its patient and institution, if the user reaches it through a
+    station (prescriptions_for_stations) or sees it (prescriptions_visible_to); else None. One
+    statement in plain SQL (read by every station step), whichever scope answers."""
+    found = _FOR_STEPS.first([pk])
+    if found is None:
+        return None
+    prescription, prescription.patient, prescription.institution = found
+    scopes = (_station_institution_ids(user), _visible_institution_ids(user))
+    return prescription if any(ids is None or prescription.institution_id in ids for ids in scopes) else None
 
 
 # The cross-prescription check looks this many days back.

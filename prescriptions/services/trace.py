@@ -255,9 +255,10 @@ def prescription_record_step(*, actor, prescription: Prescription, stage: str, d
         existing = TraceEvent.objects.filter(prescription=prescription, data__idempotency_key=key).first()
         if existing:
             return _repeat(existing, actor)
-    latest = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
-    if prescription.status == stage and latest is not None and latest.stage == stage:
-        return _repeat(latest, actor)
+    if prescription.status == stage:  # only then can it be the same step again
+        latest = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
+        if latest is not None and latest.stage == stage:
+            return _repeat(latest, actor)
     move = find_move(prescription.status, stage, decoction=prescription.decoction, delivery=prescription.delivery)
     if move is None:
         raise InvalidTransition(prescription.status, stage)
