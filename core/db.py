@@ -59,7 +59,6 @@ class Columns:
         self.model, self.alias = model, alias
         self.fields = [f for f in model._meta.concrete_fields if not only or f.attname in only]
         self.attnames = [f.attname for f in self.fields]
-        self._converters: dict[str, list] = {}
 
     def __str__(self) -> str:
         quote = connection.ops.quote_name
@@ -75,12 +74,7 @@ class Columns:
 
     def load(self, values):
         """The instance whose columns are `values` (a row's share, in this select list's order)."""
-        if connection.vendor not in self._converters:
-            self._converters[connection.vendor] = [_converters(f) for f in self.fields]
-        values = [
-            _convert(value, field, converters)
-            for value, field, converters in zip(values, self.fields, self._converters[connection.vendor], strict=True)
-        ]
+        values = [_convert(value, field, _converters(field)) for value, field in zip(values, self.fields, strict=True)]
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
@@ -216,8 +210,20 @@ def converted(field, value):
     return _convert(value, field, _converters(field))
 
 
+def converter(field):
+    """converted() for many values of `field`: the function that converts one."""
+    converters = _converters(field)
+    return (lambda value: _convert(value, field, converters)) if converters else (lambda value: value)
+
+
+_CONVERTERS: dict[tuple, list] = {}
+
+
 def _converters(field) -> list:
-    return connection.ops.get_db_converters(field.cached_col) + field.get_db_converters(connection)
+    key = (connection.vendor, field)
+    if key not in _CONVERTERS:
+        _CONVERTERS[key] = connection.ops.get_db_converters(field.cached_col) + field.get_db_converters(connection)
+    return _CONVERTERS[key]
 
 
 def _convert(value, field, converters):

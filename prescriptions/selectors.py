@@ -12,7 +12,7 @@ from accounts.permissions import (
     institution_ids_visible_to,
     institution_tree_for,
 )
-from core.db import Columns, PlainQuery, converted
+from core.db import Columns, PlainQuery, converter
 from patients.models import Patient
 from patients.permissions import patients_visible_to
 
@@ -170,9 +170,9 @@ def patient_active_lines(
     with connection.cursor() as cursor:  # plain SQL: read on every submit and precheck
         cursor.execute(f"{sql} ORDER BY p.created_at, p.id, i.{quote('position')}", params)
         rows = cursor.fetchall()
-    grams = PrescriptionItem._meta.get_field("grams")
+    grams = converter(PrescriptionItem._meta.get_field("grams"))
     return [
-        ActiveLine(pk, Prescription.number_shown(number, version), doses, herb, converted(grams, g), instruction)
+        ActiveLine(pk, Prescription.number_shown(number, version), doses, herb, grams(g), instruction)
         for pk, number, version, doses, herb, g, instruction in rows
     ]
 

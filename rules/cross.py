@@ -18,22 +18,32 @@ WINDOW = "近7日"
 
 @dataclass(frozen=True)
 class OtherLine:
-    """A resolved herb line of another prescription."""
+    """A resolved herb line of another prescription, at `position` among all their lines."""
 
     number: str
     written: str
     grams: Decimal
     rule: HerbRule
+    position: int = 0
 
 
-def _other_lines(ctx: Context) -> list[OtherLine]:
-    lines = []
-    for other in ctx.draft.others:
-        for item in other.items:
+def _other_lines(ctx: Context) -> dict:
+    """{"by_name": herb → its lines, "by_monograph": monograph → its lines}, each list in the order
+    the lines were written; resolved and grouped once per audit, so each rule reads only the
+    groups it asks about, not every line of every other prescription."""
+    if not ctx.cross_lines:
+        by_name: dict[str, list[OtherLine]] = {}
+        by_monograph: dict[str, list[OtherLine]] = {}
+        items = (item for other in ctx.draft.others for item in other.items)
+        numbers = (other.number for other in ctx.draft.others for _item in other.items)
+        for position, (number, item) in enumerate(zip(numbers, items, strict=True)):
             rule = ctx.rules.resolve(item.herb)
             if rule is not None:  # an unknown name was refused when that prescription was written
-                lines.append(OtherLine(other.number, item.herb, Decimal(item.grams), rule))
-    return lines
+                line = OtherLine(number, item.herb, Decimal(item.grams), rule, position)
+                by_name.setdefault(rule.name, []).append(line)
+                by_monograph.setdefault(_monograph(rule), []).append(line)
+        ctx.cross_lines.update(by_name=by_name, by_monograph=by_monograph)
+    return ctx.cross_lines
 
 
 def _monograph(rule: HerbRule) -> str:
@@ -95,17 +105,17 @@ def _g(value: Decimal) -> str:
 
 def check_cross_incompatibility(ctx: Context) -> Iterator[Finding]:
     """十八反/十九畏 between a herb of the draft and a herb of another active prescription."""
-    others = _other_lines(ctx)
+    by_name = _other_lines(ctx)["by_name"]
     for rule in ctx.rules.incompatibilities:
         kind = "十八反" if rule.kind == "eighteen" else "十九畏"
         for side, opposite in ((rule.group_a, rule.group_b), (rule.group_b, rule.group_a)):
+            present = sorted((other for name in opposite for other in by_name.get(name, ())), key=lambda o: o.position)
             for line in ctx.lines:
                 if line.rule.name not in side:
                     continue
                 against: dict[str, list[OtherLine]] = {}
-                for other in others:
-                    if other.rule.name in opposite:
-                        against.setdefault(other.written, []).append(other)
+                for other in present:
+                    against.setdefault(other.written, []).append(other)
                 for written, found in against.items():
                     message = (
                         f"{line.written}与患者{WINDOW}处方 {_numbers(found)} 中的{written}属{kind}，"
@@ -116,10 +126,10 @@ def check_cross_incompatibility(ctx: Context) -> Iterator[Finding]:
 
 def check_cross_duplicate(ctx: Context) -> Iterator[Finding]:
     """The same 药材 (monograph) in the draft and in another active prescription."""
-    others = _other_lines(ctx)
+    by_monograph = _other_lines(ctx)["by_monograph"]
     for line in ctx.lines:
         group = _monograph(line.rule)
-        found = [other for other in others if _monograph(other.rule) == group]
+        found = by_monograph.get(group, [])
         if found:
             written = list(dict.fromkeys(other.written for other in found))
             message = (
@@ -133,12 +143,12 @@ def check_cross_duplicate(ctx: Context) -> Iterator[Finding]:
 def check_cross_toxic_dose(ctx: Context) -> Iterator[Finding]:
     """A toxic herb (on the 28-item list, or 有毒/大毒 in the 药典, e.g. 附子, 制川乌) whose daily
     grams, summed over the draft and the other active prescriptions, exceed its daily maximum."""
-    others = _other_lines(ctx)
+    by_name = _other_lines(ctx)["by_name"]
     for line in ctx.lines:
         rule = line.rule
         if not _toxic(rule):
             continue
-        found = [other for other in others if other.rule.name == rule.name]
+        found = by_name.get(rule.name, [])
         total = line.grams + sum((other.grams for other in found), Decimal(0))
         if found and total > rule.dose_max:
             message = (

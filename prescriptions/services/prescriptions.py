@@ -23,7 +23,7 @@ from rules.services import check_draft, live_snapshot
 from ..exceptions import SignatureRefused
 from ..models import Prescription, PrescriptionItem, PrescriptionSequence
 from ..workflow import Stage
-from .checking import draft_for_audit, others_for_audit, patient_facts
+from .checking import draft_for_audit, other_prescriptions, patient_facts
 from .drafting import (
     ClinicalFacts,
     Header,
@@ -114,13 +114,9 @@ def _submit(
     items, header, facts = _cleaned(form, patient)
     consult_values = {k: header.consult[k] for k in CONSULT_FIELDS if header.consult.get(k) not in (None, "")}
     rules = live_snapshot()
-    draft = draft_for_audit(
-        facts=facts,
-        doses=header.doses,
-        items=[item.as_draft() for item in items],
-        others=others_for_audit(patient, previous=previous, rules=rules, herbs=[item.name for item in items]),
-    )
-    check = check_draft(draft, rules)
+    draft = draft_for_audit(facts=facts, doses=header.doses, items=[item.as_draft() for item in items])
+    others = other_prescriptions(patient, previous=previous, rules=rules, herbs=[item.name for item in items])
+    check = check_draft(draft, rules, others)
     signature = check_signature(actor=actor, findings=check.findings, signature=form.double_signature, request=request)
     consult = Consult(patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values)
     prescription = _new_prescription(
