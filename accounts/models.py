@@ -3,7 +3,7 @@ import hashlib
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from core.db import related_names
@@ -31,19 +31,58 @@ ALLOWED_PARENT_KINDS = {
 institution_code_validator = RegexValidator(r"^[A-Z0-9]{2,12}$", _("Use 2 to 12 capital letters or digits, e.g. H001."))
 
 
-class InstitutionQuerySet(models.QuerySet):
+class InstitutionTree:
+    """Every institution of the installation as (id, parent, kind, active, code, name), read in
+    one query (a county has hundreds): roots, subtrees and the institutions in them answered
+    without another query."""
+
+    FIELDS = ("id", "parent_id", "kind", "is_active", "code", "name")
+
+    def __init__(self, rows):
+        self.rows = {row[0]: row for row in rows}
+        self.children: dict[int | None, list[int]] = {}
+        for pk, parent_id, *_rest in rows:
+            self.children.setdefault(parent_id, []).append(pk)
+
+    def root_of(self, pk: int) -> int:
+        """The institution at the top of the tree `pk` is in."""
+        seen = set()
+        while self.rows[pk][1] is not None and pk not in seen:
+            seen.add(pk)
+            pk = self.rows[pk][1]
+        return pk
+
     def subtree_ids(self, root_id: int) -> set[int]:
-        """Ids of `root_id` and every institution below it (one query; a county has hundreds)."""
-        children: dict[int | None, list[int]] = {}
-        for pk, parent_id in Institution.objects.values_list("pk", "parent_id"):
-            children.setdefault(parent_id, []).append(pk)
+        """Ids of `root_id` and every institution below it."""
         found, stack = set(), [root_id]
         while stack:
             pk = stack.pop()
             if pk not in found:
                 found.add(pk)
-                stack.extend(children.get(pk, ()))
+                stack.extend(self.children.get(pk, ()))
         return found
+
+    def institution(self, pk: int) -> "Institution":
+        """The institution `pk` with the fields of the tree loaded (the others on first use)."""
+        row = dict(zip(self.FIELDS, self.rows[pk], strict=True))
+        fields = [f.attname for f in Institution._meta.concrete_fields if f.attname in row]
+        return Institution.from_db("default", fields, [row[name] for name in fields])
+
+
+class InstitutionQuerySet(models.QuerySet):
+    def tree(self) -> InstitutionTree:
+        """The whole institution tree (one query, in plain SQL: station steps and scopes read it on
+        every request)."""
+        quote, meta = connection.ops.quote_name, Institution._meta
+        columns = ", ".join(quote(meta.get_field(name).column) for name in InstitutionTree.FIELDS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {columns} FROM {quote(meta.db_table)} ORDER BY {quote('code')}")
+            rows = cursor.fetchall()
+        return InstitutionTree([(pk, parent, kind, bool(active), *rest) for pk, parent, kind, active, *rest in rows])
+
+    def subtree_ids(self, root_id: int) -> set[int]:
+        """Ids of `root_id` and every institution below it (one query; a county has hundreds)."""
+        return self.tree().subtree_ids(root_id)
 
 
 class Institution(models.Model):

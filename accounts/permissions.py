@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
-from .models import ApiToken, Institution
+from .models import ApiToken, Institution, InstitutionTree
 from .roles import CAPABILITIES, COUNTY_LEVEL, ROLE_BOUND, STAFF_ROLES, Role, capabilities_granting
 
 # Roles that make a user staff of the admin site (catalogue, users, institutions).
@@ -72,8 +72,17 @@ def institution_ids_visible_to(user) -> set[int] | None:
     if not user.institution_id:
         return set()
     if not hasattr(user, "_visible_institution_ids"):
-        user._visible_institution_ids = Institution.objects.subtree_ids(user.institution_id)
+        user._visible_institution_ids = institution_tree_for(user).subtree_ids(user.institution_id)
     return user._visible_institution_ids
+
+
+def institution_tree_for(user) -> InstitutionTree:
+    """The institution tree, read once for `user` (kept on the user object, loaded for one
+    request, as its roles are): the scopes and the serving pharmacy a request asks about answer
+    from it without reading the table again."""
+    if not hasattr(user, "_institution_tree"):
+        user._institution_tree = Institution.objects.tree()
+    return user._institution_tree
 
 
 def institutions_visible_to(user) -> QuerySet:

@@ -5,9 +5,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
 from accounts.permissions import scope_to_institutions
+from core.db import Columns
 
 from .models import BareName, Formula, FormulaKind, Herb, HerbAlias, StockBatch, ToxicListEntry
 from .pinyin import compact, guess_pinyin, has_cjk, search_key
@@ -153,22 +155,38 @@ def bare_names_dispensed_processed() -> bool:
     return settings.TCM_BARE_NAME_POLICY == "processed"
 
 
+# What a prescription line needs of the herb it names: the price, the flags its checks read.
+RESOLVED = Columns(Herb, "h", only=("id", "name", "active", "price_per_g", "special_decoction"))
+
+
 def herb_resolve_many(names) -> dict[str, Herb]:
     """{written name: catalogue herb dispensed} for every name that is a herb or an alias, with the
-    county's bare-name policy applied (three queries at most). The rule snapshot resolves alike."""
-    names = {name.strip() for name in names if name and name.strip()}
-    fields = ("id", "name", "active", "price_per_g", "special_decoction")
-    found: dict[str, Herb] = {}
+    county's bare-name policy applied: a bare name the conventions give processed first, then a
+    herb's own name, then an alias. One statement in plain SQL (a UNION of the three lookups; read
+    on every submit and precheck) loads the herbs with the RESOLVED fields. The rule snapshot
+    resolves alike."""
+    names = sorted({name.strip() for name in names if name and name.strip()})
+    if not names:
+        return {}
+    quote, marks = connection.ops.quote_name, ", ".join(["%s"] * len(names))
+    herbs = quote(Herb._meta.db_table)
+    lookups = [
+        f"SELECT 1, h.{quote('name')}, {RESOLVED} FROM {herbs} h WHERE h.{quote('name')} IN ({marks})",
+        f"SELECT 2, a.{quote('alias')}, {RESOLVED} FROM {quote(HerbAlias._meta.db_table)} a"
+        f" JOIN {herbs} h ON h.id = a.herb_id WHERE a.{quote('alias')} IN ({marks})",
+    ]
     if bare_names_dispensed_processed():
-        bare = BareName.objects.filter(written__in=names).select_related("herb").order_by()
-        found = {row.written: row.herb for row in bare.only("written", *(f"herb__{field}" for field in fields))}
-    missing = names - set(found)
-    found |= {herb.name: herb for herb in Herb.objects.filter(name__in=missing).only(*fields).order_by()}
-    missing -= set(found)
-    if missing:
-        aliases = HerbAlias.objects.filter(alias__in=missing).select_related("herb").order_by()
-        for alias in aliases.only("alias", *(f"herb__{field}" for field in fields)):
-            found[alias.alias] = alias.herb
+        lookups.append(
+            f"SELECT 0, b.{quote('written')}, {RESOLVED} FROM {quote(BareName._meta.db_table)} b"
+            f" JOIN {herbs} h ON h.id = b.herb_id WHERE b.{quote('written')} IN ({marks})"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(lookups), names * len(lookups))
+        rows = sorted(cursor.fetchall(), key=lambda row: row[0])  # the best kind of match first
+    found: dict[str, Herb] = {}
+    for _rank, written, *values in rows:
+        if written not in found:
+            found[written] = RESOLVED.load(values)
     return found
 
 

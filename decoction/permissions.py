@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from accounts.models import Institution
+from accounts.permissions import institution_tree_for
 from prescriptions.models import Prescription
 from prescriptions.permissions import ensure_can_record_step
 from prescriptions.workflow import Stage
@@ -29,7 +30,7 @@ def ensure_station_staff(actor, prescription: Prescription, stage: str) -> Insti
     capability the move needs and the actor lacks, or another institution's staff;
     InvalidTransition for a step the table has no move for from the prescription's stage."""
     ensure_can_record_step(actor, prescription, stage)
-    pharmacy = pharmacy_for(prescription)
+    pharmacy = pharmacy_for(prescription, institution_tree_for(actor))
     if not can_work_at_pharmacy(actor, pharmacy, stage):
         raise PermissionDenied(_("Only staff of %(pharmacy)s record this step.") % {"pharmacy": pharmacy.name})
     return pharmacy

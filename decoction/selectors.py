@@ -6,7 +6,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Institution, InstitutionKind
+from accounts.models import Institution, InstitutionKind, InstitutionTree
 from accounts.permissions import has_capability
 from core.ids import parse_id
 from prescriptions.models import Prescription, TraceEvent
@@ -59,21 +59,17 @@ STATIONS = {
 }
 
 
-def pharmacy_for(prescription: Prescription) -> Institution:
-    """The shared pharmacy that serves the prescription's county (the first active one in its tree)."""
-    root = prescription.institution
-    while root.parent_id:
-        root = root.parent
-    pharmacy = (
-        Institution.objects.filter(
-            kind=InstitutionKind.SHARED_PHARMACY, is_active=True, pk__in=Institution.objects.subtree_ids(root.pk)
-        )
-        .order_by("code")
-        .first()
-    )
-    if pharmacy is None:
+def pharmacy_for(prescription: Prescription, tree: InstitutionTree | None = None) -> Institution:
+    """The shared pharmacy that serves the prescription's county (the first active one in its
+    tree, by code), from `tree` (the institution tree already read) or one read of it."""
+    tree = tree or Institution.objects.tree()
+    county = tree.subtree_ids(tree.root_of(prescription.institution_id))
+    pharmacies = [
+        row for row in tree.rows.values() if row[0] in county and row[2] == InstitutionKind.SHARED_PHARMACY and row[3]
+    ]
+    if not pharmacies:
         raise ValidationError(_("No shared pharmacy is configured for this county."))
-    return pharmacy
+    return tree.institution(min(pharmacies, key=lambda row: row[4])[0])
 
 
 def stations_for(user) -> list[Station]:

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,9 +62,9 @@ def _number(value, field: str, *, minimum=0, maximum=100000) -> Decimal:
 
 
 def is_toxic_prescription(prescription: Prescription) -> bool:
-    herb_ids = [item.herb_id for item in prescription.items.all()]
-    listed = ToxicListEntry.objects.filter(herb_id__in=herb_ids).exists()
-    return listed or prescription.items.filter(herb__toxicity=Toxicity.HIGH).exists()
+    """A herb of the 28-item list or 大毒 among its rows (one query)."""
+    listed = ToxicListEntry.objects.values("herb_id")
+    return prescription.items.filter(Q(herb__toxicity=Toxicity.HIGH) | Q(herb_id__in=listed)).exists()
 
 
 def save_station_photo(*, actor, prescription: Prescription, stage: str, upload) -> StationPhoto:

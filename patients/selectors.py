@@ -1,5 +1,7 @@
 from django.db.models import Q, QuerySet
 
+from core.db import Columns, PlainQuery, related_names_sql, split_names
+
 from .models import Patient, Sex
 from .permissions import patients_visible_to
 
@@ -36,3 +38,24 @@ def patient_history(patient: Patient) -> list[dict]:
 
 def shown(key: str, value: str) -> str:
     return str(Sex(value).label) if key == "sex" and value in Sex.values else value
+
+
+def _with_allergies_query():
+    patient = Columns(Patient, "p")
+    allergies = related_names_sql(Patient.allergies, "p.id")
+    return f"SELECT {patient}, {allergies} FROM {patient.table} WHERE p.id = %s", [patient]
+
+
+_WITH_ALLERGIES = PlainQuery(_with_allergies_query)
+
+
+def patient_with_allergies(pk) -> Patient | None:
+    """The patient `pk` (None when there is none), read with the catalogue names of their
+    allergies (`allergy_names`) in the same statement, in plain SQL (read on every submit). Not
+    scoped: the caller checks who may see it."""
+    found = _WITH_ALLERGIES.first([pk])
+    if found is None:
+        return None
+    patient, allergies = found
+    patient.allergy_names = split_names(allergies)
+    return patient

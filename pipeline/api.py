@@ -12,19 +12,19 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CapabilityPermission
 from audit.selectors import audit_outcome, audit_summary, decision_summary
-from core.api import TextField, json_object, request_idempotency_key
+from core.api import CheaplyCopiedSerializer, TextField, json_object, request_idempotency_key
 from core.input import FormParser, JSONParser, MultiPartParser
 from core.schema import error_response
 from prescriptions.api.prescription_serializers import PrescriptionDetailSerializer
 from prescriptions.models import Prescription
-from prescriptions.selectors import prescription_detail, prescriptions_for_stations, prescriptions_visible_to
+from prescriptions.selectors import prescription_detail, prescription_for_steps
 from prescriptions.services import prescription_record_step
 
 from .event_bodies import BODIES, STEP_BODY, StationStepUpload
 from .steps import STEPS
 
 
-class RecordedEventSerializer(serializers.Serializer):
+class RecordedEventSerializer(CheaplyCopiedSerializer):
     id = serializers.IntegerField()
     stage = serializers.CharField()
     actor = serializers.CharField(source="actor_name")
@@ -47,12 +47,7 @@ class PrescriptionEventView(APIView):
         responses={201: RecordedEventSerializer, 200: RecordedEventSerializer, 409: error_response(409)},
     )
     def post(self, request, pk):
-        prescription = (
-            (prescriptions_for_stations(request.user) | prescriptions_visible_to(request.user))
-            .filter(pk=pk)
-            .select_related("patient", "institution")
-            .first()
-        )
+        prescription = prescription_for_steps(request.user, pk)
         if prescription is None:
             raise NotFound()
         body = json_object(request)
@@ -87,7 +82,7 @@ def refuse_what_is_not_text(stage: str, data: dict) -> None:
         return
     errors = {
         name: [str(field.error_messages["invalid"])]
-        for name, field in body().fields.items()
+        for name, field in body._declared_fields.items()  # read only: no per-request copies
         if isinstance(field, TextField) and data.get(name) is not None and not isinstance(data[name], str)
     }
     if errors:

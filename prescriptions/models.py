@@ -118,7 +118,12 @@ class Prescription(models.Model):
 
     @property
     def display_number(self) -> str:
-        return self.number if self.version == 1 else f"{self.number}-v{self.version}"
+        return self.number_shown(self.number, self.version)
+
+    @staticmethod
+    def number_shown(number: str, version: int) -> str:
+        """The number as people see it: the version after the first is appended (-v2)."""
+        return number if version == 1 else f"{number}-v{version}"
 
 
 class PrescriptionItem(models.Model):

@@ -1,7 +1,7 @@
 """What every rule module shares: a resolved herb line, the audit context, and the finding
 constructor. Pure: no database access."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .data import (
@@ -45,6 +45,8 @@ class Context:
     elderly: bool
     child_factor: Decimal | None = None  # a child's share of the adult bounds, None for adults
     child_basis: str = ""  # how the share was found, e.g. "按体重18kg折算（成人60kg）"
+    # The other prescriptions' lines, resolved and grouped once for the cross rules (rules.cross).
+    cross_lines: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def finding(code: str, herbs, message: str, source: str, severity: str | None = None) -> Finding:

@@ -139,7 +139,9 @@ class RuleSnapshot:
     toxic_days: int = 2
     # written bare name → herb dispensed (写川乌付制川乌); empty under the "literal" policy
     bare_names: dict = field(default_factory=dict)
-    _by_base: dict = field(default_factory=dict, compare=False, repr=False)
+    # Built on first use by rules.cross.relevant_names: herb → the names written for it, monograph
+    # → its herbs.
+    _cross_index: dict = field(default_factory=dict, compare=False, repr=False)
 
     def resolve(self, written: str) -> HerbRule | None:
         """The herb a line written so is dispensed as: the county's bare-name table first, then

@@ -4,6 +4,7 @@ and the check of one draft with the live rules (the editor's warnings and the su
 
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -29,10 +30,14 @@ class DraftCheck(NamedTuple):
     duration_ms: float  # the engine's time (parsing and loading the rules excluded)
 
 
-def check_draft(draft: dict, rules: engine.RuleSnapshot | None = None) -> DraftCheck:
+def check_draft(draft: dict, rules: engine.RuleSnapshot | None = None, others=()) -> DraftCheck:
     """The findings for a draft in the interchange form, with the live rules (or `rules`, a
-    snapshot a bulk caller loaded once). Raises DraftError for a malformed draft."""
+    snapshot a bulk caller loaded once). `others`: more of the patient's other active
+    prescriptions, as engine.OtherPrescription (read from the database: not parsed again).
+    Raises DraftError for a malformed draft."""
     parsed, patient = parse_draft(draft)
+    if others:
+        parsed = replace(parsed, others=(*parsed.others, *others))
     rules = rules or live_snapshot()
     started = time.perf_counter()
     findings = engine.audit(parsed, patient, rules)

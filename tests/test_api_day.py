@@ -56,7 +56,12 @@ def post(client, url, data, status=200) -> dict:
 @pytest.fixture
 def stocked(county, catalogue, dispenser, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    for name in ("党参", "白术"):
+    stock(county, catalogue, dispenser, ("党参", "白术"))
+
+
+def stock(county, catalogue, dispenser, names) -> None:
+    """1,000 g of each herb of `names` at the shared pharmacy, expiring in 400 days."""
+    for name in names:
         stock_receive(
             pharmacy=county["P001"],
             herb=catalogue.get(name=name),

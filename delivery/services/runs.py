@@ -7,9 +7,11 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.db import update_sql
 from core.images import normalize_photo
 from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_transition, station_event_data
@@ -103,7 +105,6 @@ def record_shipped(*, actor, prescription: Prescription, data: dict, files: dict
     stop = _open_stop(actor, prescription)
     expected = expected_ready(prescription)
     expected_at = expected["at"] if expected else timezone.now() + timedelta(hours=1)
-    DeliveryStop.objects.filter(pk=stop.pk).update(status=StopStatus.SHIPPED, expected_at=expected_at)
     return prescription_transition(
         prescription=prescription,
         to=Stage.SHIPPED,
@@ -111,6 +112,7 @@ def record_shipped(*, actor, prescription: Prescription, data: dict, files: dict
         data=station_event_data(
             actor, "delivery", {"courier": str(actor), "run": stop.run_id, "expected_at": expected_at.isoformat()}, data
         ),
+        also=[update_sql(DeliveryStop, {"pk": stop.pk}, {"status": StopStatus.SHIPPED, "expected_at": expected_at})],
     )
 
 
@@ -121,23 +123,27 @@ def record_delivered(*, actor, prescription: Prescription, data: dict, files: di
     if not receiver:
         raise ValidationError({"receiver_name": [_("Who received it?")]})
     details = {"courier": str(actor), "run": stop.run_id, "receiver_name": receiver}
+    delivered = {"status": StopStatus.DELIVERED, "receiver_name": receiver}
     if files.get("photo") is not None:
         try:
             photo = normalize_photo(files["photo"], name=f"{prescription.number}-delivered")
         except ValidationError as exc:
             raise ValidationError({"photo": exc.messages}) from None
         stop.photo.save(photo.name, photo, save=False)
-        DeliveryStop.objects.filter(pk=stop.pk).update(photo=stop.photo.name)
+        delivered["photo"] = stop.photo.name
         details["photo"] = True
-    DeliveryStop.objects.filter(pk=stop.pk).update(status=StopStatus.DELIVERED, receiver_name=receiver)
     event = prescription_transition(
         prescription=prescription,
         to=Stage.DELIVERED,
         actor=actor,
         data=station_event_data(actor, "delivery", details, data),
+        also=[update_sql(DeliveryStop, {"pk": stop.pk}, delivered)],
     )
-    if not stop.run.stops.exclude(status__in=[StopStatus.DELIVERED]).exclude(pk=stop.pk).exists():
-        DeliveryRun.objects.filter(pk=stop.run_id).update(is_open=False, closed_at=timezone.now())
+    # The run closes with its last delivery: one conditional UPDATE.
+    others_open = DeliveryStop.objects.filter(run_id=OuterRef("pk")).exclude(status=StopStatus.DELIVERED)
+    DeliveryRun.objects.filter(pk=stop.run_id).exclude(Exists(others_open.exclude(pk=stop.pk))).update(
+        is_open=False, closed_at=timezone.now()
+    )
     return event
 
 

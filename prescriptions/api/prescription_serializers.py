@@ -3,6 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import CheaplyCopiedSerializer
 from core.ids import IdempotencyKeyField, WholeNumberField, id_field, parse_id
 from patients.models import ConsultMode, Pregnancy, Sex
 
@@ -11,7 +12,7 @@ from ..services.prescriptions import CONSULT_FIELDS
 from ..workflow import Decoction, DeliveryMode
 
 
-class ItemInSerializer(serializers.Serializer):
+class ItemInSerializer(CheaplyCopiedSerializer):
     herb = serializers.CharField(max_length=20)
     grams = serializers.DecimalField(max_digits=9, decimal_places=3)
     instruction = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
@@ -26,7 +27,7 @@ class ItemsField(serializers.ListField):
     child = serializers.DictField()
 
 
-class InlinePatientSerializer(serializers.Serializer):
+class InlinePatientSerializer(CheaplyCopiedSerializer):
     name = serializers.CharField(max_length=50)
     sex = serializers.ChoiceField(choices=Sex.choices, required=False, allow_blank=True)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
@@ -37,7 +38,7 @@ class InlinePatientSerializer(serializers.Serializer):
     allergies = serializers.ListField(child=serializers.CharField(max_length=20), required=False)
 
 
-class ConsultSerializer(serializers.Serializer):
+class ConsultSerializer(CheaplyCopiedSerializer):
     mode = serializers.ChoiceField(choices=ConsultMode.choices, required=False)
     chief_complaint = serializers.CharField(max_length=200, required=False, allow_blank=True)
     present_illness = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -60,12 +61,12 @@ class ConsultSerializer(serializers.Serializer):
     )
 
 
-class DoubleSignatureSerializer(serializers.Serializer):
+class DoubleSignatureSerializer(CheaplyCopiedSerializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
     reasons = serializers.DictField(child=serializers.CharField(max_length=300), required=False, default=dict)
 
 
-class PrescriptionInSerializer(serializers.Serializer):
+class PrescriptionInSerializer(CheaplyCopiedSerializer):
     """Shapes and types; the rules are checked by prescriptions.services."""
 
     patient = serializers.JSONField(help_text="A patient id, or the fields of a new patient")

@@ -11,9 +11,11 @@ from accounts.permissions import ensure_capability
 from core.db import related_names
 from core.input import whole_number
 from patients.models import Patient
-from rules.services import check_draft
+from rules import engine
+from rules.cross import relevant_names
+from rules.services import check_draft, live_snapshot
 
-from ..selectors import patient_active_prescriptions
+from ..selectors import patient_active_lines
 from ..workflow import Decoction, DeliveryMode
 from .drafting import MAX_DOSES, ClinicalFacts, PrescriptionForm, clean_facts, clean_items, price_quote
 
@@ -28,6 +30,10 @@ def years_since(born, today=None) -> Decimal:
 
 
 def allergy_names(patient) -> list[str]:
+    """The catalogue names of the patient's allergies: read with the patient when it was loaded
+    by patients.selectors.patient_with_allergies (or prefetched), else one query."""
+    if hasattr(patient, "allergy_names"):
+        return patient.allergy_names
     prefetched = getattr(patient, "_prefetched_objects_cache", {})
     if "allergies" in prefetched:
         return [herb.name for herb in prefetched["allergies"]]
@@ -49,20 +55,30 @@ def patient_facts(patient, *, pregnancy="", weight_kg=None, allergy_names_given=
 
 def others_for_audit(patient, *, previous=None) -> list[dict]:
     """The patient's other active prescriptions of the last 7 days in the interchange form's
-    `others` (herbs as each prescription wrote them, read again the same way)."""
+    `others` (other_prescriptions, every line)."""
     return [
         {
-            "number": other.display_number,
+            "number": other.number,
             "doses": other.doses,
-            "items": [
-                # As written: the engine reads the name the way that prescription was read (the
-                # bare-name policy must not turn a 生川乌 resolved to 川乌 into 制川乌).
-                {"herb": item.written_name, "grams": str(item.grams), "instruction": item.instruction}
-                for item in other.items.all()
-            ],
+            "items": [{"herb": i.herb, "grams": str(i.grams), "instruction": i.instruction} for i in other.items],
         }
-        for other in patient_active_prescriptions(patient, exclude_ids=[previous.pk if previous else None])
+        for other in other_prescriptions(patient, previous=previous)
     ]
+
+
+def other_prescriptions(patient, *, previous=None, rules=None, herbs=None) -> tuple[engine.OtherPrescription, ...]:
+    """The patient's other active prescriptions of the last 7 days for the engine's cross rules,
+    herbs as each prescription wrote them: the engine reads the name the way that prescription
+    was read (the bare-name policy must not turn a 生川乌 resolved to 川乌 into 制川乌). Given the
+    rule snapshot `rules` and the draft's `herbs` (names as written), only the lines the cross
+    rules can use against them (rules.cross.relevant_names); every line otherwise."""
+    written = relevant_names(rules, herbs) if rules is not None and herbs is not None else None
+    others: dict[int, tuple] = {}
+    exclude = [previous.pk if previous else None]
+    for line in patient_active_lines(patient, written_names=written, exclude_ids=exclude):
+        number, doses, items = others.setdefault(line.prescription_id, (line.number, line.doses, []))
+        items.append(engine.Item(herb=line.herb, grams=line.grams, instruction=line.instruction))
+    return tuple(engine.OtherPrescription(number, doses, tuple(items)) for number, doses, items in others.values())
 
 
 def draft_for_audit(
@@ -128,14 +144,11 @@ def prescription_precheck(
         raise ValidationError(errors)
     decoction = form.decoction if form.decoction in Decoction.values else Decoction.CENTER
     delivery = form.delivery if form.delivery in DeliveryMode.values else DeliveryMode.ADDRESS
-    draft = draft_for_audit(
-        facts=checked,
-        doses=doses,
-        items=[item.as_draft() for item in items],
-        others=others_for_audit(patient) if patient is not None else (),
-    )
+    rules = live_snapshot()
+    others = other_prescriptions(patient, rules=rules, herbs=[item.name for item in items]) if patient else ()
+    draft = draft_for_audit(facts=checked, doses=doses, items=[item.as_draft() for item in items])
     return {
-        "findings": check_draft(draft).findings,
+        "findings": check_draft(draft, rules, others).findings,
         "price": price_quote(items=items, doses=doses, decoction=decoction, delivery=delivery),
     }
 

@@ -11,17 +11,19 @@ from django.utils.translation import gettext as _
 from accounts.permissions import can_see_institution, ensure_capability
 from accounts.services import password_failed
 from catalogue.formulas import formula_label, formulas_for
+from core import db
 from core.ids import idempotency_key, parse_id
 from patients import services as patient_services
-from patients.models import Consult, ConsultAttachment, Patient
+from patients.models import Consult, ConsultAttachment
 from patients.permissions import can_see_patient
+from patients.selectors import patient_with_allergies
 from patients.services import patient_create
-from rules.services import check_draft
+from rules.services import check_draft, live_snapshot
 
 from ..exceptions import SignatureRefused
 from ..models import Prescription, PrescriptionItem, PrescriptionSequence
 from ..workflow import Stage
-from .checking import draft_for_audit, others_for_audit, patient_facts
+from .checking import draft_for_audit, other_prescriptions, patient_facts
 from .drafting import (
     ClinicalFacts,
     Header,
@@ -111,13 +113,10 @@ def _submit(
     _ensure_may_submit(actor=actor, patient=patient, previous=previous)
     items, header, facts = _cleaned(form, patient)
     consult_values = {k: header.consult[k] for k in CONSULT_FIELDS if header.consult.get(k) not in (None, "")}
-    draft = draft_for_audit(
-        facts=facts,
-        doses=header.doses,
-        items=[item.as_draft() for item in items],
-        others=others_for_audit(patient, previous=previous),
-    )
-    check = check_draft(draft)
+    rules = live_snapshot()
+    draft = draft_for_audit(facts=facts, doses=header.doses, items=[item.as_draft() for item in items])
+    others = other_prescriptions(patient, previous=previous, rules=rules, herbs=[item.name for item in items])
+    check = check_draft(draft, rules, others)
     signature = check_signature(actor=actor, findings=check.findings, signature=form.double_signature, request=request)
     consult = Consult(patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values)
     prescription = _new_prescription(
@@ -131,7 +130,6 @@ def _submit(
     twin = _save_once(prescription, consult=consult, actor=actor, key=key, previous=previous)
     if twin is not None:
         return twin, False
-    _save_items(prescription, items)
     if previous is not None and previous.tracking_token:
         # The patient's QR code follows the prescription to its new version.
         token = previous.tracking_token
@@ -144,6 +142,7 @@ def _submit(
         created=True,
         actor=actor,
         data={"version": prescription.version, "signed": bool(signature)},
+        also=[_items_insert(prescription, items)],
     )
     return prescription, True
 
@@ -220,11 +219,11 @@ def _save_once(prescription: Prescription, *, consult: Consult, actor, key: str,
     failed insert (one savepoint), so a retry racing its original leaves nothing behind."""
 
     def insert():
-        consult.save()
+        db.insert(consult)
         prescription.consult = consult
         if previous is None:
             prescription.number = next_number(actor.institution, timezone.localdate())
-        prescription.save()
+        db.insert(prescription)
 
     try:
         if key or previous is not None:  # only these can collide with a concurrent twin
@@ -242,18 +241,21 @@ def _save_once(prescription: Prescription, *, consult: Consult, actor, key: str,
     return None
 
 
-def _save_items(prescription: Prescription, items: list[Line]) -> None:
-    PrescriptionItem.objects.bulk_create(
-        PrescriptionItem(
-            prescription_id=prescription.pk,
-            position=index + 1,
-            herb_id=item.herb.pk,
-            written_name=item.name,
-            grams=item.grams,
-            instruction=item.instruction,
-            unit_price=item.herb.price_per_g or 0,
-        )
-        for index, item in enumerate(items)
+def _items_insert(prescription: Prescription, items: list[Line]) -> tuple[str, list]:
+    """The INSERT of the prescription's herb rows (sent with its first trace event)."""
+    return db.insert_sql(
+        [
+            PrescriptionItem(
+                prescription_id=prescription.pk,
+                position=index + 1,
+                herb_id=item.herb.pk,
+                written_name=item.name,
+                grams=item.grams,
+                instruction=item.instruction,
+                unit_price=item.herb.price_per_g or 0,
+            )
+            for index, item in enumerate(items)
+        ]
     )
 
 
@@ -283,10 +285,7 @@ def _submit_for(*, actor, patient, form: PrescriptionForm, previous: Prescriptio
                 else {"patient": exc.messages}
             ) from None
     else:
-        try:
-            patient = Patient.objects.get(pk=patient)
-        except Patient.DoesNotExist:
-            patient = None
+        patient = patient_with_allergies(parse_id(patient))
         if patient is None or not can_see_patient(actor, patient):
             raise ValidationError({"patient": [_("No such patient in your institution.")]})
     return _submit(actor=actor, patient=patient, form=form, previous=previous, request=request)

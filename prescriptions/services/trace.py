@@ -3,12 +3,13 @@
 from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import tasks
+from core.db import converted, execute_together, insert_sql, update_sql
 from core.ids import idempotency_key
 from core.keys import current_key_id
 
@@ -90,24 +91,36 @@ def record_event(
     """Append a trace event, chained to the prescription's previous event (`first`: the
     prescription was created in this transaction and has none), hashed with the current trace key,
     and move the chain's keyed head on the prescription. Call inside the transaction that changes
-    the state it records."""
-    data = data or {}
+    the state it records (prescription_transition does, and records the status with it)."""
     previous = None if first else TraceEvent.objects.filter(prescription=prescription).order_by("-seq", "-pk").first()
-    prev_hash = previous.hash if previous else ""
-    seq = previous.seq + 1 if previous else 1
-    at = timezone.now()
-    if previous and at <= previous.at:  # keep the chain's order strict even with a coarse clock
-        at = previous.at + timezone.timedelta(microseconds=1)
+    chain = (previous.seq, previous.hash, previous.at) if previous else (0, "", None)
+    return _append(prescription, stage=stage, actor=actor, data=data or {}, chain=chain, at=_event_time(chain))
+
+
+def _event_time(chain: tuple):
+    """Now, or just after the chain's last event: its order stays strict even with a coarse clock."""
+    at, last_at = timezone.now(), chain[2]
+    return last_at + timezone.timedelta(microseconds=1) if last_at is not None and at <= last_at else at
+
+
+def _append(prescription: Prescription, *, stage: str, actor, data: dict, chain: tuple, at, also=()) -> TraceEvent:
+    """Insert the event at `at` after `chain` (the count, last hash and last time of the
+    prescription's events) and move the keyed head on the prescription, with the statements `also`
+    (the milestone), in one round trip where the database driver allows it."""
+    count, last_hash, _last_at = chain
     event = chained_event(
-        prescription=prescription, stage=stage, actor=actor, at=at, data=data, seq=seq, prev_hash=prev_hash
+        prescription=prescription, stage=stage, actor=actor, at=at, data=data, seq=count + 1, prev_hash=last_hash
     )
-    event.save(force_insert=True)
     head = {
-        "trace_count": seq,
+        "trace_count": event.seq,
         "trace_head": event.hash,
-        "trace_head_mac": head_mac(prescription_id=prescription.pk, count=seq, head=event.hash, key_id=event.key_id),
+        "trace_head_mac": head_mac(
+            prescription_id=prescription.pk, count=event.seq, head=event.hash, key_id=event.key_id
+        ),
     }
-    Prescription.objects.filter(pk=prescription.pk).update(**head)
+    moved_head = update_sql(Prescription, {"pk": prescription.pk}, head)
+    (event.pk,) = execute_together([moved_head, *also, insert_sql([event], returning_pk=True)])
+    event._state.adding, event._state.db = False, "default"
     for field, value in head.items():
         setattr(prescription, field, value)
     return event
@@ -119,7 +132,6 @@ def record_event(
 TRACE_ADVANCED_TASK = "pipeline.trace_advanced"
 
 
-@transaction.atomic
 def prescription_transition(
     *,
     prescription: Prescription,
@@ -128,17 +140,22 @@ def prescription_transition(
     data: dict | None = None,
     changes: dict | None = None,
     created: bool = False,
+    also=(),
 ) -> TraceEvent:
     """Move `prescription` to stage `to` and record it: the status, the trace event and the
     milestone row in one transaction, then (after commit) the task through which each app pulls
-    its side effects from the trace.
+    its side effects from the trace. `also`: statements (core.db) sent with the event, such as
+    the rows a new prescription is created with.
 
     `actor` None means the system (background work). `created`: the prescription was inserted in
     this transaction at its first stage (the table's CREATE move), so there is no status to
     compare and no event before it. Raises InvalidTransition when the workflow table has no such
     move for this prescription or the actor's roles, and ConcurrentTransition when someone else
     moved it first (compare-and-set on the status). `changes` are other Prescription fields set in
-    the same UPDATE (e.g. the risk level found by the audit)."""
+    the same UPDATE (e.g. the risk level found by the audit).
+
+    Three statements in two round trips: the compare-and-set, which returns the chain's head as it
+    stands under the row lock it takes, then the event, the head and the milestone together."""
     current = None if created else prescription.status
     move = (
         CREATE if created else find_move(current, to, decoction=prescription.decoction, delivery=prescription.delivery)
@@ -150,29 +167,57 @@ def prescription_transition(
             raise InvalidTransition(current, to, "this step needs a person")
     elif not can_make_move(actor, move):
         raise InvalidTransition(current, to, "your role cannot make this step")
-    if not created:
-        updated = Prescription.objects.filter(pk=prescription.pk, status=current).update(
-            status=to, updated_at=timezone.now(), **(changes or {})
-        )
-        if not updated:
-            raise ConcurrentTransition(current, to)
-    prescription.status = to
-    for field, value in (changes or {}).items():
-        setattr(prescription, field, value)
-    event = record_event(prescription=prescription, stage=to, actor=actor, data=data, first=created)
-    _milestone(prescription, event, created=created)
-    transaction.on_commit(partial(tasks.enqueue, TRACE_ADVANCED_TASK, prescription.pk, to))
+    # Without a savepoint: a refused compare-and-set writes nothing and is raised outside the block,
+    # so a caller's transaction that catches ConcurrentTransition stays usable.
+    with transaction.atomic(savepoint=False):
+        chain = (0, "", None) if created else _compare_and_set(prescription, current, to, changes or {})
+        if chain is not None:
+            prescription.status = to
+            for field, value in (changes or {}).items():
+                setattr(prescription, field, value)
+            at = _event_time(chain)
+            milestone = _milestone(prescription, stage=to, actor=actor, at=at, created=created)
+            event = _append(
+                prescription, stage=to, actor=actor, data=data or {}, chain=chain, at=at, also=[*also, milestone]
+            )
+            transaction.on_commit(partial(tasks.enqueue, TRACE_ADVANCED_TASK, prescription.pk, to))
+    if chain is None:
+        raise ConcurrentTransition(current, to)
     return event
 
 
-def _milestone(prescription: Prescription, event: TraceEvent, *, created: bool) -> None:
-    stamp = {f"{event.stage}_at": event.at, "status": event.stage}
-    if event.actor_id and event.stage != Stage.AI_AUDITED:
-        stamp[f"{event.stage}_by_id"] = event.actor_id
-    if created:
-        new_milestone(prescription, **stamp).save(force_insert=True)
-    else:
-        Milestone.objects.filter(prescription_id=prescription.pk).update(**stamp)
+def _compare_and_set(prescription: Prescription, current: str, to: str, changes: dict) -> tuple | None:
+    """UPDATE … SET status = `to` WHERE id = … AND status = `current`, returning the chain's head
+    (count, last hash, time of the last event); None when the status was no longer `current`."""
+    sql, params = update_sql(
+        Prescription,
+        {"pk": prescription.pk, "status": current},
+        {"status": to, "updated_at": timezone.now(), **changes},
+    )
+    quote = connection.ops.quote_name
+    table, events = quote(Prescription._meta.db_table), quote(TraceEvent._meta.db_table)
+    last_at = (
+        f"(SELECT e.{quote('at')} FROM {events} e WHERE e.{quote('prescription_id')} = {table}.{quote('id')}"
+        f" AND e.{quote('seq')} = {table}.{quote('trace_count')})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {quote('trace_count')}, {quote('trace_head')}, {last_at}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    count, head, at = row
+    return count, head, converted(TraceEvent._meta.get_field("at"), at)
+
+
+def _milestone(prescription: Prescription, *, stage: str, actor, at, created: bool) -> tuple[str, tuple]:
+    """The statement that stamps the stage, at `at` (its event's time), on the prescription's
+    milestone row (inserted with the prescription's first stage)."""
+    stamp = {f"{stage}_at": at, "status": stage}
+    if actor is not None and stage != Stage.AI_AUDITED:
+        stamp[f"{stage}_by_id"] = actor.pk
+    if created:  # the stages not reached yet are left NULL
+        return insert_sql([new_milestone(prescription, **stamp)], only=("prescription_id", *MILESTONE_COPIES, *stamp))
+    return update_sql(Milestone, {"prescription_id": prescription.pk}, stamp)
 
 
 def station_event_data(actor, station: str, details: dict, request_data: dict) -> dict:
@@ -210,9 +255,10 @@ def prescription_record_step(*, actor, prescription: Prescription, stage: str, d
         existing = TraceEvent.objects.filter(prescription=prescription, data__idempotency_key=key).first()
         if existing:
             return _repeat(existing, actor)
-    latest = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
-    if prescription.status == stage and latest is not None and latest.stage == stage:
-        return _repeat(latest, actor)
+    if prescription.status == stage:  # only then can it be the same step again
+        latest = TraceEvent.objects.filter(prescription=prescription).order_by("-at", "-pk").first()
+        if latest is not None and latest.stage == stage:
+            return _repeat(latest, actor)
     move = find_move(prescription.status, stage, decoction=prescription.decoction, delivery=prescription.delivery)
     if move is None:
         raise InvalidTransition(prescription.status, stage)
