@@ -123,7 +123,21 @@ def insert_sql(objs: list, *, returning_pk: bool = False, only=()) -> tuple[str,
     insert. `only`: the fields written (the others are left to the database: NULL), for wide
     rows mostly empty. With `returning_pk` the statement returns the new row's primary key."""
     meta = objs[0]._meta
-    key = ("insert", connection.vendor, meta.label, tuple(only), len(objs), returning_pk)
+    sql, fields = _insert_statement(meta, tuple(only), len(objs), returning_pk)
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    return sql, [_prepared(f, f.pre_save(obj, True), wrapper) for obj in objs for f in fields]
+
+
+def insert_rows_sql(model, rows: list[dict]) -> tuple[str, list]:
+    """The INSERT of `rows` ({field attname: value}, the same fields in each; the others left to
+    the database) without making model instances: many rows of a hot write."""
+    sql, fields = _insert_statement(model._meta, tuple(rows[0]), len(rows), False)
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    return sql, [_prepared(f, row[f.attname], wrapper) for row in rows for f in fields]
+
+
+def _insert_statement(meta, only: tuple, count: int, returning_pk: bool) -> tuple[str, list]:
+    key = ("insert", connection.vendor, meta.label, only, count, returning_pk)
     if key not in _STATEMENTS:
         fields = [
             f
@@ -134,12 +148,10 @@ def insert_sql(objs: list, *, returning_pk: bool = False, only=()) -> tuple[str,
         row = f"({', '.join(['%s'] * len(fields))})"
         sql = (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-            f" VALUES {', '.join([row] * len(objs))}" + (f" RETURNING {quote(meta.pk.column)}" if returning_pk else "")
+            f" VALUES {', '.join([row] * count)}" + (f" RETURNING {quote(meta.pk.column)}" if returning_pk else "")
         )
         _STATEMENTS[key] = (sql, fields)
-    sql, fields = _STATEMENTS[key]
-    wrapper = connections[DEFAULT_DB_ALIAS]
-    return sql, [_prepared(f, f.pre_save(obj, True), wrapper) for obj in objs for f in fields]
+    return _STATEMENTS[key]
 
 
 # Fields whose plain text, whole-number and true/false values go to the database as they are
