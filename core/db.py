@@ -59,6 +59,7 @@ class Columns:
         self.model, self.alias = model, alias
         self.fields = [f for f in model._meta.concrete_fields if not only or f.attname in only]
         self.attnames = [f.attname for f in self.fields]
+        self._converters: dict[str, list] = {}
 
     def __str__(self) -> str:
         quote = connection.ops.quote_name
@@ -74,7 +75,13 @@ class Columns:
 
     def load(self, values):
         """The instance whose columns are `values` (a row's share, in this select list's order)."""
-        values = [_convert(value, field, _converters(field)) for value, field in zip(values, self.fields, strict=True)]
+        vendor = connection.vendor  # read once: each read of `connection` goes through a context-local
+        if vendor not in self._converters:
+            self._converters[vendor] = [_converters(field) for field in self.fields]
+        values = [
+            _convert(value, field, converters) if converters else value
+            for value, field, converters in zip(values, self.fields, self._converters[vendor], strict=True)
+        ]
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
@@ -107,7 +114,7 @@ class PlainQuery:
 
 # Statement texts built once per (vendor, model, columns, rows): the ORM compiles its statement
 # again on every save, which costs more than sending it.
-_STATEMENTS: dict[tuple, str] = {}
+_STATEMENTS: dict[tuple, tuple] = {}
 
 
 def insert_sql(objs: list, *, returning_pk: bool = False, only=()) -> tuple[str, list]:
@@ -116,20 +123,35 @@ def insert_sql(objs: list, *, returning_pk: bool = False, only=()) -> tuple[str,
     insert. `only`: the fields written (the others are left to the database: NULL), for wide
     rows mostly empty. With `returning_pk` the statement returns the new row's primary key."""
     meta = objs[0]._meta
-    fields = tuple(
-        f
-        for f in meta.local_concrete_fields
-        if not f.generated and f is not meta.auto_field and (not only or f.attname in only)
-    )
-    key = ("insert", connection.vendor, meta.label, fields, len(objs), returning_pk)
+    sql, fields = _insert_statement(meta, tuple(only), len(objs), returning_pk)
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    return sql, [_prepared(f, f.pre_save(obj, True), wrapper) for obj in objs for f in fields]
+
+
+def insert_rows_sql(model, rows: list[dict]) -> tuple[str, list]:
+    """The INSERT of `rows` ({field attname: value}, the same fields in each; the others left to
+    the database) without making model instances: many rows of a hot write."""
+    sql, fields = _insert_statement(model._meta, tuple(rows[0]), len(rows), False)
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    return sql, [_prepared(f, row[f.attname], wrapper) for row in rows for f in fields]
+
+
+def _insert_statement(meta, only: tuple, count: int, returning_pk: bool) -> tuple[str, list]:
+    key = ("insert", connection.vendor, meta.label, only, count, returning_pk)
     if key not in _STATEMENTS:
+        fields = [
+            f
+            for f in meta.local_concrete_fields
+            if not f.generated and f is not meta.auto_field and (not only or f.attname in only)
+        ]
         quote = connection.ops.quote_name
         row = f"({', '.join(['%s'] * len(fields))})"
-        _STATEMENTS[key] = (
+        sql = (
             f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-            f" VALUES {', '.join([row] * len(objs))}" + (f" RETURNING {quote(meta.pk.column)}" if returning_pk else "")
+            f" VALUES {', '.join([row] * count)}" + (f" RETURNING {quote(meta.pk.column)}" if returning_pk else "")
         )
-    return _STATEMENTS[key], [_prepared(f, f.pre_save(obj, True)) for obj in objs for f in fields]
+        _STATEMENTS[key] = (sql, fields)
+    return _STATEMENTS[key]
 
 
 # Fields whose plain text, whole-number and true/false values go to the database as they are
@@ -150,11 +172,11 @@ _AS_THEY_ARE = {
 }
 
 
-def _prepared(field, value):
-    """`value` as field.get_db_prep_save gives it to the database."""
+def _prepared(field, value, wrapper):
+    """`value` as field.get_db_prep_save gives it to the database (`wrapper`)."""
     if value is None or type(value) is _AS_THEY_ARE.get(field.get_internal_type()):
         return value
-    return field.get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
+    return field.get_db_prep_save(value, wrapper)
 
 
 def insert(obj):
@@ -170,18 +192,20 @@ def update_sql(model, filters: dict, values: dict) -> tuple[str, list]:
     """`model.objects.filter(**filters).update(**values)` (filters: exact values of the model's own
     fields), not sent."""
     meta, wrapper = model._meta, connections[DEFAULT_DB_ALIAS]
-    where = [meta.pk if name == "pk" else meta.get_field(name) for name in filters]
-    changed = [meta.get_field(name) for name in values]
-    key = ("update", connection.vendor, meta.label, tuple(changed), tuple(where))
+    key = ("update", connection.vendor, meta.label, tuple(values), tuple(filters))
     if key not in _STATEMENTS:
+        where = [meta.pk if name == "pk" else meta.get_field(name) for name in filters]
+        changed = [meta.get_field(name) for name in values]
         quote = connection.ops.quote_name
-        _STATEMENTS[key] = (
+        sql = (
             f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in changed)}"
             f" WHERE {' AND '.join(f'{quote(f.column)} = %s' for f in where)}"
         )
-    params = [_prepared(f, value) for f, value in zip(changed, values.values(), strict=True)]
+        _STATEMENTS[key] = (sql, (changed, where))
+    sql, (changed, where) = _STATEMENTS[key]
+    params = [_prepared(f, value, wrapper) for f, value in zip(changed, values.values(), strict=True)]
     params += [f.get_db_prep_value(value, wrapper) for f, value in zip(where, filters.values(), strict=True)]
-    return _STATEMENTS[key], params
+    return sql, params
 
 
 def execute_together(statements: list[tuple[str, tuple]]):

@@ -2,6 +2,7 @@
 
 import secrets
 from contextlib import contextmanager
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -243,19 +244,20 @@ def _save_once(prescription: Prescription, *, consult: Consult, actor, key: str,
 
 def _items_insert(prescription: Prescription, items: list[Line]) -> tuple[str, list]:
     """The INSERT of the prescription's herb rows (sent with its first trace event)."""
-    return db.insert_sql(
+    return db.insert_rows_sql(
+        PrescriptionItem,
         [
-            PrescriptionItem(
-                prescription_id=prescription.pk,
-                position=index + 1,
-                herb_id=item.herb.pk,
-                written_name=item.name,
-                grams=item.grams,
-                instruction=item.instruction,
-                unit_price=item.herb.price_per_g or 0,
-            )
+            {
+                "prescription_id": prescription.pk,
+                "position": index + 1,
+                "herb_id": item.herb.pk,
+                "written_name": item.name,
+                "grams": item.grams,
+                "instruction": item.instruction,
+                "unit_price": item.herb.price_per_g or Decimal(0),
+            }
             for index, item in enumerate(items)
-        ]
+        ],
     )
 
 
