@@ -18,6 +18,7 @@ from accounts.roles import Role
 from catalogue.importer import import_catalogue
 from catalogue.models import Herb
 
+from .browsers import browser, desktop, page, tablet  # noqa: F401 - Playwright fixtures for the browser tests
 from .dashboard_history import History
 from .factories import InstitutionFactory, UserFactory
 from .session_rows import SessionRows, flush_then_restore
