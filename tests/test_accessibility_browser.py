@@ -34,7 +34,6 @@ from .test_access_matrix import (
     as_user,
     personas,  # noqa: F401 - the named personas by name
 )
-from .test_browser import browser  # noqa: F401 - the shared Chromium
 from .test_tracking import prescription_at
 
 pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
@@ -109,7 +108,7 @@ def candidate_urls(world) -> list[str]:
     return [*plain, *objects]
 
 
-def device(browser, live_server, viewport, signed_in_client=None):  # noqa: F811
+def device(browser, live_server, viewport, signed_in_client=None):
     """A browser context at the device's size (touch unless a desktop), sharing the session of
     `signed_in_client` if given: one sign-in per persona, no login form per page."""
     context = browser.new_context(viewport=viewport, has_touch=viewport is not DESKTOP, locale="zh-CN")
@@ -140,7 +139,7 @@ def test_every_page_a_persona_opens_passes_wcag_21_aa_at_the_personas_device_siz
     client,
     world,
     live_server,
-    browser,  # noqa: F811
+    browser,
 ):
     pages = pages_of(client, world, who)
     assert pages, who
@@ -203,7 +202,7 @@ def test_every_page_has_one_h1_and_a_title_of_its_own(client, world):
 
 
 @pytest.mark.browser
-def test_refusals_missing_pages_and_forms_showing_their_errors_pass_wcag_21_aa(client, world, live_server, browser):  # noqa: F811
+def test_refusals_missing_pages_and_forms_showing_their_errors_pass_wcag_21_aa(client, world, live_server, browser):
     """Pages people meet that the clean walk never shows: a failed sign-in on a phone; on a
     clinician's desktop a patient registration sent empty, a page their role is refused (403) and
     a patient that does not exist (404); on a pharmacist's, a review score refused at its field."""
@@ -243,7 +242,7 @@ def test_refusals_missing_pages_and_forms_showing_their_errors_pass_wcag_21_aa(c
 
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_api_docs_page_passes_wcag_21_aa(live_server, browser, client, clinician, viewport):  # noqa: F811
+def test_the_api_docs_page_passes_wcag_21_aa(live_server, browser, client, clinician, viewport):
     """The HIS developers' page: Swagger UI, with our stylesheet for contrast, a language, and no
     deep-link anchors nested in the operations' buttons; checked once every operation is drawn
     (the schema it draws is for signed-in users)."""

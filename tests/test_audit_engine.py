@@ -2,6 +2,7 @@
 classical formulas, classical formulas with a real 十八反/十九畏 pair, and injected problems),
 plus the `audit_check` command contract."""
 
+import io
 import json
 import subprocess
 import sys
@@ -184,10 +185,20 @@ def test_audit_check_prints_a_list_for_a_list_with_the_documented_fields(catalog
         ),
     ],
 )
-def test_audit_check_exits_2_with_a_clear_message_on_malformed_input(stdin, says):
-    result = audit_check(stdin)
+def test_audit_check_exits_2_with_a_clear_message_on_malformed_input(stdin, says, monkeypatch):
+    """In this process (a new interpreter per case took 2 to 3 s); the next test runs one."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("audit_check", "-", stdout=out, stderr=err)
+    assert exited.value.code == 2
+    assert says in err.getvalue() and out.getvalue() == ""
+
+
+def test_audit_check_run_as_a_command_exits_2_with_its_message_on_stderr_and_nothing_on_stdout():
+    result = audit_check("not json")
     assert result.returncode == 2
-    assert says in result.stderr and result.stdout == ""
+    assert "audit_check: not valid JSON" in result.stderr and result.stdout == ""
 
 
 def test_every_finding_code_is_documented_in_the_readme():

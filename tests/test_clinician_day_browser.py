@@ -13,7 +13,6 @@ from catalogue.models import Herb
 from prescriptions.models import Prescription
 
 from .factories import PatientFactory
-from .test_browser import browser, desktop  # noqa: F401 - the shared Chromium and its desktop page
 from .test_clinician_day import PASSWORD, reject, write_prescription
 
 pytestmark = pytest.mark.browser
@@ -28,7 +27,7 @@ def rejected(clinician, pharmacist, county, catalogue, enqueued):
     return reject(write_prescription(clinician, patient), pharmacist, reason="甘遂用量请再斟酌")
 
 
-def test_a_clinicians_day_from_a_returned_prescription_to_a_signed_submit(live_server, clinician, rejected, desktop):  # noqa: F811
+def test_a_clinicians_day_from_a_returned_prescription_to_a_signed_submit(live_server, clinician, rejected, desktop):
     page, patient = desktop, rejected.patient
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "clinician")

@@ -12,7 +12,6 @@ from dashboards.rollups import refresh
 from prescriptions.workflow import Decoction, DeliveryMode
 
 from .dashboard_history import HIGH, local
-from .test_browser import browser  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("fresh_cache")
 
@@ -43,7 +42,7 @@ def test_every_dashboard_draws_its_charts_without_console_errors_and_its_csv_dow
     people,
     spring,
     live_server,
-    browser,  # noqa: F811
+    browser,
 ):
     client = Client()
     client.force_login(people[who])

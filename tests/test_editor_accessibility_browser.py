@@ -8,9 +8,7 @@ from prescriptions.models import Prescription
 
 from .axe import violations
 from .factories import PatientFactory
-from .test_browser import browser  # noqa: F401 - the shared Chromium
 from .test_clinician_day import write_prescription
-from .test_clinician_day_browser import desktop  # noqa: F401 - a page at 1366×768
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +21,7 @@ def patient(county):
 
 
 @pytest.fixture
-def editor(live_server, clinician, catalogue, patient, desktop):  # noqa: F811
+def editor(live_server, clinician, catalogue, patient, desktop):
     """The editor for the patient, signed in with the keyboard; the focus starts at the first
     required field (the TCM disease), at the top of the form."""
     page, url = desktop, live_server.url

@@ -6,7 +6,6 @@ import pytest
 from prescriptions.models import Prescription
 
 from .factories import PatientFactory
-from .test_browser import browser, page  # noqa: F401 - shared Playwright fixtures
 from .workers import celery_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -28,7 +27,7 @@ ROWS = [
 ]
 
 
-def type_row(page, query, expected, grams):  # noqa: F811
+def type_row(page, query, expected, grams):
     """Type into the focused herb cell: the query, Enter to pick, the grams, Enter for the next row."""
     page.keyboard.type(query)
     page.wait_for_selector(".herb-row .suggestions:not([hidden]) li")
@@ -39,7 +38,7 @@ def type_row(page, query, expected, grams):  # noqa: F811
     page.keyboard.press("Enter")
 
 
-def eighteen(page):  # noqa: F811
+def eighteen(page):
     return page.locator('#findings .finding[data-code="incompatibility.eighteen"]')
 
 
@@ -49,7 +48,7 @@ def test_clinician_writes_a_twelve_herb_prescription_by_keyboard_double_signs_an
     pharmacist,
     county,
     catalogue,
-    page,  # noqa: F811
+    page,
 ):
     patient = PatientFactory(institution=county["T001"], name="键盘患者")
     page.goto(f"{live_server.url}/login/")

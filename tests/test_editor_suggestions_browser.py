@@ -9,7 +9,6 @@ from prescriptions.services.herb_use import herb_use_refresh
 from rules.data import CODES
 
 from .factories import PatientFactory
-from .test_browser import browser, page  # noqa: F401 - shared Playwright fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("fresh_cache", "enqueued")]
 
@@ -28,7 +27,7 @@ def prescribe(clinician, patient, herb, grams, times):
         prescription_submit_for(actor=clinician, patient=patient.pk, form=form)
 
 
-def log_in(page, live_server):  # noqa: F811
+def log_in(page, live_server):
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "clinician")
     page.fill("#id_password", "pw-for-tests-1")
@@ -41,7 +40,7 @@ def test_gz_then_enter_picks_the_herb_the_county_prescribes_most_and_findings_sh
     clinician,
     county,
     catalogue,
-    page,  # noqa: F811
+    page,
 ):
     patient = PatientFactory(institution=county["T001"], name="排序患者")
     prescribe(clinician, patient, "桂枝", "9", times=3)

@@ -12,7 +12,6 @@ from delivery.services import stop_failed
 from prescriptions.services import prescription_transition
 from prescriptions.workflow import Stage
 
-from .test_browser import browser  # noqa: F401 - the shared Chromium
 from .test_patient_day import shipped
 from .test_tracking import prescription_at, zhang  # noqa: F401 - a fixture
 from .test_tracking_browser import WIDTH, on_first_screen, phone, quiet_broker  # noqa: F401 - fixtures

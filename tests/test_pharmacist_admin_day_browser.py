@@ -13,7 +13,6 @@ from decoction.models import StationSettings
 from prescriptions.models import Prescription, StuckFlag
 
 from .test_audit_queue import waiting_at_h001
-from .test_browser import browser, desktop  # noqa: F401 - the shared Chromium and its desktop page
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("enqueued")]
 PASSWORD = "pw-for-tests-1"
@@ -70,7 +69,7 @@ def test_the_pharmacists_day_counted_paged_filtered_and_each_decision_opens_the_
     clinician,
     county,
     queue,
-    desktop,  # noqa: F811
+    desktop,
 ):
     page, base = desktop, live_server.url
     sign_in(page, base, "pharmacist")
@@ -128,7 +127,7 @@ def test_the_administrators_day_in_chinese_station_limits_edited_prescriptions_r
     pharmacist,
     queue,
     catalogue,
-    desktop,  # noqa: F811
+    desktop,
 ):
     page, base = desktop, live_server.url
     StuckFlag.objects.create(

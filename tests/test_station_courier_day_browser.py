@@ -18,7 +18,6 @@ from prescriptions.models import Prescription
 from prescriptions.workflow import DeliveryMode, Stage
 
 from .factories import UserFactory
-from .test_browser import browser, tablet  # noqa: F401 - the shared Chromium and its tablet page
 from .test_tracking import prescription_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("enqueued")]
@@ -58,7 +57,7 @@ def assert_large_and_labelled(page):
 
 
 @pytest.fixture
-def phone(browser):  # noqa: F811
+def phone(browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     yield context.new_page()
     context.close()
@@ -72,7 +71,7 @@ def test_a_typed_machine_number_survives_the_soaking_warning_and_the_timer_shows
     decoctor,
     clinician,
     catalogue,
-    tablet,  # noqa: F811
+    tablet,
 ):
     prescription = prescription_at(clinician, Stage.RECHECKED)
     log_in(tablet, live_server.url, "decoctor")
@@ -121,7 +120,7 @@ def test_a_keyboard_wedge_scale_fills_the_focused_herbs_weight_and_moves_on_whil
     dispenser,
     clinician,
     catalogue,
-    tablet,  # noqa: F811
+    tablet,
 ):
     prescription = prescription_at(clinician, Stage.APPROVED, delivery=DeliveryMode.PICKUP)
     log_in(tablet, live_server.url, "dispenser")
@@ -164,7 +163,7 @@ Object.defineProperty(navigator, "serial", { value: { requestPort: async () => {
 """
 
 
-def test_a_serial_port_scale_fills_each_herbs_weight_in_turn(live_server, dispenser, clinician, catalogue, tablet):  # noqa: F811
+def test_a_serial_port_scale_fills_each_herbs_weight_in_turn(live_server, dispenser, clinician, catalogue, tablet):
     tablet.add_init_script(FAKE_SERIAL_SCALE)
     prescription = prescription_at(clinician, Stage.APPROVED, delivery=DeliveryMode.PICKUP)
     log_in(tablet, live_server.url, "dispenser")
@@ -181,7 +180,7 @@ def test_a_serial_port_scale_fills_each_herbs_weight_in_turn(live_server, dispen
     assert_large_and_labelled(tablet)
 
 
-def test_re_check_passed_and_send_back_stand_apart(live_server, county, clinician, catalogue, tablet):  # noqa: F811
+def test_re_check_passed_and_send_back_stand_apart(live_server, county, clinician, catalogue, tablet):
     UserFactory(username="pharmacist2", institution=county["P001"], roles=[Role.PHARMACIST])
     prescription = prescription_at(clinician, Stage.DISPENSED, delivery=DeliveryMode.PICKUP)
     log_in(tablet, live_server.url, "pharmacist2")
@@ -200,7 +199,7 @@ def test_a_centre_decocted_bags_label_says_how_to_warm_and_take_it_and_never_水
     decoctor,
     clinician,
     catalogue,
-    tablet,  # noqa: F811
+    tablet,
 ):
     prescription = prescription_at(clinician, Stage.DECOCTING, delivery=DeliveryMode.PICKUP)
     log_in(tablet, live_server.url, "decoctor")

@@ -7,7 +7,6 @@ from prescriptions.services import prescription_submit
 from prescriptions.services.drafting import PrescriptionForm
 
 from .factories import PatientFactory
-from .test_browser import browser, tablet  # noqa: F401 - the shared Chromium and its tablet page
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +50,7 @@ def test_operator_scans_the_bag_code_and_advances_soaking_decocting_packaged(
     decoctor,
     county,
     rechecked,
-    tablet,  # noqa: F811
+    tablet,
 ):
     page = tablet
     page.goto(f"{live_server.url}/login/")

@@ -14,7 +14,6 @@ from delivery.services import record_shipped, run_create
 from prescriptions.workflow import DeliveryMode, Stage
 
 from .factories import UserFactory
-from .test_browser import browser  # noqa: F401 - the shared Chromium
 from .test_station_courier_day_browser import log_in, scan
 from .test_tracking import prescription_at
 
@@ -67,7 +66,7 @@ def apart(page, first: str, second: str) -> float:
 
 
 @pytest.fixture
-def device(browser):  # noqa: F811
+def device(browser):
     contexts = []
 
     def open_page(kind):

@@ -8,7 +8,6 @@ import pytest
 from prescriptions.workflow import Stage
 
 from .axe import violations
-from .test_browser import browser  # noqa: F401 - the shared Chromium
 from .test_tracking import prescription_at, zhang  # noqa: F401 - a patient whose mobile ends in 5678
 from .test_tracking_browser import WIDTH, phone, quiet_broker  # noqa: F401 - the phone and its page
 

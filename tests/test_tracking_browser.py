@@ -8,7 +8,7 @@ from django.core.cache import cache
 
 from prescriptions.workflow import Stage
 
-from .test_browser import browser  # noqa: F401 - the shared Chromium
+from .browsers import site_only
 from .test_tracking import ZH, prescription_at
 
 pytestmark = pytest.mark.browser
@@ -22,21 +22,12 @@ def quiet_broker(monkeypatch):
 
 
 @pytest.fixture
-def phone(browser):  # noqa: F811
+def phone(browser):
     cache.clear()
     context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    outside = []
-    page.on(
-        "request",
-        lambda request: (
-            outside.append(request.url) if "127.0.0.1" not in request.url and "localhost" not in request.url else None
-        ),
-    )
-    yield page
-    context.close()
+    with site_only(context, "the tracking page") as page:
+        yield page
     cache.clear()
-    assert not outside, f"the tracking page must load nothing from outside the site: {outside}"
 
 
 def on_first_screen(page, selector: str) -> None:
