@@ -1,5 +1,6 @@
-"""Shared by the HTTP benchmarks: a production environment, gunicorn on a free port, and the
-memory a server holds (bench/wrk.py drives the load)."""
+"""Shared by the HTTP benchmarks: a production environment, a fresh database, gunicorn on a free
+port, a Celery worker and beat, and the memory a process tree holds (bench/wrk.py and
+bench/client.py drive the load)."""
 
 import os
 import re
@@ -33,6 +34,18 @@ def production_environment(**extra: str) -> None:
             **extra,
         }
     )
+
+
+def fresh_database(url: str) -> None:
+    """Drop (with its connections) and create the PostgreSQL database `url` names."""
+    import psycopg2
+
+    base, _sep, name = url.rpartition("/")
+    conn = psycopg2.connect(f"{base}/postgres")
+    conn.autocommit = True
+    conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.cursor().execute(f'CREATE DATABASE "{name}"')
+    conn.close()
 
 
 def free_port() -> int:
@@ -71,6 +84,44 @@ def gunicorn(env: dict, *args: str, app: str = "tcm_platform.wsgi"):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@contextmanager
+def celery(env: dict, *, queue: str, log: Path | None = None, beat: Path | None = None, concurrency: int = 2):
+    """A Celery worker (prefork, `concurrency` children) taking `queue`, and with `beat` (its
+    schedule file) the one beat, as child processes writing to `log`; yields {"worker": pid,
+    "beat": pid or None}. Stopped with SIGTERM: the worker finishes the tasks it holds."""
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    command = [sys.executable, "-m", "celery", "-A", "tcm_platform"]
+    quiet = ["-l", "warning"]
+    children = [
+        subprocess.Popen(
+            [*command, "worker", "-Q", queue, "-c", str(concurrency), *quiet, "--without-gossip", "--without-mingle"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT if log else None,
+        )
+    ]
+    if beat:
+        children.append(
+            subprocess.Popen(
+                [*command, "beat", "-s", str(beat), *quiet],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT if log else None,
+            )
+        )
+    try:
+        yield {"worker": children[0].pid, "beat": children[1].pid if beat else None}
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            child.wait(timeout=60)
+        if log:
+            out.close()
 
 
 def rss_mb(pid: int) -> float:
