@@ -36,6 +36,25 @@ def production_environment(**extra: str) -> None:
     )
 
 
+def load_environment(database: str, queue: str) -> dict:
+    """production_environment for the load benchmarks (mixed.py, soak.py) on PostgreSQL and Redis:
+    DATABASE_URL (default: `database` on the local server), REDIS_URL (default db 6) for the cache,
+    CELERY_BROKER_URL (default: REDIS_URL) with the run's own `queue`, and the tracking and API
+    rate limits lifted (every simulated user is 127.0.0.1). Call before django.setup()."""
+    default = f"postgres://postgres@127.0.0.1:5432/{database}"
+    url = os.environ.get("DATABASE_URL", default)
+    redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6")
+    production_environment(
+        DATABASE_URL=url,
+        REDIS_URL=redis,
+        CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", redis),
+        TCM_CELERY_QUEUE=queue,
+        TRACK_RATE_PER_MINUTE="1000000000",
+        TCM_API_RATE_PER_MINUTE="1000000000",
+    )
+    return {"url": url, "default": default, "redis": redis, "queue": queue}
+
+
 def fresh_database(url: str) -> None:
     """Drop (with its connections) and create the PostgreSQL database `url` names."""
     import psycopg2
@@ -122,6 +141,23 @@ def celery(env: dict, *, queue: str, log: Path | None = None, beat: Path | None 
             child.wait(timeout=60)
         if log:
             out.close()
+
+
+@contextmanager
+def servers(setting: dict):
+    """For the load benchmarks (`setting` from load_environment): the platform's gunicorn and the
+    bare stack's, 4 sync workers each, logging only errors (every 5xx, not each 4xx), and a Celery
+    worker on the run's queue with the one beat, logging to worker.log in TCM_VAR_DIR. Yields the
+    ports, the pids (web, bare, worker, beat) and the log's path."""
+    env = {"DATABASE_URL": setting["url"], "REDIS_URL": setting["redis"], "LOG_LEVEL": "ERROR"}
+    var = Path(os.environ["TCM_VAR_DIR"])
+    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
+    with (
+        gunicorn(env, "-w", "4") as (port, web),
+        gunicorn(bare_env, "-w", "4", app="bench.bare.wsgi") as (bare_port, bare),
+        celery(env, queue=setting["queue"], log=var / "worker.log", beat=var / "celerybeat-schedule") as pids,
+    ):
+        yield {"port": port, "bare_port": bare_port, "web": web, "bare": bare, **pids, "log": var / "worker.log"}
 
 
 def rss_mb(pid: int) -> float:

@@ -12,19 +12,35 @@ import secrets
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Institution, InstitutionKind, User
 from accounts.services import api_token_issue
+from bench import load, wrk
 from catalogue.models import Herb
 from catalogue.services import stock_receive
+from decoction.models import StationSettings
 from patients.models import Patient
 from prescriptions.models import Milestone, Prescription, PrescriptionItem, TraceEvent
 from prescriptions.services.integrity import head_mac
 from prescriptions.services.trace import event_values, milestone_values
 from prescriptions.workflow import Stage
+
+
+def county(setting: dict, names, *, fresh: bool) -> dict:
+    """A database ready for a load benchmark (`setting` from bench.load.load_environment): created
+    afresh when asked or when it is the benchmark's own default, migrated for the platform and the
+    bare stack, the cache emptied (no tracking page or limit of an earlier run), the demo county
+    seeded; an API token for each demo user named."""
+    if fresh or setting["url"] == setting["default"]:
+        load.fresh_database(setting["url"])
+    call_command("migrate", verbosity=0)
+    wrk.run_django("bench.bare.settings", "migrate", "--noinput", "-v0")
+    cache.clear()
+    return demo_county(names)
 
 
 def demo_county(names=("clinician", "decoctor")) -> dict:
@@ -70,6 +86,15 @@ def stock(herbs, grams: int) -> None:
             actor=dispenser,
             note="benchmark stock",
         )
+
+
+def quick_stations() -> None:
+    """No minimum soaking and every decoction window from 0 minutes (StationSettings), so a
+    prescription moves through the decoction centre at the benchmark's pace without a reason to
+    acknowledge: the SOP's 30 minutes of soaking and 20 or more of decoction would hold it there."""
+    StationSettings.objects.filter(pk=StationSettings.current().pk).update(
+        soak_min_minutes=0, decoct_general="0-120", decoct_exterior="0-120", decoct_tonic="0-120"
+    )
 
 
 def waiting_to_soak(count: int) -> list[int]:

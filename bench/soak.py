@@ -35,7 +35,6 @@ it is unless --fresh), REDIS_URL (default redis://127.0.0.1:6379/6) for the cach
 CELERY_BROKER_URL (default: REDIS_URL) for the broker."""
 
 import argparse
-import os
 import secrets
 import sys
 import threading
@@ -44,32 +43,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import load, users, wrk  # noqa: E402
+from bench import load, users  # noqa: E402
 from bench.client import Http, Recorder  # noqa: E402
-from bench.load import celery, gunicorn, production_environment, rss_mb  # noqa: E402
+from bench.load import rss_mb, servers  # noqa: E402
 
-DEFAULT = "postgres://postgres@127.0.0.1:5432/tcm_bench_soak"
-BASE = os.environ.get("DATABASE_URL", DEFAULT)
-REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/6")
-QUEUE = f"soak-{secrets.token_hex(4)}"
-production_environment(
-    DATABASE_URL=BASE,
-    REDIS_URL=REDIS,
-    CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", REDIS),
-    TCM_CELERY_QUEUE=QUEUE,
-    TRACK_RATE_PER_MINUTE="1000000000",
-    TCM_API_RATE_PER_MINUTE="1000000000",
-)
+SETTING = load.load_environment("tcm_bench_soak", f"soak-{secrets.token_hex(4)}")
 
 import django  # noqa: E402
 
 django.setup()
 
-from django.core.cache import cache  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-
 from bench import seed, soak_report  # noqa: E402
-from decoction.models import StationSettings  # noqa: E402
+from tcm_platform.celery import app  # noqa: E402
 from tcm_platform.management.commands.seed_demo import demo_photo  # noqa: E402
 
 CLINICIANS = ["clinician", "clinician2", "expert", "clinician3", "clinician4", "clinician5"]
@@ -116,17 +101,13 @@ class Soak:
             return self.reserved >= self.total and len(self.delivered) >= len(self.submitted)
 
 
-def prepare(total: int) -> dict:
+def prepare(total: int, *, fresh: bool) -> dict:
     """The demo county, tokens, one patient per prescription, stock, quick station settings."""
-    call_command("migrate", verbosity=0)
-    wrk.run_django("bench.bare.settings", "migrate", "--noinput", "-v0")
-    tokens = seed.demo_county(CLINICIANS + STAFF)
+    tokens = seed.county(SETTING, CLINICIANS + STAFF, fresh=fresh)
     share = total // len(CLINICIANS) + 1
     patients = {name: seed.patients(share, clinician=name) for name in CLINICIANS}
     seed.stock(users.HERBS, grams=int(9 * users.DOSES * total * 1.1) + 1000)
-    StationSettings.objects.filter(pk=StationSettings.current().pk).update(
-        soak_min_minutes=0, decoct_general="0-120", decoct_exterior="0-120", decoct_tonic="0-120"
-    )
+    seed.quick_stations()
     return {"tokens": tokens, "patients": patients, "photo": demo_photo().read()}
 
 
@@ -226,24 +207,17 @@ def watch(soak: Soak, pids: dict, stall: float) -> dict:
 
 
 def run(options, state: dict) -> tuple:
-    env = {"DATABASE_URL": BASE, "REDIS_URL": REDIS, "LOG_LEVEL": "ERROR"}  # 5xx logged, not each 4xx
-    var = Path(os.environ["TCM_VAR_DIR"])
     soak, recorder = Soak(options.prescriptions, options.in_flight), Recorder()
-    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
-    with (
-        gunicorn(env, "-w", "4") as (port, web),
-        gunicorn(bare_env, "-w", "4", app="bench.bare.wsgi") as (bare_port, bare),
-        celery(env, queue=QUEUE, log=var / "worker.log", beat=var / "celerybeat-schedule") as pids,
-    ):
-        threads = people(soak, state, port, bare_port, recorder)
+    with servers(SETTING) as up:
+        threads = people(soak, state, up["port"], up["bare_port"], recorder)
         soak.started = time.time()
         for thread in threads:
             thread.start()
-        marks = watch(soak, {"web": web, "worker": pids["worker"], "beat": pids["beat"], "bare": bare}, options.stall)
+        marks = watch(soak, {name: up[name] for name in ("web", "worker", "beat", "bare")}, options.stall)
         soak.stop.set()
         for thread in threads:
             thread.join(timeout=120)
-    return soak, recorder.reset(), marks, (var / "worker.log").read_text(errors="replace")
+    return soak, recorder.reset(), marks, up["log"].read_text(errors="replace")
 
 
 def main():
@@ -253,12 +227,12 @@ def main():
     parser.add_argument("--stall", type=float, default=300, help="stop when nothing is delivered for this long (s)")
     parser.add_argument("--fresh", action="store_true", help="drop and create DATABASE_URL's database first")
     options = parser.parse_args()
-    if options.fresh or BASE == DEFAULT:
-        load.fresh_database(BASE)
-    cache.clear()  # the run's cache database: no tracking pages or limits of an earlier run
-    state = prepare(options.prescriptions)
-    print(f"soak of {options.prescriptions:,} prescriptions, queue {QUEUE}", flush=True)
-    soak, tallies, marks, log = run(options, state)
+    state = prepare(options.prescriptions, fresh=options.fresh)
+    print(f"soak of {options.prescriptions:,} prescriptions, queue {SETTING['queue']}", flush=True)
+    try:
+        soak, tallies, marks, log = run(options, state)
+    finally:
+        app.control.purge()  # what beat sent that the worker had not taken when it stopped
     text = soak_report.report(options, soak, tallies, marks, log)
     out = ROOT / "bench" / "results" / "soak.md"
     out.write_text(text)

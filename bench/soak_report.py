@@ -68,7 +68,8 @@ def _outcome_table(options, soak, tallies: dict, found: dict, log: str) -> list[
     unanswered = sum(t.unanswered for t in tallies.values())
     chains, events, problems, seconds = found["trace"]
     stuck = sum(found["stuck"].values())
-    log_errors = sum(("ERROR" in line or "Traceback" in line) for line in log.splitlines())
+    errors = [line.split("] ", 1)[-1][:160] for line in log.splitlines() if "ERROR/" in line or "CRITICAL/" in line]
+    said = "; ".join(f"{n} × {message}" for message, n in Counter(errors).most_common(3))
     return [
         "| outcome | count | target |",
         "|---|---|---|",
@@ -81,7 +82,7 @@ def _outcome_table(options, soak, tallies: dict, found: dict, log: str) -> list[
         f"| delivered with other stages than the centre's path | {len(found['off_path'])} | 0 |",
         f"| trace chains verified (whole database) | {chains:,} chains, {events:,} events, "
         f"{len(problems)} broken, {seconds:.1f} s | 0 broken: {_verdict(len(problems))} |",
-        f"| ERROR lines in the worker's and beat's log | {log_errors} | — |",
+        f"| errors logged by the worker and beat | {len(errors)} {said} | 0: {_verdict(len(errors))} |",
     ]
 
 
