@@ -79,6 +79,12 @@ bench-dashboards: $(VENV)/.dev
 bench-soak: $(VENV)/.dev
 	$(PY) bench/soak.py $(ARGS)
 
+# The county's mixed load (submits, decisions, station steps, tracking polls, dashboards in the
+# ratio one prescription brings) at 32 simulated users for 60 s with the real worker and beat,
+# beside the bare stack's hello and insert at the same concurrency; bench/results/mixed.md.
+bench-mixed: $(VENV)/.dev
+	$(PY) bench/mixed.py $(ARGS)
+
 # After changing user-facing strings: extract them and fill in the Simplified Chinese.
 messages: $(VENV)/.dev
 	$(PY) manage.py makemessages -l zh_Hans --ignore=$(VENV) --ignore=var --no-obsolete
