@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1:8000
 # Where the demo keeps its database, broker folders and logs (settings read TCM_VAR_DIR too).
 VAR := $(or $(TCM_VAR_DIR),var)
 
-.PHONY: demo demo-history test lint bench bench-dashboards messages browser-deps clean
+.PHONY: demo demo-history test lint bench bench-dashboards bench-soak bench-mixed messages browser-deps clean
 
 # uv (from PyPI, pinned) installs the requirements in a third of the time pip takes (bytecode compiled as pip does).
 UV := $(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY)
@@ -75,6 +75,19 @@ bench: $(VENV)/.dev
 # then times every dashboard. Results in bench/results/dashboards*.md.
 bench-dashboards: $(VENV)/.dev
 	$(PY) bench/dashboards.py $(ARGS)
+
+# The soak: 10,000 prescriptions through the whole pipeline by simulated users over HTTP, with
+# the real Celery worker and beat (PostgreSQL and Redis of DATABASE_URL and REDIS_URL, by default
+# the local servers); hours on a small machine: ARGS="--prescriptions 2000" for less. Counts lost,
+# stuck and 5xx, and the servers' memory; results in bench/results/soak.md.
+bench-soak: $(VENV)/.dev
+	$(PY) bench/soak.py $(ARGS)
+
+# The county's mixed load (submits, decisions, station steps, tracking polls, dashboards in the
+# ratio one prescription brings) at 32 simulated users for 60 s with the real worker and beat,
+# beside the bare stack's hello and insert at the same concurrency; bench/results/mixed.md.
+bench-mixed: $(VENV)/.dev
+	$(PY) bench/mixed.py $(ARGS)
 
 # After changing user-facing strings: extract them and fill in the Simplified Chinese.
 messages: $(VENV)/.dev

@@ -10,9 +10,7 @@
 """
 
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,8 @@ os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("TCM_CELERY_QUEUE", f"bench-{uuid.uuid4().hex[:8]}")
 
 import django  # noqa: E402
+
+from bench.load import celery  # noqa: E402
 
 django.setup()
 
@@ -117,28 +117,7 @@ def pipeline_latency(submits: int = 100, rate_per_s: float = 10.0):
     client = Client()
     client.force_login(clinician)
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tcm_platform",
-            "worker",
-            "-Q",
-            queue,
-            "-c",
-            "2",
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": connection_url()},
-        stdout=subprocess.DEVNULL,
-    )
-    try:
+    with celery({"DATABASE_URL": connection_url()}, queue=queue):
         # Floor: an empty task's round trip on the same broker and worker.
         floor = []
         for _ in range(30):
@@ -177,9 +156,6 @@ def pipeline_latency(submits: int = 100, rate_per_s: float = 10.0):
         ):
             latencies.append((at - submitted[pk]).total_seconds())
         return latencies, floor
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
 
 
 def main():

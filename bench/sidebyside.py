@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import wrk  # noqa: E402
+from bench import load, wrk  # noqa: E402
 from bench.load import gunicorn, production_environment, rss_mb  # noqa: E402
 
 BASE = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tcm_bench_side")
@@ -64,14 +64,7 @@ def fresh_database():
     the caller is used as it is)."""
     if "DATABASE_URL" in os.environ and os.environ["DATABASE_URL"] != BASE:
         return
-    import psycopg2
-
-    base, _sep, name = BASE.rpartition("/")
-    conn = psycopg2.connect(f"{base}/postgres")
-    conn.autocommit = True
-    conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.cursor().execute(f'CREATE DATABASE "{name}"')
-    conn.close()
+    load.fresh_database(BASE)
 
 
 def prepare(soaks: int) -> dict:
