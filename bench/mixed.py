@@ -13,7 +13,8 @@ compressed (each simulated user draws the next piece of work with these weights,
   soaking and decoction (queue, step), packaging (queue, sheet, step).
 - 8 tracking polls: 6 opens of the page (the QR code on the bag, the SMS sent at each milestone:
   a patient looks a couple of times at approval, dispatch and delivery), 2 reads of the JSON a
-  phone app polls.
+  phone app polls; each of one of 2,000 links drawn at random, so most are a link's first open
+  in the run, not a cached page.
 - 0.15 dashboard opens: a county of ~300 prescriptions a day, a handful of administrators opening
   ~50 dashboard pages a day between them (one session, signed in through the login form).
 The courier's app (a few requests per run of 20 parcels) and the editor's herb search
