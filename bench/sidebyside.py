@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bench import load, wrk  # noqa: E402
 from bench.load import gunicorn, production_environment, rss_mb  # noqa: E402
 
+GIVEN = "DATABASE_URL" in os.environ  # the caller's database is used as it is, never dropped
 BASE = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tcm_bench_side")
 REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/12")
 production_environment(
@@ -62,9 +63,8 @@ TARGETS = {
 def fresh_database():
     """Drop and create the benchmark's database (only the default one: a DATABASE_URL given by
     the caller is used as it is)."""
-    if "DATABASE_URL" in os.environ and os.environ["DATABASE_URL"] != BASE:
-        return
-    load.fresh_database(BASE)
+    if not GIVEN:
+        load.fresh_database(BASE)
 
 
 def prepare(soaks: int) -> dict:
