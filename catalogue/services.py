@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, DecimalField, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +27,12 @@ def herb_use_store(counts: dict[str, int]) -> None:
 
 
 class OutOfStock(ValidationError):
-    """Not enough unexpired stock of a herb at the pharmacy."""
+    """Not enough unexpired stock of a herb at the pharmacy (`index`: which of the herbs asked
+    for, stock_consume_many)."""
+
+    def __init__(self, message, index: int = 0):
+        super().__init__(message)
+        self.index = index
 
 
 def herb_save(*, herb: Herb, actor) -> Herb:
@@ -96,41 +101,72 @@ def stock_consume(
     """Take `quantity_g` of a herb, earliest expiry first, from unexpired batches.
 
     Raises OutOfStock, changing nothing, when the unexpired stock is short."""
+    (movements,) = stock_consume_many(
+        pharmacy=pharmacy, wanted=[(herb, quantity_g)], reference=reference, actor=actor, today=today
+    )
+    return movements
+
+
+@transaction.atomic
+def stock_consume_many(*, pharmacy, wanted, reference: str, actor, today=None) -> list[list[StockMovement]]:
+    """Take each (herb, grams) of `wanted` as stock_consume does: the batches of them all read and
+    locked in one query, taken in one conditional UPDATE and recorded in one INSERT. Returns the
+    movements of each, in order. Raises OutOfStock (`index`: the first herb short), changing
+    nothing."""
     _ensure_pharmacy(pharmacy, actor)
-    quantity_g = Decimal(quantity_g)
-    if quantity_g <= 0:
+    wanted = [(herb, Decimal(quantity)) for herb, quantity in wanted]
+    if any(quantity <= 0 for _herb, quantity in wanted):
         raise ValidationError({"quantity_g": _("Quantity must be more than 0 g.")})
-    today = today or timezone.localdate()
     batches = list(
         StockBatch.objects.select_for_update()
-        .filter(pharmacy=pharmacy, herb=herb, expiry_date__gte=today, quantity_g__gt=0)
+        .filter(
+            pharmacy=pharmacy,
+            herb__in=[herb for herb, _quantity in wanted],
+            expiry_date__gte=today or timezone.localdate(),
+            quantity_g__gt=0,
+        )
         .order_by("expiry_date", "pk")
     )
-    available = sum((batch.quantity_g for batch in batches), Decimal(0))
-    if available < quantity_g:
-        raise OutOfStock(
-            _("%(herb)s is out of stock: %(need)s g needed, %(have)s g available.")
-            % {"herb": herb.name, "need": quantity_g, "have": available}
-        )
-    movements, remaining = [], quantity_g
-    for batch in batches:
-        if remaining <= 0:
-            break
-        take = min(batch.quantity_g, remaining)
-        # Conditional update: a concurrent consumer that got there first makes this match 0 rows.
-        updated = StockBatch.objects.filter(pk=batch.pk, quantity_g__gte=take).update(quantity_g=F("quantity_g") - take)
-        if not updated:
-            raise OutOfStock(_("%(herb)s stock changed while dispensing; try again.") % {"herb": herb.name})
-        batch.refresh_from_db(fields=["quantity_g"])
-        movements.append(
-            StockMovement.objects.create(
-                batch=batch,
-                kind=MovementKind.DISPENSE,
-                delta_g=-take,
-                balance_g=batch.quantity_g,
-                reference=reference,
-                actor=actor,
+    left = {batch.pk: batch.quantity_g for batch in batches}
+    movements = [[] for _ in wanted]
+    for index, (herb, quantity) in enumerate(wanted):
+        own = [batch for batch in batches if batch.herb_id == herb.pk and left[batch.pk] > 0]
+        available = sum((left[batch.pk] for batch in own), Decimal(0))
+        if available < quantity:
+            raise OutOfStock(
+                _("%(herb)s is out of stock: %(need)s g needed, %(have)s g available.")
+                % {"herb": herb.name, "need": quantity, "have": available},
+                index=index,
             )
-        )
-        remaining -= take
+        for batch in own:
+            take = min(left[batch.pk], quantity)
+            left[batch.pk], quantity = left[batch.pk] - take, quantity - take
+            movements[index].append(
+                StockMovement(
+                    batch=batch,
+                    kind=MovementKind.DISPENSE,
+                    delta_g=-take,
+                    balance_g=left[batch.pk],
+                    reference=reference,
+                    actor=actor,
+                )
+            )
+            if quantity <= 0:
+                break
+    _take(left, {batch.pk: batch.quantity_g for batch in batches}, wanted)
+    StockMovement.objects.bulk_create([movement for herb_movements in movements for movement in herb_movements])
     return movements
+
+
+def _take(left: dict, read: dict, wanted) -> None:
+    """Lower each batch from what was read to what is `left`, in one UPDATE; a concurrent consumer
+    that got there first makes it match fewer rows: OutOfStock."""
+    taken = {pk: read[pk] - quantity for pk, quantity in left.items() if quantity != read[pk]}
+    if not taken:
+        return
+    amount = Case(*(When(pk=pk, then=Value(take)) for pk, take in taken.items()), output_field=DecimalField())
+    batches = StockBatch.objects.filter(pk__in=taken, quantity_g__gte=amount)
+    updated = batches.update(quantity_g=F("quantity_g") - amount)
+    if updated != len(taken):
+        names = "、".join(herb.name for herb, _quantity in wanted)
+        raise OutOfStock(_("%(herb)s stock changed while dispensing; try again.") % {"herb": names})

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction, Toxicity, ToxicListEntry
-from catalogue.services import OutOfStock, stock_consume
+from catalogue.services import OutOfStock, stock_consume_many
 from core import tasks
 from core.images import make_thumbnail, normalize_photo, photo_quality
 from core.input import whole_number
@@ -131,14 +131,17 @@ def record_dispensed(*, actor, prescription: Prescription, data: dict, files: di
     upload = files.get("photo")
     if upload is None:
         raise ValidationError({"photo": [_("Photograph the dispensed herbs for the re-check.")]})
+    try:
+        consumed = stock_consume_many(
+            pharmacy=pharmacy,
+            wanted=[(item.herb, actual) for item, actual, _expected, _deviation in measured],
+            reference=prescription.display_number,
+            actor=actor,
+        )
+    except OutOfStock as exc:
+        raise ValidationError({f"weights[{exc.index}].grams": exc.messages}) from None
     lines = []
-    for index, (item, actual, expected, deviation) in enumerate(measured):
-        try:
-            movements = stock_consume(
-                pharmacy=pharmacy, herb=item.herb, quantity_g=actual, reference=prescription.display_number, actor=actor
-            )
-        except OutOfStock as exc:
-            raise ValidationError({f"weights[{index}].grams": exc.messages}) from None
+    for (item, actual, expected, deviation), movements in zip(measured, consumed, strict=True):
         lines.append(
             {
                 "position": item.position,
