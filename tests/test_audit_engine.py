@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from rules import engine
 from rules.drafts import parse_draft
+from rules.models import RuleVersion, RuleVersionStatus
 from rules.services import live_snapshot, rule_version_create, rule_version_publish, snapshot_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +132,22 @@ def test_a_published_rule_version_is_what_the_engine_uses(catalogue, county_admi
     new = rule_version_publish(version=rule_version_create(actor=county_admin, note="细辛 5 g"), actor=county_admin)
     assert live_snapshot().version == new.number
     assert "dose.over_max" not in codes(run(draft(item("细辛", 4)), snapshot_for(new)))
+
+
+def test_a_new_installation_freezes_its_working_tables_as_the_live_version_1_at_its_first_audit(catalogue):
+    RuleVersion.objects.all().delete()  # the test session froze the shipped catalogue as v1 (tests/conftest.py)
+    catalogue.filter(name="细辛").update(dose_max_g=Decimal(5))
+
+    rules = live_snapshot()
+
+    version = RuleVersion.objects.get()
+    assert (version.number, version.status, version.note, rules.version) == (
+        1,
+        RuleVersionStatus.LIVE,
+        "initial rules",
+        1,
+    )
+    assert "dose.over_max" not in codes(run(draft(item("细辛", 4)), rules)), "the tables as they were then"
 
 
 # --- the command-line contract ------------------------------------------------------------------------
