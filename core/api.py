@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
@@ -15,6 +16,21 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from .exceptions import Conflict
 from .ids import idempotency_key
 from .input import MESSAGE_LENGTH, echo
+
+
+class FilterBackend(DjangoFilterBackend):
+    """django-filter's backend, except that a filter given twice (`?herb=1&herb=2`) is a 400 at
+    that filter: django-filter would quietly use the last value, and the caller could not tell
+    which of its values the list was filtered by."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            params = request.query_params
+            repeated = [name for name in filterset_class.base_filters if len(params.getlist(name)) > 1]
+            if repeated:
+                raise exceptions.ValidationError({name: [_("Give this filter once.")] for name in repeated})
+        return super().filter_queryset(request, queryset, view)
 
 
 class Pagination(pagination.PageNumberPagination):

@@ -278,7 +278,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["core.input.JSONParser", "core.input.FormParser", "core.input.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",  # documents each operation's error answers
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.urls import resolve
 from rest_framework.mixins import ListModelMixin
 
 from accounts.roles import Role
@@ -60,6 +61,22 @@ def test_every_list_endpoint_is_paginated(api, root, url):
     assert set(body) == {"count", "next", "previous", "results"}
     assert isinstance(body["results"], list)
     assert len(body["results"]) == min(1, body["count"])
+
+
+@pytest.mark.parametrize("url", LIST_ROUTES)
+def test_a_filter_given_twice_is_a_400_at_that_filter_not_its_last_value(api, root, url):
+    """django-filter would quietly use the last value; the caller could not tell which one."""
+    api.force_login(root)
+    view = resolve(url).func.cls
+    filters = getattr(view, "filterset_class", None)
+    if filters is None:
+        pytest.skip(f"{url} has no filters")
+    name = next(iter(filters.base_filters))
+
+    response = api.get(f"{url}?{name}=1&{name}=2")
+
+    body = assert_error_shape(response, 400)
+    assert list(body["errors"]) == [name]
 
 
 def assert_error_shape(response, status):
