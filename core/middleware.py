@@ -136,8 +136,7 @@ class ResponseHeadersMiddleware:
       masked name and a stage to whoever holds the link; a blanket default cannot be forgotten
       by a new view, and it holds for token-authenticated API calls, whose user is known only
       inside the view. Nothing is kept by a browser, a shared clinic computer's disk or a proxy.
-    - X-Frame-Options (settings.X_FRAME_OPTIONS), unless the view is exempt, as Django's
-      clickjacking middleware would."""
+    (X-Frame-Options stays Django's own clickjacking middleware, which `check --deploy` looks for.)"""
 
     POLICY = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -149,7 +148,6 @@ class ResponseHeadersMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.frame_options = getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()
 
     def __call__(self, request):
         response = self.get_response(request)
@@ -157,8 +155,6 @@ class ResponseHeadersMiddleware:
         policy = self.DOCS_POLICY if request.path.startswith(("/api/docs/", "/admin/")) else self.POLICY
         headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("Cache-Control", "no-store")
-        if "X-Frame-Options" not in headers and not getattr(response, "xframe_options_exempt", False):
-            headers["X-Frame-Options"] = self.frame_options
         return response
 
 

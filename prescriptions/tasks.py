@@ -12,7 +12,7 @@ def flag_stuck_prescriptions():
     flag_stuck(limits=settings.STAGE_TIME_LIMITS)
 
 
-@shared_task(name="prescriptions.count_herb_use", ignore_result=True, time_limit=120)
+@shared_task(name="prescriptions.count_herb_use", ignore_result=True, soft_time_limit=100, time_limit=120)
 def count_herb_use():
     """Beat: recount how often the county prescribes each herb (the suggestions' ranking)."""
     herb_use_refresh()

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "core.middleware.InputCleaningMiddleware",
     "core.middleware.UploadLimitMiddleware",  # its own __call__ runs before CSRF reads a form
     "accounts.sessions.SessionIdleTimeoutMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
