@@ -120,7 +120,9 @@ def _tries_left(tries: int) -> str:
 @require_http_methods(["GET", "POST"])
 def track_json(request, token):
     """The same data and rules as the page: GET masked; POST {"last4": "1234"} full."""
-    key = f"track:json:{token}:{translation.get_language()}"
+    # "text": the cached value is the encoded JSON; a key of its own, so a dict cached by an
+    # earlier release (up to TRACK_CACHE_SECONDS before an upgrade) is never sent as its repr.
+    key = f"track:json:text:{token}:{translation.get_language()}"
     throttled, body = _throttled(request, cached=key if request.method == "GET" else "")
     if throttled:
         return throttled
