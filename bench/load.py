@@ -50,7 +50,6 @@ def load_environment(database: str, queue: str) -> dict:
         CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", redis),
         TCM_CELERY_QUEUE=queue,
         TRACK_RATE_PER_MINUTE="1000000000",
-        TCM_API_RATE_PER_MINUTE="1000000000",
     )
     return {"url": url, "default": default, "redis": redis, "queue": queue}
 
