@@ -38,6 +38,7 @@ from .services import (
     record_picked_up,
     run_create,
     stop_failed,
+    track_cache_key,
     tracking_data,
     tracking_try,
     tracking_verify,
@@ -77,7 +78,7 @@ def _throttled(request, cached: str) -> tuple[HttpResponse | None, object]:
 def track_page(request, token):
     """The patient's page: masked by default, the full prescription after the last 4 digits of
     the mobile. A wrong, revoked or malformed token gets the same plain 404."""
-    key = f"track:page:{token}:{translation.get_language()}"
+    key = track_cache_key("page", token, translation.get_language())
     throttled, html = _throttled(request, cached=key if request.method == "GET" else "")
     if throttled:
         return throttled
@@ -120,9 +121,7 @@ def _tries_left(tries: int) -> str:
 @require_http_methods(["GET", "POST"])
 def track_json(request, token):
     """The same data and rules as the page: GET masked; POST {"last4": "1234"} full."""
-    # "text": the cached value is the encoded JSON; a key of its own, so a dict cached by an
-    # earlier release (up to TRACK_CACHE_SECONDS before an upgrade) is never sent as its repr.
-    key = f"track:json:text:{token}:{translation.get_language()}"
+    key = track_cache_key("json-text", token, translation.get_language())
     throttled, body = _throttled(request, cached=key if request.method == "GET" else "")
     if throttled:
         return throttled

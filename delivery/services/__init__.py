@@ -11,7 +11,7 @@ from .notifications import (
     notifications_reconcile,
     trace_pull,
 )
-from .pages import forget_tracking_pages, track_cache_keys
+from .pages import forget_tracking_pages, track_cache_key, track_cache_keys
 from .runs import (
     RECORDERS,
     pickup_code_for,
@@ -55,6 +55,7 @@ __all__ = [
     "run_create",
     "stop_failed",
     "trace_pull",
+    "track_cache_key",
     "track_cache_keys",
     "tracking_data",
     "tracking_try",

@@ -8,9 +8,19 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 
+# What is cached for a token: the rendered page, and the JSON as encoded text ("json-text": an
+# earlier release cached a dict under "json", which must never be sent as its repr).
+TRACK_CACHE_KINDS = ("page", "json-text")
+
+
+def track_cache_key(kind: str, token: str, language: str) -> str:
+    """The key of the cached tracking `kind` (TRACK_CACHE_KINDS) of `token` in `language`."""
+    return f"track:{kind}:{token}:{language}"
+
+
 def track_cache_keys(token: str) -> list[str]:
     """Every key under which the tracking page and JSON of `token` are cached."""
-    return [f"track:{kind}:{token}:{language}" for kind in ("page", "json") for language in ("zh-hans", "en")]
+    return [track_cache_key(kind, token, language) for kind in TRACK_CACHE_KINDS for language in ("zh-hans", "en")]
 
 
 def forget_tracking_pages(keys: list[str]) -> None:
