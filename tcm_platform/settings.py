@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "delivery",
     "dashboards",
     "pipeline",
+    "interop",
     "tcm_platform",  # the roof: only the demo seeding command lives here as an app
 ]
 

@@ -122,6 +122,9 @@ urlpatterns = [
     path("catalogue/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    # Standard doors for hospital systems (docs/interop.md): FHIR R4 reads and CDS Hooks order checks.
+    path("fhir/", include("interop.fhir.urls")),
+    path("", include("interop.cds.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]

@@ -1,0 +1,3 @@
+"""The CDS Hooks service under /cds-services (interop/cds)."""
+
+urlpatterns = []

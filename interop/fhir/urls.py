@@ -1,0 +1,3 @@
+"""The FHIR R4 read API under /fhir/ (interop/fhir)."""
+
+urlpatterns = []
