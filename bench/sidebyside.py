@@ -6,7 +6,11 @@ Two gunicorns (4 sync workers each) on the same PostgreSQL database and Redis: t
 time, floors and project endpoints interleaved, three repetitions; each project figure is divided
 by its floor from the same repetition. Printed, and written to bench/results/latest.md.
 
-    python bench/sidebyside.py [--seconds 8] [--repeats 3]
+    python bench/sidebyside.py [--seconds 8] [--repeats 3] [--threads 1]
+
+`--threads N` (N > 1) runs both gunicorns with the gthread worker class, N threads per worker,
+instead of sync workers: the same setup for both, so a request that waits on the database or
+Redis lets another one run in the same process (bench/README.md shows both).
 
 DATABASE_URL (default: a fresh database `tcm_bench_side` on 127.0.0.1:5432) and REDIS_URL
 (default redis://127.0.0.1:6379/12) say where; the broker is Redis too, on a queue of its own
@@ -124,9 +128,10 @@ def measure(options, state) -> tuple[dict, dict]:
     env = {"DATABASE_URL": BASE, "REDIS_URL": REDIS}
     every = cases(state)
     figures = {case.name: [] for case in every}
+    workers = ["-w", "4", *(["-k", "gthread", "--threads", str(options.threads)] if options.threads > 1 else [])]
     with (
-        gunicorn(env, "-w", "4") as (project, project_pid),
-        gunicorn({**env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}, "-w", "4", app="bench.bare.wsgi") as (
+        gunicorn(env, *workers) as (project, project_pid),
+        gunicorn({**env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}, *workers, app="bench.bare.wsgi") as (
             bare,
             bare_pid,
         ),
@@ -152,11 +157,15 @@ def run(port: int, case: wrk.Case, *, seconds: int) -> wrk.Result:
     return result
 
 
+def setup(options) -> str:
+    return f"4 gthread workers × {options.threads} threads" if options.threads > 1 else "4 sync workers"
+
+
 def report(options, figures: dict, memory: dict) -> str:
     lines = [
         "# The platform against the bare stack",
         "",
-        f"gunicorn 4 sync workers each, wrk -t2 -c32, {options.seconds} s per figure, {options.repeats} repetitions "
+        f"gunicorn {setup(options)} each, wrk -t2 -c32, {options.seconds} s per figure, {options.repeats} repetitions "
         "interleaved; PostgreSQL and Redis on 127.0.0.1. Ratio = project req/s ÷ the floor's req/s in the same "
         "repetition: median (range). Latencies are the median repetition's, in ms.",
         "",
@@ -197,15 +206,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="> 1: gthread workers with this many threads")
     options = parser.parse_args()
     fresh_database()
     try:
-        state = prepare(soaks=700 * options.seconds * options.repeats + 2000)
+        per_second = 700 if options.threads == 1 else 1500  # more than the station step can take
+        state = prepare(soaks=per_second * options.seconds * options.repeats + 2000)
         figures, memory = measure(options, state)
     finally:
         app.control.purge()
     text = report(options, figures, memory)
-    out = ROOT / "bench" / "results" / "latest.md"
+    out = ROOT / "bench" / "results" / ("latest.md" if options.threads == 1 else f"latest-threads{options.threads}.md")
     out.parent.mkdir(exist_ok=True)
     out.write_text(text)
     print(text)
