@@ -3,8 +3,11 @@ the platform's own engine and rule version — one card per finding, with the su
 change the draft (write 先煎, lower a dose to the limit, remove one herb of a 十八反 pair), and
 every answer valid against the CDS Hooks 2.0 card schema."""
 
+import copy
+
 import pytest
 from django.test import Client
+from jsonschema import Draft202012Validator
 
 from catalogue.models import Herb
 from rules.engine import ENGINE_VERSION
@@ -12,7 +15,9 @@ from rules.models import CustomPairRule
 from rules.services import live_snapshot, rule_version_create, rule_version_publish
 
 from .cds_hooks import (
+    CARDS,
     DISCOVERY,
+    SCHEMA,
     SELECT,
     SI_NI_TANG,
     SI_WU_TANG,
@@ -260,3 +265,22 @@ def test_a_newly_published_rule_version_is_the_one_the_cards_state_and_a_long_me
     assert (card["indicator"], card["source"]["label"]) == ("warning", "本院")
     assert len(card["summary"]) == 139 and card["summary"].endswith("…")
     assert card["detail"].startswith(long_message)
+
+
+def test_the_card_schema_every_answer_is_checked_against_refuses_what_the_specification_forbids(his):
+    """The check in every test above can fail: a real answer, spoiled as the specification forbids."""
+    Draft202012Validator.check_schema(SCHEMA)
+    answer = call(his, SIGN, hook_request(GANCAO_GANSUI))
+    spoil = {
+        "no selectionBehavior with suggestions": lambda card: card.pop("selectionBehavior"),
+        "a 140-character summary": lambda card: card.update(summary="十" * 140),
+        "an indicator outside the three": lambda card: card.update(indicator="hard-stop"),
+        "no source label": lambda card: card["source"].pop("label"),
+        "two recommended of at most one": lambda card: [s.update(isRecommended=True) for s in card["suggestions"]],
+        "a delete without its resource id": lambda card: card["suggestions"][0]["actions"][0].pop("resourceId"),
+        "a card uuid that is no uuid": lambda card: card.update(uuid="card-1"),
+    }
+    for name, change in spoil.items():
+        spoiled = copy.deepcopy(answer)
+        change(cards_of(spoiled, "incompatibility.eighteen")[0])
+        assert list(CARDS.iter_errors(spoiled)), name
