@@ -9,6 +9,8 @@ import json
 import pytest
 from django.test import Client
 
+from catalogue.models import Herb
+
 from .cds_hooks import (
     DISCOVERY,
     SELECT,
@@ -20,6 +22,7 @@ from .cds_hooks import (
     order,
     patient,
     pregnancy,
+    system,
     token_client,
 )
 
@@ -222,3 +225,36 @@ def test_no_shape_of_request_is_a_500_every_answer_is_a_400_or_valid_cards(his):
             else:
                 assert response.json()["errors"], (path, value)
     assert statuses == {200, 400}
+
+
+def test_a_herb_code_longer_than_any_herb_id_is_a_400_and_a_name_longer_than_any_herbs_is_not_checked(his):
+    huge = order("huge", "", 6, doses=3, herb_id="9" * 40)
+    del huge["medicationCodeableConcept"]["text"]
+    long_name = order("long", "很长的一个西药商品名称" * 10, 6, doses=3)
+
+    refused = errors(his, hook_request([huge]))
+    answer = call(his, SIGN, hook_request([order("baizhu", "白术", 9, doses=3), long_name]))
+
+    assert f"{ENTRY}[0].resource.medicationCodeableConcept.coding[0].code" in refused
+    (notice,) = answer["cards"]
+    assert notice["indicator"] == "info" and "很长的一个西药商品名称" in notice["summary"]
+    assert len(notice["detail"]) < 200
+
+
+def test_an_allergy_coded_by_the_catalogue_id_of_a_herb_is_that_herbs_allergy(his):
+    baizhu = Herb.objects.get(name="白术")
+    coded = allergies("")
+    coded["entry"][0]["resource"]["code"] = {"coding": [{"system": system("herb"), "code": str(baizhu.pk)}]}
+
+    answer = call(
+        his, SIGN, hook_request([order("baizhu", "白术", 9)], prefetch={"patient": patient(), "allergies": coded})
+    )
+
+    assert [(c["indicator"], c["source"]["topic"]["code"]) for c in answer["cards"]] == [("critical", "allergy")]
+
+
+def test_order_sign_needs_the_number_of_doses_on_one_line_at_least(his):
+    orders = [order("gancao", "甘草", 6, doses=None), order("baizhu", "白术", 9, doses=None)]
+
+    assert list(errors(his, hook_request(orders))) == [f"{ENTRY}[0].resource.dispenseRequest.quantity.value"]
+    assert call(his, SIGN, hook_request([orders[0], order("baizhu", "白术", 9, doses=5)])) == {"cards": []}

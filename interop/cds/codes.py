@@ -17,3 +17,10 @@ def code_system(name: str) -> str:
     `special-decoction` (code: a catalogue.models.SpecialDecoction value), `audit-finding` (code:
     a finding code of rules.data.CODES)."""
     return f"{settings.SITE_URL}/fhir/CodeSystem/{name}"
+
+
+def herb_id_of(code) -> int | None:
+    """The catalogue herb id a code of the herb code system stands for: ASCII digits, at most nine
+    (no herb id is longer; a longer number would not fit the database's integer)."""
+    text = str(code or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 and int(text) > 0 else None

@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 
 from catalogue.models import SpecialDecoction
 from catalogue.selectors import herb_catalogue, herb_resolve_many
-from core.input import whole_number
-from prescriptions.services.drafting import MAX_DOSES, MAX_GRAMS, MAX_ITEMS, ClinicalFacts
+from core.input import echo, whole_number
+from prescriptions.services.drafting import MAX_DOSES, MAX_GRAMS, MAX_HERB_NAME, MAX_ITEMS, ClinicalFacts
 from rules.engine import LABEL_TO_SPECIAL, SPECIAL_LABELS
 
-from .codes import code_system
+from .codes import code_system, herb_id_of
 from .prefetch import facts_from_prefetch
 from .reading import Problems, codings, concept_text
 
@@ -169,10 +169,9 @@ def _medication_request(problems: Problems, resource: dict, path: str, *, hook: 
     herb_id, code_path, foreign = None, "", False
     for coding_path, coding in codings(problems, concept, concept_path):
         if coding.get("system") == code_system("herb"):
-            code = str(coding.get("code", ""))
-            herb_id, code_path = (int(code), f"{coding_path}.code") if code.isascii() and code.isdigit() else (0, "")
-            if herb_id == 0:
-                problems.add(f"{coding_path}.code", _("No herb with this code in the catalogue."))
+            herb_id, code_path = herb_id_of(coding.get("code")), f"{coding_path}.code"
+            if herb_id is None:
+                problems.add(code_path, _("No herb with this code in the catalogue."))
         elif coding.get("system"):
             foreign = True
     written = concept_text(concept)
@@ -271,8 +270,9 @@ def _resolved(problems: Problems, pending: list, unchecked: list) -> list[OrderL
             if not herb:
                 problems.add(line.code_path, _("No herb with this code in the catalogue."))
                 continue
-        if line.foreign and line.written not in herbs:
-            unchecked.append(line.written or _called(line.resource, "MedicationRequest"))
+        if (line.foreign and line.written not in herbs) or len(herb) > MAX_HERB_NAME:
+            # Another medicine: a name coded elsewhere that is no herb, or longer than any herb's.
+            unchecked.append(echo(line.written, MAX_HERB_NAME) or _called(line.resource, "MedicationRequest"))
             continue
         reference = f"MedicationRequest/{line.resource['id']}"
         lines.append(OrderLine(line.path, line.resource, reference, herb, line.grams, line.instruction))

@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalogue.selectors import herb_catalogue
+from core.input import echo
 from prescriptions.services.checking import years_since
-from prescriptions.services.drafting import ClinicalFacts, clean_facts
+from prescriptions.services.drafting import MAX_HERB_NAME, ClinicalFacts, clean_facts
 
-from .codes import BODY_WEIGHT, LOINC, PREGNANCY_ANSWERS, PREGNANCY_STATUS, code_system
+from .codes import BODY_WEIGHT, LOINC, PREGNANCY_ANSWERS, PREGNANCY_STATUS, code_system, herb_id_of
 from .reading import Problems, codings, concept_text, resources_of
 
 GENDERS = {"male": "M", "female": "F", "other": "", "unknown": ""}
@@ -146,10 +147,9 @@ def _allergies(problems: Problems, value) -> list[str]:
         if concept is None or statuses & NOT_IN_FORCE or (categories and "medication" not in categories):
             continue
         for _p, coding in codings(problems, concept, f"{path}.code"):
-            code = str(coding.get("code", ""))
-            if coding.get("system") == code_system("herb") and code.isascii() and code.isdigit():
-                coded[len(named)] = int(code)
-        named.append(concept_text(concept))
+            if coding.get("system") == code_system("herb") and herb_id_of(coding.get("code")) is not None:
+                coded[len(named)] = herb_id_of(coding.get("code"))
+        named.append(echo(concept_text(concept), MAX_HERB_NAME))  # no herb's name is longer
     if coded:
         names = dict(herb_catalogue().filter(pk__in=set(coded.values())).values_list("pk", "name"))
         for index, herb_id in coded.items():
