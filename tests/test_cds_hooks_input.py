@@ -196,7 +196,7 @@ def test_missing_or_null_prefetch_values_are_unknown_facts_with_a_notice(his):
     assert any(card["indicator"] == "critical" for card in answer["cards"])
 
 
-JUNK = (None, 0, -1, 1.5, True, "", "x", [], [None], {}, {"resourceType": "Bundle"})
+JUNK = (None, 0, -1, 1.5, 10**30, True, "", "x", [], [None], [{}], {}, {"resourceType": "Bundle"})
 
 
 def leaf_paths(value, path=()):

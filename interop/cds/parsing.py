@@ -209,7 +209,7 @@ def _grams(problems: Problems, dosage: dict, path: str) -> Decimal | None:
         problems.add(f"{quantity_path}.value", _("Grams must be more than 0 and at most 500."))
         return None
     unit, code = quantity.get("unit"), quantity.get("code")
-    if (unit is not None and unit not in GRAM_UNITS) or (code is not None and code != "g"):
+    if (unit is not None and not (isinstance(unit, str) and unit in GRAM_UNITS)) or (code is not None and code != "g"):
         problems.add(quantity_path, _("Give the dose in grams (unit “g”)."))
         return None
     return grams

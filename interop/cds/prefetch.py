@@ -45,7 +45,7 @@ def facts_from_prefetch(problems: Problems, prefetch: dict, *, patient_id: str) 
         if patient_id and rid is not None and rid != patient_id and f"Patient/{rid}" != patient_id:
             problems.add("prefetch.patient.id", _("This is not the patient of context.patientId."))
         gender = patient.get("gender")
-        if gender is not None and gender not in GENDERS:
+        if gender is not None and not (isinstance(gender, str) and gender in GENDERS):
             problems.add("prefetch.patient.gender", _("Give male, female, other or unknown."))
         sex = GENDERS.get(gender, "") if isinstance(gender, str) else ""
         age = _age(problems, patient.get("birthDate"), "prefetch.patient.birthDate")
@@ -123,7 +123,7 @@ def _weight(problems: Problems, value) -> Decimal | None:
     number = quantity.get("value")
     try:
         weight = Decimal(str(number)) if isinstance(number, (int, float)) and not isinstance(number, bool) else None
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):  # ValueError: an integer of thousands of digits
         weight = None
     if quantity and (weight is None or quantity.get("unit", "kg") != "kg" or quantity.get("code", "kg") != "kg"):
         problems.add(f"{path}.valueQuantity", _("Give the weight in kg."))
