@@ -71,6 +71,7 @@ RESOURCE = ("context", "draftOrders", "entry", 0, "resource")
         (("context",), [], "context"),
         (("context", "userId"), 7, "context.userId"),
         (("context", "patientId"), REMOVE, "context.patientId"),
+        (("context", "selections"), [1], "context.selections[0]"),  # order-sign has none: if sent, checked alike
         (("context", "draftOrders"), REMOVE, "context.draftOrders"),
         (("context", "draftOrders", "resourceType"), "MedicationRequest", "context.draftOrders.resourceType"),
         (("context", "draftOrders", "entry"), [], ENTRY),

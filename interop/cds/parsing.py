@@ -12,7 +12,6 @@ not checked and is listed as such. Everything refused is raised together as one 
 keyed by JSON path (interop.cds.reading)."""
 
 import re
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -30,6 +29,7 @@ from .prefetch import facts_from_prefetch
 from .reading import Problems, codings, concept_text
 
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 MAX_ENTRIES = 100  # draft orders in one request
 ORDER_SELECT, ORDER_SIGN = "order-select", "order-sign"
 GRAM_UNITS = {"g", "克"}
@@ -98,7 +98,7 @@ def parse_request(body, *, hook: str) -> HookRequest:
         patient_id = problems.text(context.get("patientId"), "context.patientId") or ""
         problems.text(context.get("encounterId"), "context.encounterId", required=False)
         lines, unchecked, doses = _draft_orders(problems, context.get("draftOrders"), hook=hook)
-        if hook == ORDER_SELECT:
+        if hook == ORDER_SELECT or "selections" in context:
             _selections(problems, context.get("selections"), context.get("draftOrders"))
     facts, patient_given = facts_from_prefetch(problems, prefetch, patient_id=patient_id)
     problems.raise_any()
@@ -106,11 +106,8 @@ def parse_request(body, *, hook: str) -> HookRequest:
 
 
 def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+    """A UUID in its canonical form (8-4-4-4-12 hex digits), the OpenAPI `uuid` format."""
+    return UUID.fullmatch(text) is not None
 
 
 def _draft_orders(problems: Problems, bundle, *, hook: str) -> tuple[list, list, int | None]:
@@ -298,7 +295,8 @@ def _doses(problems: Problems, pending: list, *, hook: str) -> int | None:
 
 
 def _selections(problems: Problems, selections, bundle) -> None:
-    """order-select's `context.selections`: references to orders of the draft (MedicationRequest/1)."""
+    """order-select's `context.selections` (refused the same way if another hook sends it): at
+    least one, each a reference to an order of the draft (MedicationRequest/1)."""
     known = set()
     entries = bundle.get("entry") if isinstance(bundle, dict) else None
     for entry in entries if isinstance(entries, list) else ():

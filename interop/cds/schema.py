@@ -29,7 +29,7 @@ class CdsContextSerializer(serializers.Serializer):
     selections = serializers.ListField(
         child=serializers.CharField(),
         required=False,
-        help_text="order-select only, required there: the orders just chosen, e.g. MedicationRequest/1.",
+        help_text="Required for order-select: the orders just chosen, e.g. MedicationRequest/1.",
     )
     draftOrders = serializers.DictField(
         help_text=(
@@ -50,7 +50,7 @@ class CdsPrefetchSerializer(serializers.Serializer):
 class CdsHookCallSerializer(serializers.Serializer):
     hook = serializers.CharField(help_text="The service's hook: order-select or order-sign.")
     hookInstance = serializers.UUIDField(help_text="A UUID for this firing of the hook.")
-    fhirServer = serializers.URLField(required=False, help_text="Not called back: send the prefetch.")
+    fhirServer = serializers.CharField(required=False, help_text="The EHR's FHIR base URL; never called back.")
     fhirAuthorization = serializers.DictField(required=False)
     context = CdsContextSerializer()
     prefetch = CdsPrefetchSerializer(
