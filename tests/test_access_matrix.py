@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponse
+from django.test import Client
 from django.urls import URLResolver, include, path, resolve, reverse
 from django.utils import timezone
 from PIL import Image
@@ -37,6 +38,7 @@ from prescriptions.services import consult_attach_photo
 from prescriptions.workflow import Stage
 from tcm_platform import urls as platform_urls
 
+from .cds_hooks import token_client
 from .factories import InstitutionFactory, PatientFactory, UserFactory
 from .test_accounts import PASSWORD, user_change_data
 from .test_tracking import ADDRESS, prescription_at
@@ -158,6 +160,8 @@ MATRIX = {
     # The OpenAPI document (drf-spectacular's default SERVE_PERMISSIONS: AllowAny); it describes
     # the endpoints and holds no data. /api/docs/, which renders it, needs a sign-in.
     "api-schema": Row(PUBLIC, (), EVERYONE),
+    # CDS Hooks discovery (interop.cds): the list of services and their prefetch templates, no data.
+    "cds:services": Row(PUBLIC, (), EVERYONE),
     "admin:index": Row(ADMIN, (ADMIN_SITE,), ADMINS),
 }
 
@@ -265,6 +269,7 @@ PARAMETRIC = {
     "stations:inspection-save": "test_station_surfaces_serve_the_county_tree_and_no_one_else",
     "api:herb-detail": "test_herb_and_formula_details_follow_the_catalogue_and_the_formulas_owner",
     "api:formula-detail": "test_herb_and_formula_details_follow_the_catalogue_and_the_formulas_owner",
+    "cds:service": "test_the_cds_order_services_answer_each_persona_who_may_prescribe_by_token_and_refuse_the_rest",
 }
 
 
@@ -1251,3 +1256,24 @@ def test_a_user_saved_by_an_administrator_must_belong_to_an_institution_in_their
         True,
         {Role.ADMINISTRATOR},
     )
+
+
+def test_the_cds_order_services_answer_each_persona_who_may_prescribe_by_token_and_refuse_the_rest(personas, catalogue):
+    """A HIS's token of each persona posts an empty hook request: those who may prescribe get past
+    the permission to the request's own 400; no patient data is read, so the outsider too."""
+    got = {}
+    for service in ("tcm-herbal-order-select", "tcm-herbal-order-sign", "no-such-service"):
+        url = reverse("cds:service", args=[service])
+        for who, user in personas.items():
+            got[service, who] = outcome(token_client(user).post(url, {}, content_type="application/json"))
+        got[service, ANONYMOUS] = outcome(Client().post(url, {}, content_type="application/json"))
+
+    assert got == {
+        (service, who): (ok if who in holders(("prescribe",)) else "refused json")
+        for service, ok in (
+            ("tcm-herbal-order-select", "400"),
+            ("tcm-herbal-order-sign", "400"),
+            ("no-such-service", "404"),
+        )
+        for who in (*PERSONAS, ANONYMOUS)
+    }
