@@ -6,6 +6,7 @@ from django.contrib.messages.storage import default_storage
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -71,14 +72,27 @@ class ExceptionAnswersMiddleware:
         # One line, no traceback: an expected outage, and a traceback in the logs means a bug.
         logger.warning("database unavailable for %s %s: %s", request.method, request.path, str(exc).strip())
         message = _("The service is briefly unavailable; please try again in a moment.")
-        if request.path.startswith("/api/"):
+        response = view_answer(request, status=503, message=str(message))
+        if response is None and request.path.startswith("/api/"):
             response = JsonResponse({"detail": str(message), "errors": {}}, status=503)
-        else:
+        elif response is None:
             response = HttpResponse(
                 f"<!doctype html><meta charset=utf-8><title>503</title><p>{message}</p>", status=503
             )
         response["Retry-After"] = "5"
         return response
+
+
+def view_answer(request, *, status: int, message: str):
+    """A refusal made before any view runs, in the format of the view the path leads to, when that
+    view's class says how (`answer_refusal(request, status=..., message=...)`: the FHIR API answers
+    with an OperationOutcome); None for any other path, which gets the answers below."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    answer = getattr(getattr(match.func, "cls", None), "answer_refusal", None)
+    return None if answer is None else answer(request, status=status, message=message)
 
 
 def refusal_page(request, message, *, status: int):
@@ -174,6 +188,9 @@ class HeaderCleaningMiddleware:
         if header is not None:
             name = header.removeprefix("HTTP_").replace("_", "-").title()
             message = _("The %(header)s header contains a NUL character, which is not allowed.") % {"header": name}
+            answer = view_answer(request, status=400, message=message)
+            if answer is not None:
+                return answer
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": message, "errors": {name: [message]}}, status=400)
             return HttpResponse(f"<!doctype html><meta charset=utf-8><title>400</title><p>{message}</p>", status=400)
@@ -208,6 +225,9 @@ class InputCleaningMiddleware:
 
     @staticmethod
     def refused(request, exc: InputRefused):
+        answer = view_answer(request, status=400, message=str(exc))
+        if answer is not None:
+            return answer
         if request.path.startswith("/api/"):
             errors = {path: messages for path, messages in exc.errors.items() if path}
             return JsonResponse(

@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -22,7 +22,7 @@ from prescriptions.services.trace import record_event
 from prescriptions.workflow import Stage
 
 from .factories import PatientFactory
-from .fhir import outcome, read
+from .fhir import FHIR_JSON, outcome, read
 from .test_api_day import app
 from .test_tracking import prescription_at
 
@@ -175,6 +175,22 @@ def test_only_json_is_answered_in_whichever_way_a_client_asks_for_it(clinician):
     assert "\n  " in mine.get(f"{url}?_pretty=true").content.decode()
     refused = mine.post("/fhir/MedicationRequest", {}, content_type="application/fhir+json")
     assert refused.status_code == 405 and refused.json()["issue"][0]["code"] == "not-supported"
+
+
+def test_what_the_platform_refuses_before_any_view_is_an_outcome_too(clinician, monkeypatch):
+    p = prescription_at(clinician, Stage.SUBMITTED)
+    mine, url = app(clinician), f"/fhir/MedicationRequest/{p.pk}-1"
+
+    outcome(mine, "/fhir/MedicationRequest?patient=1%00", 400, "invalid")
+    outcome(mine, url, 400, "invalid", HTTP_IDEMPOTENCY_KEY="a\x00b")
+
+    def away(*args, **kwargs):
+        raise OperationalError("the database is restarting")
+
+    monkeypatch.setattr("interop.fhir.selectors.prescription_detail", away)
+    response = mine.get(url)
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert response.json()["issue"][0]["code"] == "transient" and response["Content-Type"] == FHIR_JSON
 
 
 @pytest.fixture

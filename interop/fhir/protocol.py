@@ -2,8 +2,11 @@
 `application/fhir+json; charset=utf-8`, the formats a client may ask for (`Accept`, `_format`),
 every error as an OperationOutcome with its status, and the OpenAPI schema's account of them."""
 
+import json
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular import openapi
@@ -145,6 +148,14 @@ class FHIRView(APIView):
 
     def get_exception_handler(self):
         return fhir_exception_handler
+
+    @classmethod
+    def answer_refusal(cls, request, *, status: int, message: str) -> HttpResponse:
+        """A refusal made before the view runs (core.middleware.view_answer: a NUL in the query
+        string, the database away) as an OperationOutcome."""
+        code = {400: "invalid", 503: "transient"}.get(status, "exception")
+        body = json.dumps(operation_outcome(code, echo(message, MESSAGE_LENGTH)), ensure_ascii=False)
+        return HttpResponse(body, status=status, content_type=f"{MEDIA_TYPE}; charset=utf-8")
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -13,7 +13,7 @@ from prescriptions.models import Prescription
 
 from . import codes, selectors
 from .exceptions import FHIRError
-from .protocol import FHIRView
+from .protocol import JSON_FORMATS, FHIRView
 from .resources.bundles import OF_PRESCRIPTION, everything, request_page
 from .resources.capability import CODE_SYSTEMS, capability_statement, code_system
 from .resources.common import split_id
@@ -21,7 +21,12 @@ from .resources.parties import organization, patient, practitioner
 from .search import SEARCH, page_links, parse_search
 
 ID = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The resource's id")
-FORMAT = OpenApiParameter("_format", OpenApiTypes.STR, description="json (the only format); overrides Accept")
+FORMAT = OpenApiParameter(
+    "_format",
+    OpenApiTypes.STR,
+    enum=sorted(JSON_FORMATS - {"application/fhir json"}),  # its "+" sent unencoded: taken, not advertised
+    description="JSON only; overrides Accept",
+)
 PRETTY = OpenApiParameter("_pretty", OpenApiTypes.BOOL, description="true: indented JSON")
 
 
@@ -57,8 +62,10 @@ SEARCH_PARAMETERS = [
         "_lastUpdated", OpenApiTypes.STR, many=True, description="eq (default), ge, gt, le, lt + a date or dateTime"
     ),
     OpenApiParameter("group-identifier", OpenApiTypes.STR, description="The prescription number ([system|]value)"),
-    OpenApiParameter("_count", OpenApiTypes.INT, description="Lines per page, 0 to 100 (default 20)"),
-    OpenApiParameter("_offset", OpenApiTypes.INT, description="Lines to skip (the paging links carry it)"),
+    OpenApiParameter("_count", {"type": "integer", "minimum": 0}, description="Lines per page, 0 to 100 (default 20)"),
+    OpenApiParameter(
+        "_offset", {"type": "integer", "minimum": 0}, description="Lines to skip (the paging links carry it)"
+    ),
     FORMAT,
     PRETTY,
 ]
