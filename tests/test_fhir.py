@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -158,6 +159,8 @@ def test_a_value_the_server_cannot_read_is_a_400_invalid(clinician):
         "_lastUpdated=yesterday",
     ]:
         outcome(mine, f"/fhir/MedicationRequest?{query}", 400, "invalid")
+    outcome(Client(), "/fhir/metadata?_pretty=yes", 400, "invalid")
+    outcome(Client(), "/fhir/metadata?_format=json&_format=json", 400, "invalid")
 
 
 def test_only_json_is_answered_in_whichever_way_a_client_asks_for_it(clinician):
@@ -296,6 +299,7 @@ def test_the_lines_of_a_prescription_on_its_way_carry_its_herbs_doses_and_prelim
     assert line["requester"]["reference"] == f"Practitioner/{clinician.pk}"
     issue = read(mine, f"/fhir/DetectedIssue/{p.pk}-1")
     assert issue["status"] == "preliminary" and issue["implicated"][0]["reference"] == f"MedicationRequest/{p.pk}-2"
+    mine.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # displays are data: Chinese whatever the language
     task = read(mine, f"/fhir/Task/{p.pk}-submitted")
     assert (task["status"], task["businessStatus"]["coding"][0]["display"]) == ("completed", "已提交")
 

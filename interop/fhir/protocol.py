@@ -26,7 +26,7 @@ from core.schema import AutoSchema
 from .codes import MEDIA_TYPE
 from .exceptions import FHIRError
 from .resources.bundles import operation_outcome
-from .search import refuse_unsupported
+from .search import check_parameters
 
 # What `_format` or `Accept` may name: JSON in any of its FHIR spellings ("+" arrives as a space
 # when a client does not encode it in a query string).
@@ -137,7 +137,7 @@ class FHIRSchema(AutoSchema):
 class FHIRView(APIView):
     """A read of the FHIR API: GET only, token (or session) authenticated, for users who may see
     patients (as /api/v1/prescriptions/ is); parameters besides `supported` and the general ones
-    (`_format`, `_pretty`) are a 400."""
+    (`_format`, `_pretty`), or given twice, are a 400 (interop.fhir.search.check_parameters)."""
 
     renderer_classes = [FHIRRenderer]
     content_negotiation_class = FHIRNegotiation
@@ -159,4 +159,4 @@ class FHIRView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        refuse_unsupported(request.query_params, self.supported)
+        check_parameters(request.query_params, self.supported)

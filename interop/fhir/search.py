@@ -42,8 +42,10 @@ class Search:
     given: tuple  # the search parameters as given, but paging, for the links
 
 
-def refuse_unsupported(query, supported=frozenset()) -> None:
-    """A 400 "not-supported" for any parameter but `supported` and the general ones."""
+def check_parameters(query, supported=frozenset()) -> None:
+    """Every endpoint's parameters: a 400 "not-supported" for any but `supported` and the general
+    ones; a 400 "invalid" for one given twice (but _lastUpdated, which narrows again), or for a
+    _pretty other than true or false."""
     unknown = sorted(name for name in query if name not in supported | GENERAL)
     if unknown:
         raise FHIRError(
@@ -51,14 +53,16 @@ def refuse_unsupported(query, supported=frozenset()) -> None:
             "not-supported",
             _("This server does not support the parameter %(names)s.") % {"names": ", ".join(map(echo, unknown))},
         )
+    for name in query:
+        if name not in REPEATABLE and len(query.getlist(name)) > 1:
+            raise _invalid(_("Give the parameter %(name)s once.") % {"name": name})
+    if query.get("_pretty", "true") not in ("true", "false"):
+        raise _invalid(_("_pretty must be true or false."))
 
 
 def parse_search(query) -> Search:
     """The MedicationRequest search that `query` (the request's QueryDict) asks for."""
-    refuse_unsupported(query, SEARCH)
-    for name in query:
-        if name not in REPEATABLE and len(query.getlist(name)) > 1:
-            raise _invalid(_("Give the parameter %(name)s once.") % {"name": name})
+    check_parameters(query, SEARCH)
     value = {name: query.get(name, "").strip() for name in SEARCH - REPEATABLE}
     filters = LineFilters(
         patient=_patient(value["patient"]) if value["patient"] else None,
