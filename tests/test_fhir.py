@@ -370,3 +370,21 @@ def test_every_code_system_the_resources_name_is_served_and_validates(clinician)
     assert set(concepts["stage"]) == set(Stage.values) and concepts["stage"]["recheck_failed"] == "复核未通过"
     assert concepts["special-decoction"]["decoct_first"] == "先煎"
     assert concepts["audit-finding"]["incompatibility.eighteen"] == "十八反"
+
+
+def test_the_openapi_schema_lists_every_fhir_endpoint_with_its_media_type(client):
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+
+    fhir = {path for path in paths if path.startswith("/fhir/")}
+    types = ["MedicationRequest", "DetectedIssue", "MedicationDispense", "Task", "Provenance", "Patient"]
+    types += ["Practitioner", "Organization", "CodeSystem"]
+    assert fhir == {
+        "/fhir/metadata",
+        "/fhir/MedicationRequest",
+        "/fhir/MedicationRequest/{id}/$everything",
+        *(f"/fhir/{name}/{{id}}" for name in types),
+    }
+    for path in fhir:
+        answers = paths[path]["get"]["responses"]
+        assert {"200", "400", "406"} <= set(answers), path
+        assert all(set(answer["content"]) == {"application/fhir+json"} for answer in answers.values()), path
