@@ -43,8 +43,9 @@ class ExceptionAnswersMiddleware:
     """What the site answers for an expected failure, in one layer (one wrapper per request):
 
     - While the database is unreachable (a restart, a failover): 503 with Retry-After — JSON for
-      the API, a short page otherwise — never a 500 with a trace, from a view or from any
-      middleware inside this one. Nothing was written: the request's transaction never committed.
+      the API, the view's own format where it has one (view_answer), a short page otherwise —
+      never a 500 with a trace, from a view or from any middleware inside this one. Nothing was
+      written: the request's transaction never committed.
     - A Conflict no page handled itself: a 409 page in the site's layout with the message and a
       way back, never a 500 (the API's is core.api.exception_handler). PermissionDenied and
       Http404 are Django's own 403 and 404."""
@@ -200,8 +201,9 @@ class HeaderCleaningMiddleware:
 class InputCleaningMiddleware:
     """The page and query side of the one input-cleaning layer (core.input): a NUL, an unpaired
     surrogate or an over-long value in the path, the query string or a page's form data is a 400
-    before any view sees it — JSON at the field for the API, a page in the site's layout
-    otherwise. The API's bodies are checked by its parsers (core.input), when a view reads them."""
+    before any view sees it — JSON at the field for the API, the view's own format where it has
+    one (view_answer), a page in the site's layout otherwise. The API's bodies are checked by its
+    parsers (core.input), when a view reads them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
