@@ -237,6 +237,7 @@ def test_the_search_narrows_by_patient_status_last_change_and_number(clinician, 
         delivered
     )
     assert found("_lastUpdated=gt2020-01-01") == lines(active, cancelled)
+    assert found("_lastUpdated=lt2020-01-01T09:30:01+08:00") == lines(delivered)  # the "+" unencoded
     statuses = {entry["resource"]["status"] for entry in search(mine, "_count=100")["entry"]}
     assert statuses == {"active", "cancelled", "completed"}
 

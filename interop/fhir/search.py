@@ -121,7 +121,7 @@ def _group_number(text: str) -> str:
 
 def _updated(text: str) -> list[tuple[str, datetime]]:
     """The bounds a _lastUpdated value sets on the prescription's last change, as (lookup, time)."""
-    text = text.strip()
+    text = text.strip().replace(" ", "+")  # a zone's "+" sent unencoded arrives as a space
     prefix = text[:2] if text[:2].isalpha() else "eq"
     if text[:2].isalpha() and prefix not in PREFIXES:
         raise _invalid(_("_lastUpdated must be a date such as ge2026-01-31 or lt2026-01-31T08:00:00+08:00."))
