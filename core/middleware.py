@@ -6,6 +6,7 @@ from django.contrib.messages.storage import default_storage
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -42,8 +43,9 @@ class ExceptionAnswersMiddleware:
     """What the site answers for an expected failure, in one layer (one wrapper per request):
 
     - While the database is unreachable (a restart, a failover): 503 with Retry-After — JSON for
-      the API, a short page otherwise — never a 500 with a trace, from a view or from any
-      middleware inside this one. Nothing was written: the request's transaction never committed.
+      the API, the view's own format where it has one (view_answer), a short page otherwise —
+      never a 500 with a trace, from a view or from any middleware inside this one. Nothing was
+      written: the request's transaction never committed.
     - A Conflict no page handled itself: a 409 page in the site's layout with the message and a
       way back, never a 500 (the API's is core.api.exception_handler). PermissionDenied and
       Http404 are Django's own 403 and 404."""
@@ -71,14 +73,27 @@ class ExceptionAnswersMiddleware:
         # One line, no traceback: an expected outage, and a traceback in the logs means a bug.
         logger.warning("database unavailable for %s %s: %s", request.method, request.path, str(exc).strip())
         message = _("The service is briefly unavailable; please try again in a moment.")
-        if request.path.startswith("/api/"):
+        response = view_answer(request, status=503, message=str(message))
+        if response is None and request.path.startswith("/api/"):
             response = JsonResponse({"detail": str(message), "errors": {}}, status=503)
-        else:
+        elif response is None:
             response = HttpResponse(
                 f"<!doctype html><meta charset=utf-8><title>503</title><p>{message}</p>", status=503
             )
         response["Retry-After"] = "5"
         return response
+
+
+def view_answer(request, *, status: int, message: str):
+    """A refusal made before any view runs, in the format of the view the path leads to, when that
+    view's class says how (`answer_refusal(request, status=..., message=...)`: the FHIR API answers
+    with an OperationOutcome); None for any other path, which gets the answers below."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    answer = getattr(getattr(match.func, "cls", None), "answer_refusal", None)
+    return None if answer is None else answer(request, status=status, message=message)
 
 
 def refusal_page(request, message, *, status: int):
@@ -174,6 +189,9 @@ class HeaderCleaningMiddleware:
         if header is not None:
             name = header.removeprefix("HTTP_").replace("_", "-").title()
             message = _("The %(header)s header contains a NUL character, which is not allowed.") % {"header": name}
+            answer = view_answer(request, status=400, message=message)
+            if answer is not None:
+                return answer
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": message, "errors": {name: [message]}}, status=400)
             return HttpResponse(f"<!doctype html><meta charset=utf-8><title>400</title><p>{message}</p>", status=400)
@@ -183,8 +201,9 @@ class HeaderCleaningMiddleware:
 class InputCleaningMiddleware:
     """The page and query side of the one input-cleaning layer (core.input): a NUL, an unpaired
     surrogate or an over-long value in the path, the query string or a page's form data is a 400
-    before any view sees it — JSON at the field for the API, a page in the site's layout
-    otherwise. The API's bodies are checked by its parsers (core.input), when a view reads them."""
+    before any view sees it — JSON at the field for the API, the view's own format where it has
+    one (view_answer), a page in the site's layout otherwise. The API's bodies are checked by its
+    parsers (core.input), when a view reads them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -208,6 +227,9 @@ class InputCleaningMiddleware:
 
     @staticmethod
     def refused(request, exc: InputRefused):
+        answer = view_answer(request, status=400, message=str(exc))
+        if answer is not None:
+            return answer
         if request.path.startswith("/api/"):
             errors = {path: messages for path, messages in exc.errors.items() if path}
             return JsonResponse(

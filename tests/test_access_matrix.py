@@ -29,7 +29,7 @@ from audit.review.services import review_draw
 from audit.services import audit_decide, audit_run
 from catalogue.formulas import formula_save_personal
 from catalogue.models import Herb
-from decoction.models import Inspection, StationPhoto
+from decoction.models import DispensingRecord, Inspection, StationPhoto
 from decoction.selectors import STATIONS
 from delivery.models import DeliveryStop
 from patients.models import Patient
@@ -90,6 +90,7 @@ PAGE = "page"  # login_required: anonymous -> /login/, refused -> 403
 API = "api"  # DRF: anonymous and refused -> 401/403 with a JSON detail
 ADMIN = "admin"  # admin site: non-staff (and anonymous) -> the admin's login; staff without the model permission -> 403
 PUBLIC = "public"  # no sign-in needed: everyone, anonymous included, gets `ok`
+FHIR = "fhir"  # the FHIR API (interop.fhir): anonymous and refused -> 403 with an OperationOutcome
 
 ADMIN_SITE = "admin site"  # not a capability: is_staff, which accounts.services gives ADMIN_SITE_ROLES
 
@@ -162,6 +163,10 @@ MATRIX = {
     "api-schema": Row(PUBLIC, (), EVERYONE),
     # CDS Hooks discovery (interop.cds): the list of services and their prefetch templates, no data.
     "cds:services": Row(PUBLIC, (), EVERYONE),
+    # The FHIR API: its CapabilityStatement holds no data and is open to all; the search reads
+    # prescriptions as /api/v1/prescriptions/ does (view_patients).
+    "fhir:metadata": Row(PUBLIC, (), EVERYONE),
+    "fhir:medicationrequest-search": Row(FHIR, ("view_patients",), PATIENT_READERS),
     "admin:index": Row(ADMIN, (ADMIN_SITE,), ADMINS),
 }
 
@@ -237,6 +242,7 @@ ACTIONS = "test_other_institutions_are_refused_each_action_as_if_the_prescriptio
 STATION_API = "test_the_station_api_opens_each_station_to_its_staff_and_shows_only_the_countys_prescriptions"
 COURIER_API = "test_the_courier_api_acts_only_on_the_couriers_own_open_run"
 REVIEW = "test_a_review_sample_is_read_and_scored_only_at_its_reviewing_institution"
+FHIR_READS = "test_a_t001_prescriptions_fhir_resources_are_read_in_its_subtree_and_hidden_elsewhere"
 PARAMETRIC = {
     "patients:edit": READS,
     "patients:portrait": READS,
@@ -270,6 +276,17 @@ PARAMETRIC = {
     "api:herb-detail": "test_herb_and_formula_details_follow_the_catalogue_and_the_formulas_owner",
     "api:formula-detail": "test_herb_and_formula_details_follow_the_catalogue_and_the_formulas_owner",
     "cds:service": "test_the_cds_order_services_answer_each_persona_who_may_prescribe_by_token_and_refuse_the_rest",
+    "fhir:medicationrequest-read": FHIR_READS,
+    "fhir:medicationrequest-everything": FHIR_READS,
+    "fhir:detectedissue-read": FHIR_READS,
+    "fhir:medicationdispense-read": FHIR_READS,
+    "fhir:task-read": FHIR_READS,
+    "fhir:provenance-read": FHIR_READS,
+    "fhir:patient-read": FHIR_READS,
+    "fhir:practitioner-read": FHIR_READS,
+    "fhir:organization-read": FHIR_READS,
+    "fhir:codesystem-read": FHIR_READS,
+    "fhir:unknown": FHIR_READS,  # any other path under /fhir/: a 404 for everyone
 }
 
 
@@ -367,11 +384,11 @@ def test_the_table_agrees_with_the_navigation_the_api_permission_classes_and_the
         assert (capability in MATRIX[name].capabilities) if capability else MATRIX[name].capabilities == (), name
     for name, row in MATRIX.items():
         assert all(cap in CAPABILITIES or cap == ADMIN_SITE for cap in row.capabilities), name
-        if row.kind == API:
+        if row.kind in (API, FHIR):
             view = resolve(reverse(name)).func.view_class
             declared = {getattr(permission, "capability", None) for permission in view.permission_classes}
             assert declared == set(row.capabilities), name
-        if row.kind in (PAGE, API):
+        if row.kind in (PAGE, API, FHIR):
             assert row.allowed == holders(row.capabilities), name
         if row.kind == ADMIN and name != "admin:index":
             assert row.allowed <= holders(row.capabilities), name
@@ -390,8 +407,11 @@ def test_the_table_agrees_with_the_navigation_the_api_permission_classes_and_the
 
 def outcome(response) -> str:
     """A response as the table writes it: "200", "403", "login" (sent to /login/), "admin-login",
-    "refused json" (401/403 with a JSON detail), "302 /path/" for another redirect."""
+    "refused json" (401/403 with a JSON detail), "refused outcome" (403 with a FHIR
+    OperationOutcome), "302 /path/" for another redirect."""
     code = response.status_code
+    if code == 403 and response.get("Content-Type", "").startswith("application/fhir+json"):
+        return "refused outcome" if response.json().get("resourceType") == "OperationOutcome" else "403 fhir"
     if code in (301, 302, 303):
         target = urlsplit(response["Location"]).path
         return {reverse("login"): "login", reverse("admin:login"): "admin-login"}.get(target, f"{code} {target}")
@@ -408,10 +428,10 @@ def expected(row: Row, who: str) -> str:
             return row.ok
         return "403" if who in ADMINS else "admin-login"  # ADMINS: the staff personas (checked above)
     if who == ANONYMOUS:
-        return {PAGE: "login", API: "refused json"}[row.kind]
+        return {PAGE: "login", API: "refused json", FHIR: "refused outcome"}[row.kind]
     if who in row.allowed:
         return row.ok
-    return {PAGE: "403", API: "refused json"}[row.kind]
+    return {PAGE: "403", API: "refused json", FHIR: "refused outcome"}[row.kind]
 
 
 def send(client, row: Row, url: str):
@@ -488,10 +508,27 @@ OUTSIDE_T001 = {"outsider", "c002_admin", "c002_pharmacist"}
 def who_reads(allowed: set[str], hidden: set[str], kind: str = PAGE) -> dict[str, str]:
     """The outcome per caller of a read: 200 for `allowed`, 404 for `hidden` (the object's existence
     is not revealed), a capability refusal for the rest."""
-    refused = "403" if kind == PAGE else "refused json"
+    refused = {PAGE: "403", API: "refused json", FHIR: "refused outcome"}[kind]
     table = {who: "200" if who in allowed else "404" if who in hidden else refused for who in (*PERSONAS, *OTHERS)}
-    table[ANONYMOUS] = "login" if kind == PAGE else "refused json"
+    table[ANONYMOUS] = "login" if kind == PAGE else refused
     return table
+
+
+def assert_read_as(client, t001, surfaces: dict) -> None:
+    """Each URL of `surfaces` answers each caller as its table says, and no refusal shows the
+    prescription's number or its patient's name or mobile."""
+    p, patient = t001.prescription, t001.patient
+    secrets_of_p = (p.number, patient.name, patient.mobile)
+    for url, want in surfaces.items():
+        got, leaks = {}, []
+        for who in want:
+            response = as_user(client, t001.users.get(who)).get(url)
+            got[who] = outcome(response)
+            body = b"" if response.streaming else response.content
+            if response.status_code != 200 and any(secret.encode() in body for secret in secrets_of_p):
+                leaks.append(who)
+        assert got == want, url
+        assert leaks == [], f"{url}: a refusal shows the prescription's data"
 
 
 def test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere(client, t001):
@@ -510,21 +547,38 @@ def test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere(client,
         # The pharmacist's audit page: only for the institution the prescription is routed to.
         f"/audit/{p.pk}/": who_reads({"pharmacist"}, {"c002_pharmacist"}),
     }
-    secrets_of_p = (p.number, patient.name, patient.mobile)
-    for url, want in surfaces.items():
-        got, leaks = {}, []
-        for who in want:
-            response = as_user(client, t001.users.get(who)).get(url)
-            got[who] = outcome(response)
-            body = b"" if response.streaming else response.content
-            if response.status_code != 200 and any(secret.encode() in body for secret in secrets_of_p):
-                leaks.append(who)
-        assert got == want, url
-        assert leaks == [], f"{url}: a refusal shows the prescription's data"
+    assert_read_as(client, t001, surfaces)
 
     as_user(client, t001.users["clinician"])
     assert p.number in client.get(f"/prescriptions/{p.pk}/").content.decode()
     assert client.get(f"/api/v1/prescriptions/{p.pk}/").json()["number"] == p.number
+
+
+def test_a_t001_prescriptions_fhir_resources_are_read_in_its_subtree_and_hidden_elsewhere(client, t001, county):
+    """The FHIR API reads as /api/v1/ does: a T001 prescription's resources, its patient, its
+    prescriber and its institution are read in the subtree above T001; other institutions get the
+    answer a missing id gets (404), roles that do not read patients a refusal."""
+    p, patient, clinician = t001.prescription, t001.patient, t001.users["clinician"]
+    with_findings = prescription_at(clinician, Stage.SUBMITTED, herbs=[("党参", "10"), ("薄荷", "6")])
+    record = DispensingRecord.objects.create(  # test setup: a dispensing without its station step
+        prescription=p, dispenser=t001.users["dispenser"], pharmacy=county["P001"], weights=[]
+    )
+    reads = who_reads(SUBTREE_OF_T001, OUTSIDE_T001, FHIR)
+    surfaces = {
+        f"/fhir/MedicationRequest/{p.pk}-1": reads,
+        f"/fhir/MedicationRequest/{p.pk}-1/$everything": reads,
+        f"/fhir/DetectedIssue/{with_findings.pk}-1": reads,
+        f"/fhir/MedicationDispense/{p.pk}-{record.pk}": reads,
+        f"/fhir/Task/{p.pk}-ai-audited": reads,
+        f"/fhir/Provenance/{p.pk}-2": reads,
+        f"/fhir/Patient/{patient.pk}": reads,
+        f"/fhir/Practitioner/{clinician.pk}": reads,
+        f"/fhir/Organization/{county['T001'].pk}": reads,
+        # The platform's vocabularies hold no one's data: every reader of patients reads them.
+        "/fhir/CodeSystem/stage": who_reads(PATIENT_READERS | set(OTHERS), set(), FHIR),
+        "/fhir/Prescription/1": dict.fromkeys((*PERSONAS, *OTHERS, ANONYMOUS), "404"),
+    }
+    assert_read_as(client, t001, surfaces)
 
 
 def test_other_institutions_are_refused_each_action_as_if_the_prescription_did_not_exist(client, t001):

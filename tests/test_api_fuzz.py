@@ -3,7 +3,8 @@ generated requests for every operation, as each role, pass every check schemathe
 `--checks all` runs): never a 5xx, only documented statuses, content types, headers and bodies,
 invalid data refused, valid data accepted, credentials enforced. An operation that
 takes an id is also fuzzed against real objects: a prescription at every stage of the pipeline
-(the prescription and audit operations), its patient, a herb and a formula.
+(the prescription and audit operations), its patient, a herb and a formula, and the FHIR API's
+resources of such prescriptions (fhir_ids).
 
 Bounded by hypothesis: 3 examples per operation; each example is sent once with its generated id
 and once per role against a real object, the roles taking the objects in turn, so 3 examples × 6
@@ -31,7 +32,9 @@ from werkzeug.test import stream_encode_multipart
 from accounts.services import api_token_issue
 from audit.models import ReviewRound, ReviewSample
 from catalogue.models import Formula, Herb
+from decoction.models import DispensingRecord
 from delivery.services import run_create
+from interop.fhir.resources.capability import CODE_SYSTEMS
 from prescriptions.workflow import Stage
 from tcm_platform.wsgi import application
 
@@ -190,12 +193,40 @@ def review_samples(clinician) -> list[int]:
     ]
 
 
+def fhir_ids(request, kind: str) -> list[str]:
+    """The ids of real FHIR resources of type `kind`: of prescriptions at every stage (their first
+    line, first stage, first trace event), one with an audit finding, one dispensed, a patient, the
+    prescriber and their institution, the CodeSystems."""
+    clinician = request.getfixturevalue("clinician")
+    if kind == "CodeSystem":
+        return list(CODE_SYSTEMS)
+    if kind in ("Patient", "Practitioner", "Organization"):
+        patient = prescription_at(clinician, Stage.SUBMITTED).patient_id
+        return [str({"Patient": patient, "Practitioner": clinician.pk, "Organization": clinician.institution_id}[kind])]
+    if kind == "DetectedIssue":  # 薄荷 without its 后下: a finding
+        return [f"{prescription_at(clinician, Stage.SUBMITTED, herbs=[('党参', '10'), ('薄荷', '6')]).pk}-1"]
+    if kind == "MedicationDispense":
+        dispensed = prescription_at(clinician, Stage.DISPENSED)
+        record = DispensingRecord.objects.create(  # the row the station step writes, without its photo
+            prescription=dispensed,
+            dispenser=request.getfixturevalue("dispenser"),
+            pharmacy=request.getfixturevalue("county")["P001"],
+            weights=[],
+        )
+        return [f"{dispensed.pk}-{record.pk}"]
+    local = {"MedicationRequest": "1", "Task": "submitted", "Provenance": "1"}[kind]
+    return [f"{pk}-{local}" for pk in at_every_stage(clinician)]
+
+
 def real_ids(request, path: str) -> list[int]:
     """The real objects an id-taking operation is fuzzed against (the first call builds them)."""
     cache = request.node.__dict__.setdefault("_real_ids", {})
-    kind = path.split("/")[3]  # /api/v1/<kind>/{id}/...
+    parts = path.split("/")
+    kind = parts[2] if parts[1] == "fhir" else parts[3]  # /api/v1/<kind>/{id}/..., /fhir/<Type>/{id}
     if kind not in cache:
-        if kind in ("prescriptions", "audit", "stations"):
+        if parts[1] == "fhir":
+            cache[kind] = fhir_ids(request, kind)
+        elif kind in ("prescriptions", "audit", "stations"):
             cache[kind] = at_every_stage(request.getfixturevalue("clinician"))
         elif kind == "delivery":  # a run of the courier's and its stop
             parcel = prescription_at(request.getfixturevalue("clinician"), Stage.PACKAGED)
