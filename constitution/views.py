@@ -29,7 +29,9 @@ from .services import assessment_record, invite_create, invite_url
 def _public(response):
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "no-store"  # answers about one's health: not kept on a shared phone
-    response["Referrer-Policy"] = "no-referrer"
+    # Not no-referrer: a form posted under it sends "Origin: null", which the CSRF check refuses.
+    # same-origin still keeps the link's token from any other site (the page links to none).
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
