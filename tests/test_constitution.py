@@ -247,3 +247,9 @@ def test_the_portrait_shows_the_latest_constitution_with_its_date_and_a_link_to_
     assert reverse("patients:constitution", args=[patient.pk]) in page
     edit = client.get(reverse("patients:edit", args=[patient.pk])).content.decode()
     assert 'id="constitution-link"' in edit
+
+
+def test_the_patients_page_is_rate_limited_per_address_like_the_tracking_page(client, clinician, patient, settings):
+    settings.TRACK_RATE_PER_MINUTE = 2
+    url = reverse("constitution:invite", args=[invite_create(actor=clinician, patient=patient).token])
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
