@@ -79,7 +79,8 @@ def result_context(assessment) -> dict:
 
 
 def _answers_from(post) -> dict:
-    return {key: post[key] for key in post if key in {item["id"] for item in questionnaire.data()["items"]}}
+    known = {item["id"] for item in questionnaire.data()["items"]}
+    return {key: post[key] for key in post if key in known}
 
 
 @require_http_methods(["GET", "POST"])
