@@ -28,6 +28,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import can_see_institution
 from catalogue.models import Herb
+from constitution.models import ConstitutionAssessment
+from constitution.selectors import latest_assessment
 from delivery.models import DeliveryStop, StopStatus
 from patients.models import Consult, Patient
 from patients.permissions import patients_visible_to
@@ -53,6 +55,7 @@ class Portrait:
     finding_codes: list[dict]  # per finding code: the most severe first, then the most frequent
     deliveries: list[dict]  # one per prescription version, newest first
     openable: set[int] = field(default_factory=set)  # prescriptions whose page the reader may open
+    constitution: ConstitutionAssessment | None = None  # the latest constitution assessment (issue 22)
 
     @property
     def age(self) -> int:
@@ -110,6 +113,7 @@ def patient_portrait(user, patient_id: int) -> Portrait:
         finding_codes=_finding_codes(findings),
         deliveries=[_delivery(p) for p in prescriptions],
         openable={p.pk for p in prescriptions if can_see_institution(user, p.institution_id)},
+        constitution=latest_assessment(patient),
     )
 
 

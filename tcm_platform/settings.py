@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "patients",
     "rules",
     "prescriptions",
+    "constitution",
     "audit",
     "decoction",
     "delivery",

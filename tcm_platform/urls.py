@@ -11,6 +11,9 @@ from accounts.forms import LoginForm
 from audit.api import review as review_api
 from audit.api import views as audit_api
 from catalogue.api import views as catalogue_api
+from constitution.api import views as constitution_api
+from constitution.urls import invite_patterns as constitution_invite_patterns
+from constitution.urls import patient_patterns as constitution_patient_patterns
 from dashboards import views
 from decoction.api import views as stations_api
 from delivery.api import track as track_api
@@ -36,6 +39,21 @@ api_v1 = [
     path("formulas/<int:pk>/", catalogue_api.FormulaDetailView.as_view(), name="formula-detail"),
     path("patients/", patients_api.PatientListCreateView.as_view(), name="patient-list"),
     path("patients/<int:pk>/", patients_api.PatientDetailView.as_view(), name="patient-detail"),
+    path(
+        "patients/<int:pk>/constitution/",
+        constitution_api.PatientConstitutionView.as_view(),
+        name="patient-constitution",
+    ),
+    path(
+        "patients/<int:pk>/constitution/invite/",
+        constitution_api.PatientConstitutionInviteView.as_view(),
+        name="patient-constitution-invite",
+    ),
+    path(
+        "constitution/questionnaire/",
+        constitution_api.QuestionnaireView.as_view(),
+        name="constitution-questionnaire",
+    ),
     path("auth/token/", accounts_api.TokenObtainView.as_view(), name="auth-token"),
     path("prescriptions/", prescription_views.PrescriptionListCreateView.as_view(), name="prescription-list"),
     path(
@@ -80,6 +98,8 @@ urlpatterns = [
     # The public tracking page first: it is the most requested URL (every scan of a QR code).
     path("t/", include((tracking_patterns, "tracking"))),
     path("api/v1/track/<str:token>/", track_api.TrackView.as_view(), name="api-track"),
+    # The patient's constitution questionnaire, opened from a QR code the clinician shows.
+    path("c/", include((constitution_invite_patterns, "constitution"))),
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     # The old delivery-times page, folded into the stages dashboard: bookmarks still land there.
@@ -102,7 +122,11 @@ urlpatterns = [
             (
                 # The portrait reads the patient's prescriptions, audits and deliveries: composed in
                 # pipeline/, on the floor above them (patients/ may not import them).
-                [*patient_patterns, path("<int:pk>/portrait/", pipeline_views.patient_portrait_page, name="portrait")],
+                [
+                    *patient_patterns,
+                    *constitution_patient_patterns,
+                    path("<int:pk>/portrait/", pipeline_views.patient_portrait_page, name="portrait"),
+                ],
                 "patients",
             )
         ),

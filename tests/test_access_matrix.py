@@ -146,6 +146,9 @@ MATRIX = {
     "api:stock-list": Row(API, ("view_stock",), STOCK_READERS),
     "api:formula-list": Row(API, ("prescribe",), CLINICIANS),
     "api:patient-list": Row(API, ("view_patients",), PATIENT_READERS),
+    "api:constitution-questionnaire": Row(
+        API, ("view_patients",), PATIENT_READERS, ok="400"
+    ),  # no ?sex=: a 400 naming it
     "api:prescription-list": Row(API, ("view_patients",), PATIENT_READERS),
     "api:prescription-precheck": Row(API, ("prescribe",), CLINICIANS, ok="400", method="post"),
     "api:audit-queue": Row(API, ("final_audit",), frozenset({"pharmacist"})),
@@ -237,6 +240,7 @@ SKIPPED = {
 # spot-checks one.
 
 # Named URLs with path parameters, each with the test below that covers it.
+CONSTITUTION_INVITE = "test_a_constitution_invite_is_made_in_the_patients_subtree_and_opens_only_its_own_page"
 READS = "test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere"
 ACTIONS = "test_other_institutions_are_refused_each_action_as_if_the_prescription_did_not_exist"
 STATION_API = "test_the_station_api_opens_each_station_to_its_staff_and_shows_only_the_countys_prescriptions"
@@ -253,6 +257,11 @@ PARAMETRIC = {
     "audit:claim": ACTIONS,
     "api:patient-detail": READS,
     "api:prescription-detail": READS,
+    "patients:constitution": READS,
+    "patients:constitution-assisted": READS,
+    "api:patient-constitution": READS,
+    "api:patient-constitution-invite": CONSTITUTION_INVITE,
+    "constitution:invite": CONSTITUTION_INVITE,
     "api:prescription-cancel": ACTIONS,
     "api:prescription-photos": ACTIONS,
     "api:prescription-revise": ACTIONS,
@@ -544,6 +553,12 @@ def test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere(client,
         f"/api/v1/patients/{patient.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001, API),
         # The portrait reads (view_patients: clinicians, pharmacists and administrators).
         f"/patients/{patient.pk}/portrait/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001),
+        # Constitution identification: read as the portrait, filled in as the patient's page edits.
+        f"/patients/{patient.pk}/constitution/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001),
+        f"/api/v1/patients/{patient.pk}/constitution/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001, API),
+        f"/patients/{patient.pk}/constitution/assisted/": who_reads(
+            {"clinician", "centre_admin", "county_admin"}, {"outsider", "c002_admin"}
+        ),
         # The pharmacist's audit page: only for the institution the prescription is routed to.
         f"/audit/{p.pk}/": who_reads({"pharmacist"}, {"c002_pharmacist"}),
     }
@@ -552,6 +567,27 @@ def test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere(client,
     as_user(client, t001.users["clinician"])
     assert p.number in client.get(f"/prescriptions/{p.pk}/").content.decode()
     assert client.get(f"/api/v1/prescriptions/{p.pk}/").json()["number"] == p.number
+
+
+def test_a_constitution_invite_is_made_in_the_patients_subtree_and_opens_only_its_own_page(client, t001):
+    """The invite API (manage_patients, the patient in the caller's subtree; 404 outside it), and
+    the link it gives: public, it shows the patient's masked surname only, and a made-up token
+    is a 404."""
+    patient = t001.patient
+    made = {
+        who: outcome(as_user(client, t001.users.get(who)).post(f"/api/v1/patients/{patient.pk}/constitution/invite/"))
+        for who in (*PERSONAS, *OTHERS, ANONYMOUS)
+    }
+    makers = {"clinician", "centre_admin", "county_admin"}
+    assert {who for who, got in made.items() if got == "201"} == makers
+    assert {who for who, got in made.items() if got == "404"} == OUTSIDE_T001  # not revealed outside
+    assert set(made.values()) == {"201", "404", "refused json"}
+
+    url = as_user(client, t001.users["clinician"]).post(f"/api/v1/patients/{patient.pk}/constitution/invite/")
+    page = as_user(client, None).get(urlsplit(url.json()["url"]).path)
+    assert page.status_code == 200 and patient.name not in page.content.decode()
+    assert patient.name[0] + "*" in page.content.decode()
+    assert client.get("/c/not-a-token/").status_code == 404
 
 
 def test_a_t001_prescriptions_fhir_resources_are_read_in_its_subtree_and_hidden_elsewhere(client, t001, county):

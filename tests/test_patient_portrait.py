@@ -262,18 +262,18 @@ def test_the_number_of_queries_stays_the_same_however_long_the_history(
     client, history, clinician, monkeypatch, actors, django_assert_max_num_queries
 ):
     """The signed-in user (session, user, roles, the institution tree, the top bar's institution) and
-    the portrait's six reads: the patient, the allergies, the prescriptions with their milestones and
-    audit runs, their herb lines, their delivery stops, the consults."""
+    the portrait's seven reads: the patient, the allergies, the prescriptions with their milestones and
+    audit runs, their herb lines, their delivery stops, the consults, the latest constitution assessment."""
     patient = history["patient"]
     client.force_login(clinician)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         assert client.get(f"/patients/{patient.pk}/portrait/").status_code == 200
 
     write = History(monkeypatch, actors)
     for day in range(1, 9):
         p = write.submit(local(2024, 4, day, 9), patient, {"tcm_disease": "胃痛"}, [("党参", "10"), ("白术", "12")])
         write.move(local(2024, 4, day, 10), p, DISPENSING)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(f"/patients/{patient.pk}/portrait/")
     assert re.search(r'id="visit-count">11<', response.content.decode())
 
