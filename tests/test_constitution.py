@@ -110,7 +110,7 @@ def test_the_api_answers_400_with_a_field_path_per_missing_item_and_saves_nothin
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"answers.C7", "answers.A2"}
     assert api.post(api_url(patient), {}, "application/json").json()["errors"] == {
-        "answers": ["Send the answers as an object of item id to 1..5."]
+        "answers": ["请以“题号 → 1..5”的对象提交答案。"]
     }
     assert not ConstitutionAssessment.objects.exists()
 
@@ -188,7 +188,7 @@ def test_an_incomplete_page_says_what_is_missing_keeps_the_answers_and_saves_not
     page = client.post(url, {"agree": "yes", "step": "answers", **given})
 
     text = page.content.decode()
-    assert page.status_code == 400 and "2 questions are not answered; nothing was saved." in text
+    assert page.status_code == 400 and "有 2 道题未回答，未保存任何内容。" in text
     assert 'id="item-E5"' in text and 'fieldset class="item invalid" id="item-E5"' in text
     assert 'name="B3" value="4" checked' in text
     assert not ConstitutionAssessment.objects.exists()
@@ -200,7 +200,7 @@ def test_an_expired_or_unknown_link_is_a_clear_page(client, clinician, patient):
     with time_machine.travel(timezone.now() + timedelta(hours=24, seconds=1)):
         expired = client.get(url)
         assert client.post(url, {"agree": "yes", "step": "answers", **answers()}).status_code == 410
-    assert expired.status_code == 410 and "expired" in expired.content.decode()
+    assert expired.status_code == 410 and "此链接已过期" in expired.content.decode()
     assert client.get(reverse("constitution:invite", args=["nope"])).status_code == 404
     assert not ConstitutionAssessment.objects.exists()
 
