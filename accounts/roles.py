@@ -62,6 +62,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # clinician only their own prescriptions' (volume, diagnoses, herbs, audit, review).
     "view_figures": frozenset({Role.CLINICIAN, Role.ADMINISTRATOR}),
     "manage_users": frozenset({Role.ADMINISTRATOR}),
+    # Edit the visiting-expert schedule (巡回坐诊) of the centres in the administrator's subtree.
+    "manage_schedule": frozenset({Role.ADMINISTRATOR}),
 }
 
 # The pipeline's clinical work: held only through a role, never through being a superuser. A

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "audit",
     "decoction",
     "delivery",
+    "outreach",
     "dashboards",
     "pipeline",
     "interop",

@@ -1,0 +1,175 @@
+"""The visiting-expert schedule (巡回坐诊, outreach): the overlap rule and who may edit, the consult
+link pulled from the prescriptions, through the services; the API and the public page are in
+tests/test_outreach_api.py."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from accounts.roles import Role
+from outreach.models import ClinicSession, SessionConsult
+from outreach.services import session_cancel, session_save
+from outreach.tasks import link_consults
+from prescriptions.services import prescription_submit
+from prescriptions.services.drafting import PrescriptionForm
+
+from .factories import PatientFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = date(2027, 3, 8)  # a Monday, in the future of every test but the ones that travel to it
+
+
+@pytest.fixture
+def expert(county):
+    return UserFactory(username="expert", name="陈国医", institution=county["H001"], roles=[Role.CLINICIAN])
+
+
+def book(actor, expert, place, starts="08:30", ends="11:30", day=DAY, **kwargs):
+    return session_save(
+        actor=actor,
+        expert=expert,
+        institution=place,
+        date=day,
+        starts_at=time.fromisoformat(starts),
+        ends_at=time.fromisoformat(ends),
+        **kwargs,
+    )
+
+
+def test_an_expert_booked_at_an_overlapping_time_elsewhere_is_refused_naming_the_other_session_and_nothing_is_saved(
+    county_admin, expert, county
+):
+    book(county_admin, expert, county["T001"])
+
+    with pytest.raises(ValidationError) as refused:
+        book(county_admin, expert, county["T003"], starts="10:00", ends="12:00", note="下午")
+
+    message = refused.value.message_dict["starts_at"][0]
+    assert "白塔乡卫生院" in message and "08:30" in message and "11:30" in message and "2027-03-08" in message
+    assert ClinicSession.objects.count() == 1
+
+
+def test_a_change_that_makes_two_sessions_overlap_is_refused_and_leaves_the_session_as_it_was(
+    county_admin, expert, county
+):
+    book(county_admin, expert, county["T001"])
+    afternoon = book(county_admin, expert, county["T003"], starts="13:30", ends="16:30")
+
+    with pytest.raises(ValidationError):
+        book(county_admin, expert, county["T003"], starts="11:00", ends="16:30", session=afternoon)
+
+    afternoon.refresh_from_db()
+    assert afternoon.starts_at == time(13, 30)
+
+
+def test_sessions_that_only_touch_and_sessions_of_other_days_or_experts_are_allowed(county_admin, expert, county):
+    other = UserFactory(institution=county["H001"], roles=[Role.CLINICIAN])
+    book(county_admin, expert, county["T001"], starts="08:30", ends="11:30")
+
+    book(county_admin, expert, county["T003"], starts="11:30", ends="14:00")
+    book(county_admin, expert, county["T003"], day=DAY + timedelta(days=1))
+    book(county_admin, other, county["T001"])
+
+    assert ClinicSession.objects.count() == 4
+
+
+def test_a_cancelled_session_no_longer_blocks_the_experts_time(county_admin, expert, county):
+    first = book(county_admin, expert, county["T001"])
+    session_cancel(actor=county_admin, session=first)
+
+    book(county_admin, expert, county["T003"])
+
+    assert ClinicSession.objects.filter(cancelled_at__isnull=True).count() == 1
+    with pytest.raises(ValidationError):
+        book(county_admin, expert, county["T001"], session=first, note="恢复")
+
+
+def test_a_session_must_end_after_it_starts_and_not_be_made_in_the_past(county_admin, expert, county):
+    with pytest.raises(ValidationError) as backwards:
+        book(county_admin, expert, county["T001"], starts="11:00", ends="09:00")
+    with pytest.raises(ValidationError) as past:
+        book(county_admin, expert, county["T001"], day=date(2020, 1, 6))
+
+    assert set(backwards.value.message_dict) == {"ends_at"}
+    assert set(past.value.message_dict) == {"date"}
+    assert not ClinicSession.objects.exists()
+
+
+def test_only_a_clinician_sits_as_the_expert_and_only_at_a_health_centre(county_admin, pharmacist, expert, county):
+    with pytest.raises(ValidationError) as not_clinician:
+        book(county_admin, pharmacist, county["T001"])
+    with pytest.raises(ValidationError) as not_centre:
+        book(county_admin, expert, county["P001"])
+
+    assert set(not_clinician.value.message_dict) == {"expert"}
+    assert set(not_centre.value.message_dict) == {"institution"}
+
+
+def test_an_administrator_outside_the_centres_subtree_or_a_clinician_cannot_edit_its_schedule(
+    centre_admin, clinician, county_admin, expert, county
+):
+    book(centre_admin, expert, county["T001"])  # C001 is above T001
+    with pytest.raises(PermissionDenied):
+        book(centre_admin, expert, county["T003"], starts="13:00", ends="15:00")  # T003 is under C002
+    with pytest.raises(PermissionDenied):
+        book(clinician, expert, county["T001"], starts="13:00", ends="15:00")
+    at_t003 = book(county_admin, expert, county["T003"], starts="13:00", ends="15:00")
+    with pytest.raises(PermissionDenied):
+        session_cancel(actor=centre_admin, session=at_t003)
+    with pytest.raises(PermissionDenied):
+        book(centre_admin, expert, county["T001"], session=at_t003)  # moving it into its subtree
+
+    assert ClinicSession.objects.filter(cancelled_at__isnull=True).count() == 2
+
+
+# --- The consult link ------------------------------------------------------------------------------------------
+
+
+def submit_at(expert, patient_place, at: datetime):
+    with time_machine.travel(at, tick=False):
+        prescription, _created = prescription_submit(
+            actor=expert,
+            patient=PatientFactory(institution=patient_place),
+            form=PrescriptionForm.of(
+                {
+                    "consult": {"tcm_disease": "胃痛"},
+                    "items": [{"herb": "党参", "grams": "10"}, {"herb": "白术", "grams": "10"}],
+                    "doses": 7,
+                    "usage": "每日1剂，水煎分2次温服",
+                    "delivery_address": "白塔乡白塔村1号",
+                }
+            ),
+        )
+    return prescription
+
+
+def test_a_prescription_the_expert_submits_during_the_session_for_the_centres_patient_is_linked_once(
+    county_admin, expert, county, catalogue
+):
+    session = book(county_admin, expert, county["T001"])
+    during = submit_at(expert, county["V001"], datetime.combine(DAY, time(9, 15), SHANGHAI))
+    after = submit_at(expert, county["T001"], datetime.combine(DAY, time(12, 5), SHANGHAI))
+    elsewhere = submit_at(expert, county["T003"], datetime.combine(DAY, time(10, 0), SHANGHAI))
+
+    with time_machine.travel(datetime.combine(DAY, time(18, 0), SHANGHAI), tick=False):
+        link_consults()
+        link_consults()
+
+    assert list(SessionConsult.objects.values_list("session_id", "prescription_id")) == [(session.pk, during.pk)]
+    assert after.pk != during.pk != elsewhere.pk
+
+
+def test_a_cancelled_session_links_nothing(county_admin, expert, county, catalogue):
+    session = book(county_admin, expert, county["T001"])
+    session_cancel(actor=county_admin, session=session)
+    submit_at(expert, county["T001"], datetime.combine(DAY, time(9, 15), SHANGHAI))
+
+    with time_machine.travel(datetime.combine(DAY, time(18, 0), SHANGHAI), tick=False):
+        link_consults()
+
+    assert not SessionConsult.objects.exists()
