@@ -62,6 +62,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # clinician only their own prescriptions' (volume, diagnoses, herbs, audit, review).
     "view_figures": frozenset({Role.CLINICIAN, Role.ADMINISTRATOR}),
     "manage_users": frozenset({Role.ADMINISTRATOR}),
+    # Read the visiting-expert schedule (巡回坐诊) of one's subtree: every staff member.
+    "view_schedule": STAFF_ROLES,
     # Edit the visiting-expert schedule (巡回坐诊) of the centres in the administrator's subtree.
     "manage_schedule": frozenset({Role.ADMINISTRATOR}),
 }

@@ -46,6 +46,11 @@ class ClinicSession(models.Model):
     def __str__(self):
         return f"{self.date} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
 
+    @property
+    def weekday(self) -> int:
+        """ISO weekday: 1 is Monday, 7 Sunday."""
+        return self.date.isoweekday()
+
 
 class SessionConsult(models.Model):
     """A prescription written by the session's expert at its centre during its times: linked once
