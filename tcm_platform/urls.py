@@ -130,6 +130,8 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("stations/", include("decoction.urls")),
     path("delivery/", include("delivery.urls")),
+    # The public visiting-expert schedule of a township: no sign-in, shared and printed as a poster.
+    path("outreach/", include("outreach.urls")),
     path("catalogue/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

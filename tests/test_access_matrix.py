@@ -293,6 +293,8 @@ PARAMETRIC = {
     "api:outreach-session": OUTREACH,
     "api:outreach-session-cancel": OUTREACH,
     "api:outreach-township-sessions": OUTREACH,
+    "outreach:township": OUTREACH,
+    "outreach:township-qr": OUTREACH,
 }
 
 
@@ -1369,3 +1371,6 @@ def test_a_session_is_read_in_scope_changed_by_its_centres_schedule_managers_and
     assert client.get(detail).status_code in (401, 403)
     assert client.post(f"{detail}cancel/").status_code in (401, 403)
     assert public.status_code == 200 and len(public.json()["sessions"]) == 1
+    assert client.get("/outreach/T001/").status_code == 200
+    assert client.get("/outreach/T001/qr.svg")["Content-Type"] == "image/svg+xml"
+    assert client.get("/outreach/P001/").status_code == client.get("/outreach/P001/qr.svg").status_code == 404

@@ -20,7 +20,7 @@ SESSIONS = "/api/v1/outreach/sessions/"
 @pytest.fixture
 def expert(county):
     return UserFactory(
-        username="expert", name="陈国医", phone="13900000001", institution=county["H001"], roles=[Role.CLINICIAN]
+        username="visitor9", name="陈国医", phone="13900000001", institution=county["H001"], roles=[Role.CLINICIAN]
     )
 
 
@@ -125,3 +125,21 @@ def test_the_public_township_schedule_lists_the_coming_sessions_without_anything
     assert data["sessions"][0]["expert"] == {"name": "陈国医", "institution": "县人民医院"}
     assert "13900000001" not in answer.content.decode()
     assert unknown.status_code == 404
+
+
+def test_the_public_township_page_shows_the_coming_sessions_in_chinese_with_nothing_private(
+    api, county_admin, expert, county
+):
+    day = date.today() + timedelta(days=2)
+    post(api, county_admin, body(expert, county["T001"], day=day.isoformat(), note="请带既往病历"))
+    api.logout()
+
+    page = api.get("/outreach/T001/")
+    html = page.content.decode()
+
+    assert page.status_code == 200
+    assert "白塔乡卫生院" in html and "陈国医" in html and "县人民医院" in html and "请带既往病历" in html
+    assert f"{day.month}月{day.day}日" in html and "08:30" in html and "星期" in html
+    assert "13900000001" not in html and "visitor9" not in html
+    assert "<script" not in html
+    assert api.get("/outreach/T003/").status_code == 200 and "陈国医" not in api.get("/outreach/T003/").content.decode()
