@@ -16,6 +16,7 @@ from outreach.tasks import link_consults
 from prescriptions.services import prescription_submit
 from prescriptions.services.drafting import PrescriptionForm
 
+from .dashboard_history import page, table
 from .factories import PatientFactory, UserFactory
 
 pytestmark = pytest.mark.usefixtures("enqueued", "fresh_cache")
@@ -130,11 +131,11 @@ def test_an_administrator_outside_the_centres_subtree_or_a_clinician_cannot_edit
 # --- The consult link ------------------------------------------------------------------------------------------
 
 
-def submit_at(expert, patient_place, at: datetime):
+def submit_at(expert, patient_place, at: datetime, patient=None):
     with time_machine.travel(at, tick=False):
         prescription, _created = prescription_submit(
             actor=expert,
-            patient=PatientFactory(institution=patient_place),
+            patient=patient or PatientFactory(institution=patient_place),
             form=PrescriptionForm.of(
                 {
                     "consult": {"tcm_disease": "胃痛"},
@@ -173,3 +174,32 @@ def test_a_cancelled_session_links_nothing(county_admin, expert, county, catalog
         link_consults()
 
     assert not SessionConsult.objects.exists()
+
+
+def test_the_supervision_report_counts_the_months_sessions_with_their_patients_and_prescriptions_in_scope(
+    client, county_admin, centre_admin, expert, county, catalogue
+):
+    """By hand: at T001 on 8 March, 3 prescriptions for 2 patients; at T003 on 9 March, 1 for 1;
+    a cancelled session on 10 March is not held. C001's administrator sees only T001's session."""
+    at_t001 = book(county_admin, expert, county["T001"])
+    book(county_admin, expert, county["T003"], day=DAY + timedelta(days=1), starts="14:00", ends="17:00")
+    dropped = book(county_admin, expert, county["T001"], day=DAY + timedelta(days=2))
+    session_cancel(actor=county_admin, session=dropped)
+    twice = PatientFactory(institution=county["T001"])
+    for minute, patient in ((0, twice), (20, twice), (40, None)):
+        submit_at(expert, county["T001"], datetime.combine(DAY, time(9, minute), SHANGHAI), patient=patient)
+    submit_at(expert, county["T003"], datetime.combine(DAY + timedelta(days=1), time(15, 0), SHANGHAI))
+    with time_machine.travel(datetime.combine(DAY + timedelta(days=1), time(18, 0), SHANGHAI), tick=False):
+        link_consults()
+
+    with time_machine.travel(datetime(2027, 4, 2, 9, 0, tzinfo=SHANGHAI), tick=False):
+        county_rows = table(page(client, county_admin, "supervision", month="2027-03"), "sessions")
+        centre_rows = table(page(client, centre_admin, "supervision", month="2027-03"), "sessions")
+
+    counted = [(r["date"], r["time"], r["centre"], r["expert"], r["patients"], r["prescriptions"]) for r in county_rows]
+    assert counted == [
+        (DAY, "08:30-11:30", "白塔乡卫生院", "陈国医", 2, 3),
+        (DAY + timedelta(days=1), "14:00-17:00", "柳溪乡卫生院", "陈国医", 1, 1),
+    ]
+    assert [r["centre"] for r in centre_rows] == ["白塔乡卫生院"]
+    assert SessionConsult.objects.filter(session=at_t001).count() == 3
