@@ -141,6 +141,10 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "manage_agreed_formulas": {
         "catalogue.formula": ("view", "add", "change"),  # agreed ones only (catalogue.admin.FormulaAdmin)
     },
+    # The visiting-expert schedule of the subtree (outreach.admin saves through the service).
+    "manage_schedule": {
+        "outreach.clinicsession": ("view", "add", "change"),
+    },
     # The stations' limits: one settings row for the county's stations.
     "manage_station_settings": {
         "decoction.stationsettings": ("view", "change"),

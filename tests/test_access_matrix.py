@@ -207,6 +207,7 @@ ADMIN_MODELS = {
     "audit_auditrun": (ADMINS, NOBODY),  # written by the audit only
     "audit_auditdecision": (ADMINS, NOBODY),  # written by the pharmacist's decision only
     "delivery_deliveryhours": (ADMINS, COUNTY_ADMIN),  # each delivery station's working hours, county level
+    "outreach_clinicsession": (ADMINS, ADMINS),  # the visiting-expert schedule of each subtree
 }
 # Models whose ModelAdmin refuses the add form whatever the role's permissions say.
 ADMIN_NO_ADD_FORM = {

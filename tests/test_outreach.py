@@ -203,3 +203,53 @@ def test_the_supervision_report_counts_the_months_sessions_with_their_patients_a
     ]
     assert [r["centre"] for r in centre_rows] == ["白塔乡卫生院"]
     assert SessionConsult.objects.filter(session=at_t001).count() == 3
+
+
+# --- The admin site ---------------------------------------------------------------------------------------------
+
+
+def admin_add(client, user, expert, place, starts, ends):
+    client.force_login(user)
+    return client.post(
+        "/admin/outreach/clinicsession/add/",
+        {
+            "expert": expert.pk,
+            "institution": place.pk,
+            "date": DAY.isoformat(),
+            "starts_at": starts,
+            "ends_at": ends,
+            "note": "",
+        },
+    )
+
+
+def test_the_admin_saves_through_the_service_and_shows_the_overlap_on_the_form_with_nothing_saved(
+    client, county_admin, expert, county
+):
+    added = admin_add(client, county_admin, expert, county["T001"], "08:30", "11:30")
+    clash = admin_add(client, county_admin, expert, county["T003"], "10:00", "12:00")
+
+    assert added.status_code == 302
+    assert clash.status_code == 200
+    assert "白塔乡卫生院" in str(clash.context["adminform"].form.errors["starts_at"])
+    assert ClinicSession.objects.count() == 1
+
+    session = ClinicSession.objects.get()
+    client.post("/admin/outreach/clinicsession/", {"action": "cancel_sessions", "_selected_action": [session.pk]})
+    session.refresh_from_db()
+    assert session.cancelled_at is not None and session.cancelled_by == county_admin
+
+
+def test_a_centre_administrator_sees_and_adds_sessions_only_in_its_subtree_in_the_admin(
+    client, county_admin, centre_admin, expert, county
+):
+    at_t003 = book(county_admin, expert, county["T003"])
+    book(county_admin, expert, county["T001"], starts="13:00", ends="15:00")
+
+    outside = admin_add(client, centre_admin, expert, county["T003"], "16:00", "17:00")
+    listed = client.get("/admin/outreach/clinicsession/")
+
+    assert outside.status_code == 200 and "institution" in outside.context["adminform"].form.errors
+    assert [s.institution.code for s in listed.context["cl"].result_list] == ["T001"]
+    assert client.get(f"/admin/outreach/clinicsession/{at_t003.pk}/change/").status_code in (302, 404)
+    assert ClinicSession.objects.count() == 2
