@@ -253,3 +253,19 @@ def test_a_centre_administrator_sees_and_adds_sessions_only_in_its_subtree_in_th
     assert [s.institution.code for s in listed.context["cl"].result_list] == ["T001"]
     assert client.get(f"/admin/outreach/clinicsession/{at_t003.pk}/change/").status_code in (302, 404)
     assert ClinicSession.objects.count() == 2
+
+
+def test_a_session_with_recorded_consults_keeps_its_expert_place_and_times_and_only_its_note_changes(
+    county_admin, expert, county, catalogue
+):
+    session = book(county_admin, expert, county["T001"])
+    submit_at(expert, county["T001"], datetime.combine(DAY, time(9, 0), SHANGHAI))
+    with time_machine.travel(datetime.combine(DAY, time(12, 0), SHANGHAI), tick=False):
+        link_consults()
+        with pytest.raises(ValidationError) as moved:
+            book(county_admin, expert, county["T001"], starts="09:30", session=session)
+        book(county_admin, expert, county["T001"], session=session, note="已完成")
+
+    session.refresh_from_db()
+    assert set(moved.value.message_dict) == {"non_field_errors"}
+    assert (session.starts_at, session.note) == (time(8, 30), "已完成")
