@@ -6,7 +6,7 @@ API; a session is cancelled (an action), never deleted."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -47,6 +47,12 @@ class SessionForm(forms.ModelForm):
             )
         except PermissionDenied as refused:
             raise forms.ValidationError(str(refused)) from None
+        except ValidationError as refused:
+            # The service names its whole-session errors as the API does (non_field_errors).
+            errors = refused.message_dict
+            raise ValidationError(
+                {NON_FIELD_ERRORS if field == "non_field_errors" else field: text for field, text in errors.items()}
+            ) from None
         return data
 
 

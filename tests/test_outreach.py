@@ -238,6 +238,11 @@ def test_the_admin_saves_through_the_service_and_shows_the_overlap_on_the_form_w
     client.post("/admin/outreach/clinicsession/", {"action": "cancel_sessions", "_selected_action": [session.pk]})
     session.refresh_from_db()
     assert session.cancelled_at is not None and session.cancelled_by == county_admin
+    edited = client.post(
+        f"/admin/outreach/clinicsession/{session.pk}/change/",
+        {"expert": expert.pk, "institution": county["T001"].pk, "date": DAY, "starts_at": "08:30", "ends_at": "11:30"},
+    )
+    assert edited.status_code == 200 and edited.context["adminform"].form.non_field_errors()
 
 
 def test_a_centre_administrator_sees_and_adds_sessions_only_in_its_subtree_in_the_admin(
