@@ -62,6 +62,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # clinician only their own prescriptions' (volume, diagnoses, herbs, audit, review).
     "view_figures": frozenset({Role.CLINICIAN, Role.ADMINISTRATOR}),
     "manage_users": frozenset({Role.ADMINISTRATOR}),
+    # Read the visiting-expert schedule (巡回坐诊) of one's subtree: every staff member.
+    "view_schedule": STAFF_ROLES,
+    # Edit the visiting-expert schedule (巡回坐诊) of the centres in the administrator's subtree.
+    "manage_schedule": frozenset({Role.ADMINISTRATOR}),
 }
 
 # The pipeline's clinical work: held only through a role, never through being a superuser. A
@@ -136,6 +140,10 @@ CAPABILITY_MODEL_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "manage_agreed_formulas": {
         "catalogue.formula": ("view", "add", "change"),  # agreed ones only (catalogue.admin.FormulaAdmin)
+    },
+    # The visiting-expert schedule of the subtree (outreach.admin saves through the service).
+    "manage_schedule": {
+        "outreach.clinicsession": ("view", "add", "change"),
     },
     # The stations' limits: one settings row for the county's stations.
     "manage_station_settings": {

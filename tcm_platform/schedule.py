@@ -20,5 +20,6 @@ CELERY_BEAT_SCHEDULE = {
     "daily-inspections": {"task": "decoction.pick_inspections", "schedule": crontab(hour=20, minute=0)},
     # 事后点评: last month's review sample, daily so a day the worker was down is caught up.
     "review-draw": {"task": "audit.draw_review_sample", "schedule": crontab(hour=1, minute=10)},
+    "outreach-link-consults": {"task": "outreach.link_consults", "schedule": 300.0},
     "dashboard-rollups": {"task": "dashboards.refresh_rollups", "schedule": float(TCM_ROLLUP_REFRESH_SECONDS)},
 }

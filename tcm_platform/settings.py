@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "audit",
     "decoction",
     "delivery",
+    "outreach",
     "dashboards",
     "pipeline",
     "interop",

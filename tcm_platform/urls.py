@@ -19,6 +19,7 @@ from decoction.api import views as stations_api
 from delivery.api import track as track_api
 from delivery.api import views as delivery_api
 from delivery.urls import tracking_patterns
+from outreach.api import views as outreach_api
 from patients.api import views as patients_api
 from patients.urls import patient_patterns
 from pipeline import api as pipeline_api
@@ -92,6 +93,16 @@ api_v1 = [
     path("delivery/runs/", delivery_api.RunListCreateView.as_view(), name="delivery-runs"),
     path("delivery/runs/<int:pk>/stops/", delivery_api.RunStopsView.as_view(), name="delivery-run-stops"),
     path("delivery/stops/<int:pk>/", delivery_api.StopStepView.as_view(), name="delivery-stop"),
+    path("outreach/sessions/", outreach_api.SessionListCreateView.as_view(), name="outreach-sessions"),
+    path("outreach/sessions/<int:pk>/", outreach_api.SessionDetailView.as_view(), name="outreach-session"),
+    path(
+        "outreach/sessions/<int:pk>/cancel/", outreach_api.SessionCancelView.as_view(), name="outreach-session-cancel"
+    ),
+    path(
+        "outreach/townships/<str:code>/sessions/",
+        outreach_api.TownshipSessionsView.as_view(),
+        name="outreach-township-sessions",
+    ),
 ]
 
 urlpatterns = [
@@ -143,6 +154,8 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("stations/", include("decoction.urls")),
     path("delivery/", include("delivery.urls")),
+    # The public visiting-expert schedule of a township: no sign-in, shared and printed as a poster.
+    path("outreach/", include("outreach.urls")),
     path("catalogue/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

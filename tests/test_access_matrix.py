@@ -8,7 +8,7 @@ site's subtrees."""
 import io
 import types
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -159,6 +159,8 @@ MATRIX = {
     "api:station-list": Row(API, ("work_stations",), STATION_STAFF),
     "api:delivery-waiting": Row(API, ("deliver",), frozenset({"courier"})),
     "api:delivery-runs": Row(API, ("deliver",), frozenset({"courier"})),
+    # The visiting-expert schedule: read by every signed-in user in scope (POST: manage_schedule).
+    "api:outreach-sessions": Row(API, ("view_schedule",), EVERYONE),
     # A HIS trades a username and password for a token: open to all; no credentials is a 400.
     "api:auth-token": Row(PUBLIC, (), EVERYONE, ok="400", method="post"),
     # The OpenAPI document (drf-spectacular's default SERVE_PERMISSIONS: AllowAny); it describes
@@ -208,6 +210,7 @@ ADMIN_MODELS = {
     "audit_auditrun": (ADMINS, NOBODY),  # written by the audit only
     "audit_auditdecision": (ADMINS, NOBODY),  # written by the pharmacist's decision only
     "delivery_deliveryhours": (ADMINS, COUNTY_ADMIN),  # each delivery station's working hours, county level
+    "outreach_clinicsession": (ADMINS, ADMINS),  # the visiting-expert schedule of each subtree
 }
 # Models whose ModelAdmin refuses the add form whatever the role's permissions say.
 ADMIN_NO_ADD_FORM = {
@@ -246,6 +249,7 @@ ACTIONS = "test_other_institutions_are_refused_each_action_as_if_the_prescriptio
 STATION_API = "test_the_station_api_opens_each_station_to_its_staff_and_shows_only_the_countys_prescriptions"
 COURIER_API = "test_the_courier_api_acts_only_on_the_couriers_own_open_run"
 REVIEW = "test_a_review_sample_is_read_and_scored_only_at_its_reviewing_institution"
+OUTREACH = "test_a_session_is_read_in_scope_changed_by_its_centres_schedule_managers_and_its_township_list_is_public"
 FHIR_READS = "test_a_t001_prescriptions_fhir_resources_are_read_in_its_subtree_and_hidden_elsewhere"
 PARAMETRIC = {
     "patients:edit": READS,
@@ -296,6 +300,11 @@ PARAMETRIC = {
     "fhir:organization-read": FHIR_READS,
     "fhir:codesystem-read": FHIR_READS,
     "fhir:unknown": FHIR_READS,  # any other path under /fhir/: a 404 for everyone
+    "api:outreach-session": OUTREACH,
+    "api:outreach-session-cancel": OUTREACH,
+    "api:outreach-township-sessions": OUTREACH,
+    "outreach:township": OUTREACH,
+    "outreach:township-qr": OUTREACH,
 }
 
 
@@ -1367,3 +1376,38 @@ def test_the_cds_order_services_answer_each_persona_who_may_prescribe_by_token_a
         )
         for who in (*PERSONAS, ANONYMOUS)
     }
+
+
+def test_a_session_is_read_in_scope_changed_by_its_centres_schedule_managers_and_its_township_list_is_public(
+    client, personas, county
+):
+    from outreach.services import session_save
+
+    expert = UserFactory(username="expert", institution=county["H001"], roles=[Role.CLINICIAN])
+    day = timezone.localdate() + timedelta(days=3)
+    session = session_save(
+        actor=personas["county_admin"],
+        expert=expert,
+        institution=county["T001"],
+        date=day,
+        starts_at=time(8, 30),
+        ends_at=time(11, 30),
+    )
+    detail = f"/api/v1/outreach/sessions/{session.pk}/"
+    readers = {"clinician", "pharmacist", "county_admin", "centre_admin"}  # T001's subtree above it
+    read, changed = {}, {}
+    for name, user in personas.items():
+        as_user(client, user)
+        read[name] = client.get(detail).status_code
+        changed[name] = client.patch(detail, {"note": name}, content_type="application/json").status_code
+    as_user(client, None)
+    public = client.get(f"/api/v1/outreach/townships/{county['T001'].code}/sessions/")
+
+    assert read == {name: 200 if name in readers else 404 for name in personas}
+    assert changed == {name: 200 if name in ADMINS else 403 for name in personas}
+    assert client.get(detail).status_code in (401, 403)
+    assert client.post(f"{detail}cancel/").status_code in (401, 403)
+    assert public.status_code == 200 and len(public.json()["sessions"]) == 1
+    assert client.get("/outreach/T001/").status_code == 200
+    assert client.get("/outreach/T001/qr.svg")["Content-Type"] == "image/svg+xml"
+    assert client.get("/outreach/P001/").status_code == client.get("/outreach/P001/qr.svg").status_code == 404

@@ -19,7 +19,7 @@ times; those answers too must pass every check."""
 import itertools
 import json
 import re
-from datetime import date
+from datetime import date, time, timedelta
 
 import pytest
 import schemathesis
@@ -35,6 +35,7 @@ from catalogue.models import Formula, Herb
 from decoction.models import DispensingRecord
 from delivery.services import run_create
 from interop.fhir.resources.capability import CODE_SYSTEMS
+from outreach.services import session_save
 from prescriptions.workflow import Stage
 from tcm_platform.wsgi import application
 
@@ -218,6 +219,18 @@ def fhir_ids(request, kind: str) -> list[str]:
     return [f"{pk}-{local}" for pk in at_every_stage(clinician)]
 
 
+def outreach_session(request):
+    """A session of the clinician's at T001 a week from today, booked by the county administrator."""
+    return session_save(
+        actor=request.getfixturevalue("county_admin"),
+        expert=request.getfixturevalue("clinician"),
+        institution=request.getfixturevalue("county")["T001"],
+        date=date.today() + timedelta(days=7),
+        starts_at=time(8, 30),
+        ends_at=time(11, 30),
+    )
+
+
 def real_ids(request, path: str) -> list[int]:
     """The real objects an id-taking operation is fuzzed against (the first call builds them)."""
     cache = request.node.__dict__.setdefault("_real_ids", {})
@@ -240,6 +253,8 @@ def real_ids(request, path: str) -> list[int]:
             cache[kind] = [Herb.objects.order_by("pk").values_list("pk", flat=True).first()]
         elif kind == "formulas":
             cache[kind] = [Formula.objects.order_by("pk").values_list("pk", flat=True).first()]
+        elif kind == "outreach":  # a visiting-expert session at T001, next week
+            cache[kind] = [outreach_session(request).pk]
         else:
             raise AssertionError(f"an id-taking operation with no real objects: {path}")
         assert cache[kind] and None not in cache[kind], kind

@@ -101,6 +101,7 @@ ADMINISTRATOR_PERMISSIONS_BEFORE = {
     "prescriptions.prescription": ("view",),  # read-only, the subtree's (issue 19)
     "decoction.stationsettings": ("view", "change"),  # the station limits, county level (issue 19)
     "delivery.deliveryhours": ("view", "add", "change"),  # delivery stations' working hours, county level (issue 19)
+    "outreach.clinicsession": ("view", "add", "change"),  # the visiting-expert schedule, subtree (issue 22)
 }
 
 
