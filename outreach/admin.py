@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.permissions import institutions_visible_to, scope_to_institutions
 from accounts.roles import Role
@@ -100,6 +99,6 @@ class SessionAdmin(admin.ModelAdmin):
         count = len(queryset)
         self.message_user(
             request,
-            ngettext("%(n)d session cancelled.", "%(n)d sessions cancelled.", count) % {"n": count},
+            _("Sessions cancelled: %(n)d.") % {"n": count},
             messages.SUCCESS,
         )
