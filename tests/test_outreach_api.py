@@ -143,3 +143,14 @@ def test_the_public_township_page_shows_the_coming_sessions_in_chinese_with_noth
     assert "13900000001" not in html and "visitor9" not in html
     assert "<script" not in html
     assert api.get("/outreach/T003/").status_code == 200 and "陈国医" not in api.get("/outreach/T003/").content.decode()
+
+
+def test_an_id_larger_than_any_row_can_have_is_a_400_at_its_field_never_a_database_error(
+    api, county_admin, expert, county
+):
+    huge = 2**70
+    refused = post(api, county_admin, {**body(expert, county["T001"]), "expert": huge, "institution": huge})
+
+    assert refused.status_code == 400
+    assert set(refused.json()["errors"]) == {"expert", "institution"}
+    assert not ClinicSession.objects.exists()

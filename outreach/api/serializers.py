@@ -39,8 +39,10 @@ class SessionSerializer(serializers.ModelSerializer):
 class SessionInSerializer(serializers.Serializer):
     """A session to create; a PATCH sends any of these fields."""
 
-    expert = serializers.IntegerField(min_value=1, help_text=_("The visiting clinician's user id."))
-    institution = serializers.IntegerField(min_value=1, help_text=_("The health centre's id."))
+    expert = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text=_("The visiting clinician's user id.")
+    )
+    institution = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text=_("The health centre's id."))
     date = serializers.DateField()
     starts_at = ClockField()
     ends_at = ClockField()
