@@ -16,3 +16,33 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.worker} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AppendOnlyError(Exception):
+    """A record of what happened (a trace event, a consult's event) is never changed or removed."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} cannot be deleted")
+
+
+class AppendOnly(models.Model):
+    """An abstract model whose rows, once written, the ORM refuses to change or delete (a
+    PostgreSQL trigger of each table refuses them in SQL too)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name_plural} cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self._meta.verbose_name_plural} cannot be deleted")

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import SpecialDecoction
+from core.models import AppendOnly
 from patients.models import Consult, Patient
 
 from .workflow import Decoction, DeliveryMode, Stage
@@ -145,19 +146,7 @@ class PrescriptionItem(models.Model):
         return f"{self.written_name} {self.grams}g"
 
 
-class AppendOnlyError(Exception):
-    """Trace events are never changed or removed."""
-
-
-class TraceEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("trace events cannot be updated")
-
-    def delete(self):
-        raise AppendOnlyError("trace events cannot be deleted")
-
-
-class TraceEvent(models.Model):
+class TraceEvent(AppendOnly):
     """One stage a prescription entered: who, when, with what. Append-only (the ORM refuses
     updates and deletes; on PostgreSQL a trigger refuses them in SQL too); each event carries the
     hash of the previous event of the same prescription and a hash of its own content keyed with
@@ -181,8 +170,6 @@ class TraceEvent(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects = TraceEventQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("trace event")
         verbose_name_plural = _("trace events")
@@ -191,14 +178,6 @@ class TraceEvent(models.Model):
 
     def __str__(self):
         return f"{self.prescription} {self.stage} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("trace events cannot be changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("trace events cannot be deleted")
 
 
 class TraceRekey(models.Model):

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connection
 
-from prescriptions.models import AppendOnlyError, Prescription, TraceEvent
+from core.models import AppendOnlyError
+from prescriptions.models import Prescription, TraceEvent
 from prescriptions.services import prescription_submit
 from prescriptions.services.drafting import PrescriptionForm
 
