@@ -52,6 +52,15 @@ class InstitutionTree:
             pk = self.rows[pk][1]
         return pk
 
+    def ancestor_ids(self, pk: int) -> list[int]:
+        """Ids of the institutions above `pk`, nearest first (the root last)."""
+        found = []
+        parent = self.rows[pk][1]
+        while parent is not None and parent not in found and parent != pk:
+            found.append(parent)
+            parent = self.rows[parent][1]
+        return found
+
     def subtree_ids(self, root_id: int) -> set[int]:
         """Ids of `root_id` and every institution below it."""
         found, stack = set(), [root_id]

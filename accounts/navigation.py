@@ -11,6 +11,7 @@ PAGES = [
     ("home", _("Home"), None),
     ("prescriptions:new", _("Prescribe"), "prescribe"),
     ("prescriptions:list", _("Prescriptions"), "view_patients"),
+    ("teleconsult:list", _("Remote consults"), "request_remote_consults"),
     ("audit:queue", _("Audit queue"), "final_audit"),
     ("audit:review", _("Prescription review"), "review_prescriptions"),
     ("stations:index", _("Stations"), "work_stations"),

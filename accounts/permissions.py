@@ -190,11 +190,12 @@ def can_see_institution(user, institution_id: int | None) -> bool:
 class CapabilityPermission(BasePermission):
     """DRF adapter: the API asks the same capability table as the pages."""
 
-    capability = ""
+    capabilities: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, capability: str):
-        return type(f"Can_{capability}", (cls,), {"capability": capability})
+    def of(cls, *capabilities: str):
+        """The permission of holding any one of `capabilities`."""
+        return type(f"Can_{'_or_'.join(capabilities)}", (cls,), {"capabilities": capabilities})
 
     def has_permission(self, request, view):
-        return has_capability(request.user, self.capability)
+        return any(has_capability(request.user, capability) for capability in self.capabilities)

@@ -66,6 +66,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "view_schedule": STAFF_ROLES,
     # Edit the visiting-expert schedule (巡回坐诊) of the centres in the administrator's subtree.
     "manage_schedule": frozenset({Role.ADMINISTRATOR}),
+    # Remote consults (远程会诊): a clinician (the village doctor) asks the hospitals above their
+    # institution; a clinician of the hospital it is routed to (or the named expert) answers.
+    "request_remote_consults": frozenset({Role.CLINICIAN}),
+    "answer_remote_consults": frozenset({Role.CLINICIAN}),
 }
 
 # The pipeline's clinical work: held only through a role, never through being a superuser. A
@@ -82,6 +86,8 @@ ROLE_BOUND = frozenset(
         "deliver",
         "hand_over",
         "work_stations",
+        "request_remote_consults",
+        "answer_remote_consults",
     }
 )
 

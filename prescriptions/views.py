@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.permissions import has_capability
 from catalogue.models import SpecialDecoction
 from core.ids import parse_id
+from core.qr import qr_svg_inline
 from patients.forms import PatientForm, add_service_errors
 from patients.models import ConsultAttachment, ConsultMode, Pregnancy
 from patients.permissions import patients_visible_to
@@ -141,31 +142,34 @@ def prescription_editor(request, pk=None):
         patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id else None
         if patient is None:
             return _choose_patient(request)
+    return render(request, "prescriptions/editor.html", editor_context(request, patient, previous=previous))
+
+
+def editor_context(request, patient, *, previous=None, consult=None, submit_url="", heading="") -> dict:
+    """What the editor page shows for `patient`: a new prescription, the revision of `previous`,
+    or (from another app, e.g. a remote consult) one posted to `submit_url` with the findings of
+    `consult` (a mapping of the consult's fields) filled in and the patient fixed."""
     history = patient_recent_prescriptions(request.user, patient)
-    return render(
-        request,
-        "prescriptions/editor.html",
-        {
-            "patient": patient,
-            "previous": previous,
-            "consult": previous.consult if previous else None,
-            "idempotency_key": uuid.uuid4().hex,
-            "initial": {
-                "items": _editor_items(previous) if previous else [],
-                "revise_url": reverse("api:prescription-revise", args=[previous.pk]) if previous else "",
-            },
-            "history": history,
-            "copies": {str(p.pk): _copy_of(p) for p in history},
-            "usages": COMMON_USAGES,
-            "diseases": COMMON_DISEASES,
-            "syndromes": COMMON_SYNDROMES,
-            "instructions": SpecialDecoction.choices[1:],
-            "consult_modes": ConsultMode.choices,
-            "pregnancy_choices": Pregnancy.choices,
-            "age": int(age_years(patient)),
-            "finding_titles": FINDING_TITLES,
-        },
-    )
+    return {
+        "patient": patient,
+        "previous": previous,
+        "consult": previous.consult if previous else consult,
+        "fixed_patient": bool(previous or submit_url),
+        "heading": heading,
+        "submit_url": submit_url or (reverse("api:prescription-revise", args=[previous.pk]) if previous else ""),
+        "idempotency_key": uuid.uuid4().hex,
+        "initial": {"items": _editor_items(previous) if previous else []},
+        "history": history,
+        "copies": {str(p.pk): _copy_of(p) for p in history},
+        "usages": COMMON_USAGES,
+        "diseases": COMMON_DISEASES,
+        "syndromes": COMMON_SYNDROMES,
+        "instructions": SpecialDecoction.choices[1:],
+        "consult_modes": ConsultMode.choices,
+        "pregnancy_choices": Pregnancy.choices,
+        "age": int(age_years(patient)),
+        "finding_titles": FINDING_TITLES,
+    }
 
 
 def _register_patient(request):
@@ -220,3 +224,20 @@ def _copy_of(prescription) -> dict:
         "tcm_disease": prescription.consult.tcm_disease,
         "tcm_syndrome": prescription.consult.tcm_syndrome,
     }
+
+
+@login_required
+def prescription_receipt(request, pk):
+    """The patient's receipt with the tracking QR code, printed where the prescription was written
+    or is handed over (a village clinic after a remote consult): anyone who may see it."""
+    _require(request, "view_patients")
+    try:
+        prescription = prescription_detail(request.user, pk)
+    except Prescription.DoesNotExist:
+        raise Http404 from None
+    url = prescription.tracking_url or ""
+    return render(
+        request,
+        "prescriptions/receipt.html",
+        {"prescription": prescription, "qr": qr_svg_inline(url) if url else "", "tracking_url": url},
+    )

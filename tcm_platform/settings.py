@@ -10,6 +10,7 @@ One module for every environment; production differs only by environment variabl
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -88,6 +89,7 @@ INSTALLED_APPS = [
     "decoction",
     "delivery",
     "outreach",
+    "teleconsult",
     "dashboards",
     "pipeline",
     "interop",
@@ -302,6 +304,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "prescriptions.workflow.Stage",
         "StopStatusEnum": "delivery.models.StopStatus",
+        "PregnancyEnum": "patients.models.Pregnancy",
+        "PhotoKindEnum": "patients.models.AttachmentKind",
+        "RemoteConsultStatusEnum": "teleconsult.workflow.Status",
     },
 }
 
@@ -351,8 +356,6 @@ if TCM_SECURITY_LOG:
 PLATFORM_NAME = _("County TCM Prescription Platform")
 
 # --- Fees (yuan) ---------------------------------------------------------------------------------
-from decimal import Decimal  # noqa: E402
-
 TCM_DECOCTION_FEE_PER_DOSE = Decimal(os.environ.get("TCM_DECOCTION_FEE_PER_DOSE", "3.00"))
 TCM_DELIVERY_FEE = Decimal(os.environ.get("TCM_DELIVERY_FEE", "10.00"))
 

@@ -26,6 +26,7 @@ from pipeline import api as pipeline_api
 from pipeline import views as pipeline_views
 from prescriptions.api import prescription_views
 from prescriptions.urls import prescription_patterns
+from teleconsult.api import views as teleconsult_api
 
 handler404 = "core.api.not_found"
 
@@ -103,6 +104,51 @@ api_v1 = [
         outreach_api.TownshipSessionsView.as_view(),
         name="outreach-township-sessions",
     ),
+    path("remote-consults/", teleconsult_api.RemoteConsultListCreateView.as_view(), name="remote-consults"),
+    path("remote-consults/<int:pk>/", teleconsult_api.RemoteConsultDetailView.as_view(), name="remote-consult"),
+    path(
+        "remote-consults/<int:pk>/claim/", teleconsult_api.RemoteConsultClaimView.as_view(), name="remote-consult-claim"
+    ),
+    path(
+        "remote-consults/<int:pk>/release/",
+        teleconsult_api.RemoteConsultReleaseView.as_view(),
+        name="remote-consult-release",
+    ),
+    path(
+        "remote-consults/<int:pk>/question/",
+        teleconsult_api.RemoteConsultQuestionView.as_view(),
+        name="remote-consult-question",
+    ),
+    path(
+        "remote-consults/<int:pk>/answer/",
+        teleconsult_api.RemoteConsultAnswerView.as_view(),
+        name="remote-consult-answer",
+    ),
+    path(
+        "remote-consults/<int:pk>/advice/",
+        teleconsult_api.RemoteConsultAdviceView.as_view(),
+        name="remote-consult-advice",
+    ),
+    path(
+        "remote-consults/<int:pk>/withdraw/",
+        teleconsult_api.RemoteConsultWithdrawView.as_view(),
+        name="remote-consult-withdraw",
+    ),
+    path(
+        "remote-consults/<int:pk>/photos/",
+        teleconsult_api.RemoteConsultPhotoListView.as_view(),
+        name="remote-consult-photos",
+    ),
+    path(
+        "remote-consults/<int:pk>/photos/<int:photo>/",
+        teleconsult_api.RemoteConsultPhotoView.as_view(),
+        name="remote-consult-photo",
+    ),
+    path(
+        "remote-consults/<int:pk>/prescription/",
+        teleconsult_api.RemoteConsultPrescriptionView.as_view(),
+        name="remote-consult-prescription",
+    ),
 ]
 
 urlpatterns = [
@@ -156,6 +202,7 @@ urlpatterns = [
     path("delivery/", include("delivery.urls")),
     # The public visiting-expert schedule of a township: no sign-in, shared and printed as a poster.
     path("outreach/", include("outreach.urls")),
+    path("remote-consults/", include("teleconsult.urls")),
     path("catalogue/", include("catalogue.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

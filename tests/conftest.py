@@ -58,6 +58,18 @@ def clinician(county):
 
 
 @pytest.fixture
+def village_doctor(county):
+    """The clinician of the village clinic V001, below T001: asks for remote consults."""
+    return UserFactory(username="villagedoc", name="王村医", institution=county["V001"], roles=[Role.CLINICIAN])
+
+
+@pytest.fixture
+def expert(county):
+    """A clinician of the county hospital H001: answers the remote consults routed there."""
+    return UserFactory(username="expert", name="张专家", institution=county["H001"], roles=[Role.CLINICIAN])
+
+
+@pytest.fixture
 def outsider(county):
     """A clinician of another township: must always be refused the first township's data."""
     return UserFactory(username="outsider", name="外乡医生", institution=county["T003"], roles=[Role.CLINICIAN])

@@ -37,6 +37,7 @@ from prescriptions.models import Prescription
 from prescriptions.services import consult_attach_photo
 from prescriptions.workflow import Stage
 from tcm_platform import urls as platform_urls
+from teleconsult.models import RemoteConsult
 
 from .cds_hooks import token_client
 from .factories import InstitutionFactory, PatientFactory, UserFactory
@@ -161,6 +162,10 @@ MATRIX = {
     "api:delivery-runs": Row(API, ("deliver",), frozenset({"courier"})),
     # The visiting-expert schedule: read by every signed-in user in scope (POST: manage_schedule).
     "api:outreach-sessions": Row(API, ("view_schedule",), EVERYONE),
+    # Remote consults: a clinic's own requests and the consults routed to an expert (clinicians).
+    "api:remote-consults": Row(API, ("request_remote_consults", "answer_remote_consults"), CLINICIANS),
+    "teleconsult:list": Row(PAGE, ("request_remote_consults", "answer_remote_consults"), CLINICIANS),
+    "teleconsult:new": Row(PAGE, ("request_remote_consults",), CLINICIANS),
     # A HIS trades a username and password for a token: open to all; no credentials is a 400.
     "api:auth-token": Row(PUBLIC, (), EVERYONE, ok="400", method="post"),
     # The OpenAPI document (drf-spectacular's default SERVE_PERMISSIONS: AllowAny); it describes
@@ -250,6 +255,7 @@ STATION_API = "test_the_station_api_opens_each_station_to_its_staff_and_shows_on
 COURIER_API = "test_the_courier_api_acts_only_on_the_couriers_own_open_run"
 REVIEW = "test_a_review_sample_is_read_and_scored_only_at_its_reviewing_institution"
 OUTREACH = "test_a_session_is_read_in_scope_changed_by_its_centres_schedule_managers_and_its_township_list_is_public"
+REMOTE_CONSULT = "test_a_remote_consult_is_seen_only_by_its_clinic_and_the_experts_it_is_routed_to"
 FHIR_READS = "test_a_t001_prescriptions_fhir_resources_are_read_in_its_subtree_and_hidden_elsewhere"
 PARAMETRIC = {
     "patients:edit": READS,
@@ -257,6 +263,7 @@ PARAMETRIC = {
     "prescriptions:detail": READS,
     "prescriptions:revise": ACTIONS,
     "prescriptions:photo": READS,
+    "prescriptions:receipt": READS,
     "audit:detail": READS,
     "audit:claim": ACTIONS,
     "api:patient-detail": READS,
@@ -305,6 +312,18 @@ PARAMETRIC = {
     "api:outreach-township-sessions": OUTREACH,
     "outreach:township": OUTREACH,
     "outreach:township-qr": OUTREACH,
+    **dict.fromkeys(
+        [
+            "teleconsult:detail",
+            "teleconsult:prescribe",
+            *(f"api:remote-consult{suffix}" for suffix in ("", "-claim", "-release", "-question", "-answer")),
+            *(
+                f"api:remote-consult{suffix}"
+                for suffix in ("-advice", "-withdraw", "-photos", "-photo", "-prescription")
+            ),
+        ],
+        REMOTE_CONSULT,
+    ),
 }
 
 
@@ -404,7 +423,9 @@ def test_the_table_agrees_with_the_navigation_the_api_permission_classes_and_the
         assert all(cap in CAPABILITIES or cap == ADMIN_SITE for cap in row.capabilities), name
         if row.kind in (API, FHIR):
             view = resolve(reverse(name)).func.view_class
-            declared = {getattr(permission, "capability", None) for permission in view.permission_classes}
+            declared = {
+                cap for permission in view.permission_classes for cap in getattr(permission, "capabilities", (None,))
+            }
             assert declared == set(row.capabilities), name
         if row.kind in (PAGE, API, FHIR):
             assert row.allowed == holders(row.capabilities), name
@@ -555,6 +576,7 @@ def test_a_t001_prescription_is_read_in_its_subtree_and_hidden_elsewhere(client,
         f"/prescriptions/{p.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001),
         f"/api/v1/prescriptions/{p.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001, API),
         f"/prescriptions/photos/{t001.attachment.pk}/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001),
+        f"/prescriptions/{p.pk}/receipt/": who_reads(SUBTREE_OF_T001, OUTSIDE_T001),
         # The patient's page edits (manage_patients: clinicians and administrators).
         f"/patients/{patient.pk}/": who_reads(
             {"clinician", "centre_admin", "county_admin"}, {"outsider", "c002_admin"}
@@ -1411,3 +1433,39 @@ def test_a_session_is_read_in_scope_changed_by_its_centres_schedule_managers_and
     assert client.get("/outreach/T001/").status_code == 200
     assert client.get("/outreach/T001/qr.svg")["Content-Type"] == "image/svg+xml"
     assert client.get("/outreach/P001/").status_code == client.get("/outreach/P001/qr.svg").status_code == 404
+
+
+def test_a_remote_consult_is_seen_only_by_its_clinic_and_the_experts_it_is_routed_to(client, personas, county):
+    """A consult of V001 routed to H001: its village doctor and H001's clinicians read it; every
+    other clinician (T001 and C001 above the clinic included) gets a 404, as for a consult that does
+    not exist; other roles are refused by capability. Each step is refused the same way."""
+    from teleconsult.services import remote_consult_request
+
+    doctor = UserFactory(username="village", institution=county["V001"], roles=[Role.CLINICIAN])
+    expert = UserFactory(username="expert", institution=county["H001"], roles=[Role.CLINICIAN])
+    central = UserFactory(username="central", institution=county["C001"], roles=[Role.CLINICIAN])
+    patient = PatientFactory(institution=county["V001"])
+    consult, _ = remote_consult_request(actor=doctor, patient_id=patient.pk, values={"chief_complaint": "头痛"})
+    users = {**personas, "village": doctor, "expert": expert, "central": central}
+    base, page = f"/api/v1/remote-consults/{consult.pk}/", f"/remote-consults/{consult.pk}/"
+    readers, clinicians = {"village", "expert"}, {"clinician", "outsider", "central"}
+    gets = {base: API, page: PAGE, f"{page}prescribe/": PAGE}
+    for url, kind in gets.items():
+        got = {who: outcome(as_user(client, user).get(url)) for who, user in users.items()}
+        want = {who: "200" if who in readers else "404" if who in clinicians else refused(kind) for who in users}
+        if url.endswith("prescribe/"):  # nobody holds it yet: back to the consult for its readers
+            want.update(dict.fromkeys(readers, f"302 {page}"))
+        assert got == want, url
+    steps = ["claim", "release", "question", "answer", "advice", "withdraw", "photos", "photos/1", "prescription"]
+    for step in steps:
+        for who in ("clinician", "outsider", "central", "pharmacist"):
+            response = as_user(client, users[who]).post(f"{base}{step}/", {}, content_type="application/json")
+            assert response.status_code in (403, 404, 405), (step, who, response.status_code)
+            assert patient.name.encode() not in response.content
+    as_user(client, None)
+    assert outcome(client.get(base)) == "refused json" and outcome(client.get(page)) == "login"
+    assert RemoteConsult.objects.get(pk=consult.pk).event_count == 1
+
+
+def refused(kind: str) -> str:
+    return {PAGE: "403", API: "refused json"}[kind]

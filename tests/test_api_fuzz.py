@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.transport.wsgi import WSGI_TRANSPORT, multipart_serializer
 from werkzeug.test import stream_encode_multipart
 
+from accounts.roles import Role
 from accounts.services import api_token_issue
 from audit.models import ReviewRound, ReviewSample
 from catalogue.models import Formula, Herb
@@ -39,7 +40,7 @@ from outreach.services import session_save
 from prescriptions.workflow import Stage
 from tcm_platform.wsgi import application
 
-from .factories import PatientFactory
+from .factories import PatientFactory, UserFactory
 from .test_tracking import prescription_at
 from .test_workflow import put_at
 
@@ -231,6 +232,26 @@ def outreach_session(request):
     )
 
 
+def remote_consults(request) -> list[int]:
+    """Two remote consults the clinician of T001 asked of H001: one waiting, one with a question
+    from an expert of H001 (claimed, then asked)."""
+    from teleconsult.services import remote_consult_ask, remote_consult_claim, remote_consult_request
+
+    clinician, county = request.getfixturevalue("clinician"), request.getfixturevalue("county")
+    expert = UserFactory(institution=county["H001"], roles=[Role.CLINICIAN])
+    made = []
+    for complaint in ("头痛", "胃脘痛"):
+        consult, _ = remote_consult_request(
+            actor=clinician,
+            patient_id=PatientFactory(institution=county["T001"]).pk,
+            values={"chief_complaint": complaint},
+        )
+        made.append(consult.pk)
+    remote_consult_claim(actor=expert, consult=consult)
+    remote_consult_ask(actor=expert, consult=consult, question="舌苔如何？")
+    return made
+
+
 def real_ids(request, path: str) -> list[int]:
     """The real objects an id-taking operation is fuzzed against (the first call builds them)."""
     cache = request.node.__dict__.setdefault("_real_ids", {})
@@ -255,6 +276,8 @@ def real_ids(request, path: str) -> list[int]:
             cache[kind] = [Formula.objects.order_by("pk").values_list("pk", flat=True).first()]
         elif kind == "outreach":  # a visiting-expert session at T001, next week
             cache[kind] = [outreach_session(request).pk]
+        elif kind == "remote-consults":
+            cache[kind] = remote_consults(request)
         else:
             raise AssertionError(f"an id-taking operation with no real objects: {path}")
         assert cache[kind] and None not in cache[kind], kind

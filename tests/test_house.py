@@ -81,7 +81,7 @@ def test_the_machine_audit_happens_once_however_often_the_trace_task_is_delivere
 
 
 PROJECT_APPS = {"core", "accounts", "catalogue", "rules", "patients", "prescriptions", "audit", "decoction", "delivery"}
-PROJECT_APPS |= {"dashboards", "pipeline", "interop", "tcm_platform"}
+PROJECT_APPS |= {"constitution", "outreach", "teleconsult", "dashboards", "pipeline", "interop", "tcm_platform"}
 
 
 def test_no_app_fills_a_registry_at_start_up_and_prescriptions_has_no_hook_module():

@@ -141,7 +141,12 @@ def test_every_capability_named_anywhere_is_in_the_table():
         "pages": {capability for _name, _label, capability in PAGES if capability},
         "admin permissions": set(CAPABILITY_MODEL_PERMISSIONS),
         "station scope": set(STATION_CAPABILITIES),
-        "api": {capability for _name, _method, guards in capability_guarded_views() for capability in guards},
+        "api": {
+            capability
+            for _name, _method, guards in capability_guarded_views()
+            for group in guards
+            for capability in group
+        },
     }
     assert {where: names - set(CAPABILITIES) for where, names in named.items()} == dict.fromkeys(named, set())
     assert SYSTEM not in CAPABILITIES
@@ -165,12 +170,16 @@ def test_each_station_is_opened_by_a_capability_every_move_into_its_stages_accep
         assert all(station.capability in move.capabilities for move in into), code
 
 
+REMOTE_CONSULTS = ("request_remote_consults", "answer_remote_consults")
+
+
 def test_every_capability_a_move_or_a_station_names_is_clinical_work_that_needs_a_role():
     """So a superuser makes no move and works at no station without a role that has it; nor
-    reviews a prescription after the fact (事后点评), a pharmacist's clinical judgement too."""
+    reviews a prescription after the fact (事后点评), a pharmacist's clinical judgement too; nor
+    asks or answers a remote consult, a clinician's."""
     named = {c for _current, move in MOVES for c in move.capabilities} - {SYSTEM}
     named |= {station.capability for station in STATIONS.values()} | set(STATION_CAPABILITIES)
-    assert named | {"work_stations", "review_prescriptions"} == ROLE_BOUND
+    assert named | {"work_stations", "review_prescriptions", *REMOTE_CONSULTS} == ROLE_BOUND
 
 
 def test_working_at_the_stations_is_the_union_of_the_station_capabilities():
@@ -354,7 +363,9 @@ def capability_guarded_views() -> list[tuple[str, str, tuple[str, ...]]]:
             view = view_class()
             view.request = Request(getattr(RequestFactory(), method)("/"))
             view.args, view.kwargs, view.format_kwarg = (), {}, None
-            guards = tuple(sorted(p.capability for p in view.get_permissions() if isinstance(p, CapabilityPermission)))
+            guards = tuple(
+                sorted(p.capabilities for p in view.get_permissions() if isinstance(p, CapabilityPermission))
+            )
             if guards:
                 found.append((name, method, guards))
     return found
@@ -366,8 +377,8 @@ GUARDED = capability_guarded_views()
 def test_the_walk_finds_the_capability_guarded_views_including_a_per_method_one():
     assert len(GUARDED) >= 15
     assert {
-        ("api:prescription-list", "get", ("view_patients",)),
-        ("api:prescription-list", "post", ("prescribe",)),
+        ("api:prescription-list", "get", (("view_patients",),)),
+        ("api:prescription-list", "post", (("prescribe",),)),
     } <= set(GUARDED)
 
 
@@ -396,7 +407,7 @@ def test_a_persona_gets_past_a_capability_guarded_api_view_exactly_when_it_holds
         else:
             response = getattr(client, method)(url, {}, content_type="application/json")
         got[who] = response.status_code not in (401, 403)
-        want[who] = all(holds(user, (capability,)) for capability in guards)
+        want[who] = all(holds(user, capabilities) for capabilities in guards)
         if not got[who]:
             body = response.json()
             assert "detail" in body or body.get("resourceType") == "OperationOutcome", (who, url)

@@ -75,7 +75,14 @@ def next_number(institution, day) -> str:
 
 
 def prescription_submit(
-    *, actor, patient, form: PrescriptionForm, previous: Prescription | None = None, request=None
+    *,
+    actor,
+    patient,
+    form: PrescriptionForm,
+    previous: Prescription | None = None,
+    request=None,
+    institution=None,
+    then=None,
 ) -> tuple[Prescription, bool]:
     """Create a prescription (version 1, or the next version of a rejected one) with status
     `submitted`, its trace event, and — after commit — the AI audit. The rule check made here
@@ -84,9 +91,22 @@ def prescription_submit(
     Returns (prescription, created). The same idempotency key from the same prescriber returns
     the first prescription instead of creating a second. Raises ValidationError with field paths
     such as `items[3].grams`, leaving nothing written. `request`, the HTTP request the submit came
-    in (none from a command), puts the double signature's password in the sign-in lockout."""
+    in (none from a command), puts the double signature's password in the sign-in lockout.
+
+    `institution`, when given, is the institution the prescription and its consult belong to
+    instead of the prescriber's own: the village clinic of a remote consult, whose patient the
+    expert treats (teleconsult.services). It must be in the prescriber's subtree; a revision keeps
+    the institution of the version it revises. `then(prescription)`, when given, runs inside the
+    submit's transaction once a new prescription is written (not for a repeat of the same
+    idempotency key): the caller's own record of the submit, such as a remote consult's step;
+    whatever it raises undoes the submit."""
     with wrong_signatures_counted(actor=actor, request=request), transaction.atomic():
-        return _submit(actor=actor, patient=patient, form=form, previous=previous, request=request)
+        prescription, created = _submit(
+            actor=actor, patient=patient, form=form, previous=previous, request=request, institution=institution
+        )
+        if created and then is not None:
+            then(prescription)
+        return prescription, created
 
 
 @contextmanager
@@ -102,7 +122,7 @@ def wrong_signatures_counted(*, actor, request):
 
 
 def _submit(
-    *, actor, patient, form: PrescriptionForm, previous: Prescription | None, request=None
+    *, actor, patient, form: PrescriptionForm, previous: Prescription | None, request=None, institution=None
 ) -> tuple[Prescription, bool]:
     """prescription_submit's work, inside the caller's transaction."""
     ensure_capability(actor, "prescribe")
@@ -111,7 +131,10 @@ def _submit(
         existing = Prescription.objects.filter(prescriber=actor, idempotency_key=key).first()
         if existing:
             return existing, False
-    _ensure_may_submit(actor=actor, patient=patient, previous=previous)
+    _ensure_may_submit(actor=actor, patient=patient, previous=previous, institution=institution)
+    if previous is not None:
+        institution = previous.institution
+    institution = institution or actor.institution
     items, header, facts = _cleaned(form, patient)
     consult_values = {k: header.consult[k] for k in CONSULT_FIELDS if header.consult.get(k) not in (None, "")}
     rules = live_snapshot()
@@ -119,7 +142,7 @@ def _submit(
     others = other_prescriptions(patient, previous=previous, rules=rules, herbs=[item.name for item in items])
     check = check_draft(draft, rules, others)
     signature = check_signature(actor=actor, findings=check.findings, signature=form.double_signature, request=request)
-    consult = Consult(patient=patient, clinician=actor, institution_id=actor.institution_id, **consult_values)
+    consult = Consult(patient=patient, clinician=actor, institution=institution, **consult_values)
     prescription = _new_prescription(
         actor=actor, patient=patient, consult=consult, previous=previous, form=form, items=items, header=header
     )
@@ -148,9 +171,11 @@ def _submit(
     return prescription, True
 
 
-def _ensure_may_submit(*, actor, patient, previous: Prescription | None) -> None:
+def _ensure_may_submit(*, actor, patient, previous: Prescription | None, institution=None) -> None:
     if not actor.institution_id:
         raise ValidationError(_("Your account belongs to no institution; ask an administrator."))
+    if institution is not None and not can_see_institution(actor, institution.pk):
+        raise ValidationError(_("You may not prescribe for this institution."))
     if not can_see_institution(actor, patient.institution_id):
         raise ValidationError({"patient": [_("This patient is registered at an institution you cannot see.")]})
     if previous is not None and previous.status != Stage.REJECTED:
@@ -197,7 +222,7 @@ def _new_prescription(*, actor, patient, consult, previous, form: PrescriptionFo
         patient=patient,
         consult=consult,
         prescriber=actor,
-        institution_id=actor.institution_id,
+        institution=consult.institution,
         doses=header.doses,
         usage=header.usage,
         decoction=header.decoction,
@@ -223,7 +248,7 @@ def _save_once(prescription: Prescription, *, consult: Consult, actor, key: str,
         db.insert(consult)
         prescription.consult = consult
         if previous is None:
-            prescription.number = next_number(actor.institution, timezone.localdate())
+            prescription.number = next_number(prescription.institution, timezone.localdate())
         db.insert(prescription)
 
     try:
