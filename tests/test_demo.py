@@ -11,9 +11,11 @@ from django.core.management import call_command
 from accounts.models import Institution, User
 from accounts.roles import Role
 from delivery.models import DeliveryStop, Notification
+from outreach.models import ClinicSession
 from patients.models import Patient
 from prescriptions.models import Prescription, TraceEvent
 from tcm_platform.environment import demo_site_url
+from teleconsult.models import RemoteConsult
 
 from .test_platform import PRODUCTION_ENV, ROOT, run_manage
 
@@ -96,7 +98,8 @@ def test_the_demo_has_several_clinicians_at_several_townships_each_with_prescrip
         "prescriber__username", "prescriber__institution__township", "status"
     ):
         stages[(username, township)].add(status)
-    clinicians = User.objects.filter(groups__name=Role.CLINICIAN)
+    # The village doctor's clinic gets its prescriptions from the expert of its remote consults.
+    clinicians = User.objects.filter(groups__name=Role.CLINICIAN).exclude(username="villagedoc")
 
     assert 4 <= clinicians.count() <= 6
     assert {username for username, _ in stages} == set(clinicians.values_list("username", flat=True))
@@ -113,5 +116,19 @@ def test_the_demo_has_several_clinicians_at_several_townships_each_with_prescrip
     call_command("demo_summary")
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("====="), "the summary ends the output"
-    assert out[-2].startswith("Patient tracking page (on its way): http://")
+    assert out[-3].startswith("Patient tracking page (on its way): http://")
+    assert out[-2].startswith("Visiting-expert schedule of a township (public): http://")
     assert all(any(line.split()[:1] == [user] for line in out) for user in ("clinician", "clinician5", "courier"))
+
+
+@pytest.mark.django_db
+def test_the_demo_has_the_experts_rounds_and_a_village_doctors_consults_at_each_point():
+    call_command("seed_demo", "--no-summary")
+
+    consults = RemoteConsult.objects.filter(requested_by__username="villagedoc")
+    assert sorted(consults.values_list("status", flat=True)) == ["asking", "open", "prescribed"]
+    answered = consults.get(status="prescribed").prescription
+    assert answered.institution.code == "V001" and answered.prescriber.username == "expert"
+    assert all(consult.photos.count() == 1 for consult in consults)
+    sessions = ClinicSession.objects.filter(expert__username="expert", cancelled_at=None)
+    assert {s.institution.code for s in sessions} == {"T001", "T003"} and sessions.count() == 6

@@ -37,6 +37,7 @@ USERS = [
     ("clinician3", "郑春林", "T002", [Role.CLINICIAN]),
     ("clinician4", "冯素梅", "T003", [Role.CLINICIAN]),
     ("clinician5", "何志远", "T004", [Role.CLINICIAN]),
+    ("villagedoc", "王村医", "V001", [Role.CLINICIAN]),
     ("pharmacist", "张药师", "H001", [Role.PHARMACIST]),
     ("pharmacist2", "刘复核", "P001", [Role.PHARMACIST]),
     ("dispenser", "赵调剂", "P001", [Role.DISPENSER]),
@@ -81,6 +82,7 @@ PATIENTS_PER_CLINICIAN = {
     "clinician3": 4,
     "clinician4": 4,
     "clinician5": 4,
+    "villagedoc": 4,
 }
 # Administrative-division prefix used for the demo ID numbers.
 AREA_CODE = "330127"

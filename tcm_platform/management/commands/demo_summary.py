@@ -30,5 +30,6 @@ class Command(BaseCommand):
             lines.append(f"  {username:<12} {name}  {names.get(code, code)}  [{label}]")
         if shown:
             lines.append(f"Patient tracking page (on its way): {shown.tracking_url}")
+        lines.append(f"Visiting-expert schedule of a township (public): {settings.SITE_URL}/outreach/T001/")
         lines.append(RULE)
         self.stdout.write("\n".join(lines))

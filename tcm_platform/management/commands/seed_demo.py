@@ -53,6 +53,7 @@ from ..demo_data import (
     WOMAN,
     DemoCase,
 )
+from ..demo_outreach import seed_remote_consults, seed_sessions
 
 
 def demo_price(herb: Herb) -> Decimal:
@@ -170,6 +171,9 @@ class Command(BaseCommand):
             f"{prescriptions} demo prescriptions submitted by {len(PATIENTS_PER_CLINICIAN)} clinicians "
             "(audit queue, approved, rejected, at the stations, on the way, delivered)."
         )
+        sessions = seed_sessions(institutions, users)
+        consults = seed_remote_consults(users, demo_photo)
+        self.stdout.write(f"{sessions} visiting-expert sessions; {consults} remote consults from 白塔村卫生室.")
         herb_use_refresh()  # the suggestions rank by the county's use at once, not after the first beat
         if not options["no_summary"]:
             call_command("demo_summary", stdout=self.stdout)
