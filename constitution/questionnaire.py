@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy as _
+
 DATA = Path(__file__).resolve().parent / "data"
 SEXES = ("F", "M")
 _SEX_OF_ITEM = {"female": {"F"}, "male": {"M"}, "both": {"F", "M"}}
@@ -90,3 +92,24 @@ def advice() -> dict[str, dict[str, str]]:
 
 def advice_source() -> str:
     return _load("advice.json")["provenance"]["source"]
+
+
+def consent() -> list:
+    """What the patient reads and agrees to before the questions: on the phone page and in the
+    invitation's API for a mini-program, the same words."""
+    return [
+        _(
+            "You will answer 60 short questions about how you have felt over the past year (about 10 minutes). "
+            "Your answers give your TCM constitution type by the standard of the China Association of Chinese "
+            "Medicine (ZYYXH/T 157-2009), with advice on diet and daily life."
+        ),
+        _(
+            "What is stored: your answers, the scores, the result and the date, in your record at the clinic. "
+            "Who sees it: the clinicians and pharmacists of your clinic and the institutions above it. It is not "
+            "shared with anyone else."
+        ),
+        _(
+            "The result is a health guide, not a diagnosis. You may stop at any time; nothing is stored until you "
+            "submit."
+        ),
+    ]

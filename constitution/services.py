@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.addresses import client_address
+from core.cache import count_and_get
 from patients.models import Patient
 
 from . import questionnaire, scoring
@@ -93,3 +95,11 @@ def invite_create(*, actor, patient: Patient) -> ConstitutionInvite:
 def invite_url(token: str) -> str:
     """The patient's questionnaire page for `token` as an absolute address (for the QR code)."""
     return f"{settings.SITE_URL}{reverse('constitution:invite', args=[token])}"
+
+
+def invite_requests_exceeded(request) -> bool:
+    """More than TRACK_RATE_PER_MINUTE requests from this address this minute to the invitation
+    page or its API (the tracking page's limit: both are opened by scanning a code in the clinic)."""
+    minute = int(timezone.now().timestamp()) // 60
+    hits, _value = count_and_get(f"rl:constitution:{client_address(request)}:{minute}", 65)
+    return hits > settings.TRACK_RATE_PER_MINUTE

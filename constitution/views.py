@@ -3,19 +3,15 @@ sign-in: consent first, then the questionnaire, then the result with advice), an
 pages (a patient's history with the invitation's QR code, and the questionnaire filled in with the
 patient). Views parse, call a service or selector, render."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import ensure_capability
-from core.addresses import client_address
-from core.cache import count_and_get
 from core.qr import qr_svg_inline
 from patients.permissions import patients_visible_to
 
@@ -23,7 +19,7 @@ from . import questionnaire
 from .models import Mode
 from .permissions import can_record_for, ensure_can_record_for
 from .selectors import USED, VALID, assessments_of, invite_lookup
-from .services import assessment_record, invite_create, invite_url
+from .services import assessment_record, invite_create, invite_requests_exceeded, invite_url
 
 
 def _public(response):
@@ -33,14 +29,6 @@ def _public(response):
     # same-origin still keeps the link's token from any other site (the page links to none).
     response["Referrer-Policy"] = "same-origin"
     return response
-
-
-def _throttled(request) -> bool:
-    """More than TRACK_RATE_PER_MINUTE requests from this address this minute (the tracking page's
-    limit: both are opened by scanning a code in the clinic)."""
-    minute = int(timezone.now().timestamp()) // 60
-    hits, _value = count_and_get(f"rl:constitution:{client_address(request)}:{minute}", 65)
-    return hits > settings.TRACK_RATE_PER_MINUTE
 
 
 def _masked(name: str) -> str:
@@ -87,7 +75,7 @@ def _answers_from(post) -> dict:
 def invite_page(request, token):
     """The patient's page for an invitation: consent, then the questionnaire for their sex, then
     the result. An unknown token is a 404; an expired or used one a clear page (410)."""
-    if _throttled(request):
+    if invite_requests_exceeded(request):
         response = HttpResponse(_("Too many requests; try again in a minute."), status=429)
         response["Retry-After"] = "60"
         return response
@@ -100,7 +88,8 @@ def invite_page(request, token):
     context = {"who": _masked(patient.name), "token": token}
     if request.method == "GET" or request.POST.get("agree") != "yes":
         refused = request.method == "POST"
-        return _public(render(request, "constitution/invite_consent.html", {**context, "refused": refused}))
+        page = {**context, "refused": refused, "consent": questionnaire.consent()}
+        return _public(render(request, "constitution/invite_consent.html", page))
     if request.POST.get("step") != "answers":
         return _public(render(request, "constitution/invite_form.html", {**context, **form_context(patient.sex, {})}))
     answers = _answers_from(request.POST)

@@ -56,6 +56,12 @@ api_v1 = [
         constitution_api.QuestionnaireView.as_view(),
         name="constitution-questionnaire",
     ),
+    # The patient's own door by invitation token (a mini-program): no sign-in.
+    path(
+        "constitution/invites/<str:token>/",
+        constitution_api.InviteQuestionnaireView.as_view(),
+        name="constitution-invite",
+    ),
     path("auth/token/", accounts_api.TokenObtainView.as_view(), name="auth-token"),
     path("prescriptions/", prescription_views.PrescriptionListCreateView.as_view(), name="prescription-list"),
     path(

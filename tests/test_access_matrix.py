@@ -273,6 +273,7 @@ PARAMETRIC = {
     "api:patient-constitution": READS,
     "api:patient-constitution-invite": CONSTITUTION_INVITE,
     "constitution:invite": CONSTITUTION_INVITE,
+    "api:constitution-invite": CONSTITUTION_INVITE,
     "api:prescription-cancel": ACTIONS,
     "api:prescription-photos": ACTIONS,
     "api:prescription-revise": ACTIONS,
@@ -619,6 +620,10 @@ def test_a_constitution_invite_is_made_in_the_patients_subtree_and_opens_only_it
     assert page.status_code == 200 and patient.name not in page.content.decode()
     assert patient.name[0] + "*" in page.content.decode()
     assert client.get("/c/not-a-token/").status_code == 404
+    token = urlsplit(url.json()["url"]).path.strip("/").split("/")[-1]
+    door = client.get(f"/api/v1/constitution/invites/{token}/")  # the mini-program's: no sign-in
+    assert door.status_code == 200 and patient.name not in door.content.decode()
+    assert client.get("/api/v1/constitution/invites/not-a-token/").status_code == 404
 
 
 def test_a_t001_prescriptions_fhir_resources_are_read_in_its_subtree_and_hidden_elsewhere(client, t001, county):

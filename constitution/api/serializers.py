@@ -78,3 +78,36 @@ class InviteSerializer(serializers.Serializer):
     token = serializers.CharField()
     url = serializers.CharField(help_text="The patient's page; show it as a QR code")
     expires_at = serializers.DateTimeField()
+
+
+class InviteQuestionnaireSerializer(serializers.Serializer):
+    """What a patient's mini-program shows for an invitation: who it is for (masked), the consent
+    to agree to, and the questions of the patient's sex."""
+
+    patient = serializers.CharField(help_text="The patient's masked name, e.g. 赵**")
+    expires_at = serializers.DateTimeField()
+    consent = serializers.ListField(child=serializers.CharField(), help_text="Paragraphs to read and agree to")
+    questionnaire = QuestionnaireSerializer()
+
+
+class InviteAnswersSerializer(serializers.Serializer):
+    consent = serializers.BooleanField(help_text="true: the patient agreed to the consent text")
+    answers = serializers.DictField(child=serializers.JSONField(), help_text="Every item of the questionnaire → 1..5")
+
+
+class AdviceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    emotion = serializers.CharField()
+    diet = serializers.CharField()
+    daily_life = serializers.CharField()
+    exercise = serializers.CharField()
+
+
+class InviteResultSerializer(serializers.Serializer):
+    taken_at = serializers.DateTimeField()
+    summary = serializers.CharField()
+    result = ResultSerializer()
+    scores = TypeScoreSerializer(many=True)
+    advice = AdviceSerializer(many=True, help_text="For the primary types and tendencies")
+    advice_source = serializers.CharField()
