@@ -12,6 +12,7 @@ PAGES = [
     ("prescriptions:new", _("Prescribe"), "prescribe"),
     ("prescriptions:list", _("Prescriptions"), "view_patients"),
     ("teleconsult:list", _("Remote consults"), "request_remote_consults"),
+    ("outreach:schedule", _("Visiting experts"), "view_schedule"),
     ("audit:queue", _("Audit queue"), "final_audit"),
     ("audit:review", _("Prescription review"), "review_prescriptions"),
     ("stations:index", _("Stations"), "work_stations"),

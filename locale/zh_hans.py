@@ -1453,6 +1453,13 @@ ZH = {
     "Question from the expert": "专家提问",
     "Answer from the village doctor": "村医回复",
     "Photo added": "补充照片",
+    "Visiting experts": "巡回坐诊",
+    "Add a session": "新增坐诊安排",
+    "Note": "备注",
+    "Links": "链接",
+    "cancelled": "已取消",
+    "Public page": "公开页面",
+    "Change": "修改",
 }
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')
 

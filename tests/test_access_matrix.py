@@ -166,6 +166,7 @@ MATRIX = {
     "api:remote-consults": Row(API, ("request_remote_consults", "answer_remote_consults"), CLINICIANS),
     "teleconsult:list": Row(PAGE, ("request_remote_consults", "answer_remote_consults"), CLINICIANS),
     "teleconsult:new": Row(PAGE, ("request_remote_consults",), CLINICIANS),
+    "outreach:schedule": Row(PAGE, ("view_schedule",), EVERYONE),
     # A HIS trades a username and password for a token: open to all; no credentials is a 400.
     "api:auth-token": Row(PUBLIC, (), EVERYONE, ok="400", method="post"),
     # The OpenAPI document (drf-spectacular's default SERVE_PERMISSIONS: AllowAny); it describes

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from accounts.roles import Role
 from outreach.models import ClinicSession, SessionConsult
@@ -274,3 +275,28 @@ def test_a_session_with_recorded_consults_keeps_its_expert_place_and_times_and_o
     session.refresh_from_db()
     assert set(moved.value.message_dict) == {"non_field_errors"}
     assert (session.starts_at, session.note) == (time(8, 30), "已完成")
+
+
+def test_the_staff_schedule_page_lists_the_subtrees_coming_sessions_and_only_managers_get_the_edit_links(
+    client, county_admin, clinician, outsider, expert, county
+):
+    soon = timezone.localdate() + timedelta(days=3)
+    book(county_admin, expert, county["T001"], day=soon)
+    book(county_admin, expert, county["T003"], day=soon + timedelta(days=1))
+    book(county_admin, expert, county["T003"], day=soon + timedelta(weeks=9), starts="13:30", ends="16:30")
+
+    def shown(user):
+        client.force_login(user)
+        response = client.get("/outreach/")
+        return response, response.content.decode()
+
+    _response, admin_page = shown(county_admin)
+    response, clinician_page = shown(clinician)
+    _response, outsider_page = shown(outsider)
+
+    assert response.status_code == 200
+    assert "白塔乡卫生院" in admin_page and "柳溪乡卫生院" in admin_page and 'id="add-session"' in admin_page
+    assert "白塔乡卫生院" in clinician_page and "柳溪乡卫生院" not in clinician_page
+    assert 'href="/outreach/T001/"' in clinician_page and 'id="add-session"' not in clinician_page
+    assert "柳溪乡卫生院" in outsider_page and "白塔乡卫生院" not in outsider_page
+    assert outsider_page.count("<td>柳溪乡卫生院</td>") == 1, "nine weeks ahead is past the page's eight"
