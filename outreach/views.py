@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.permissions import ensure_capability, has_capability
-
 from core.qr import qr_image
 
 from .selectors import PUBLIC_WEEKS, coming_sessions, public_centre, sessions_for
