@@ -1460,6 +1460,10 @@ ZH = {
     "cancelled": "已取消",
     "Public page": "公开页面",
     "Change": "修改",
+    "Still open": "未结束",
+    "Median minutes to an expert": "接诊等待时间中位数（分钟）",
+    "Remote consults requested, %(month)s": "%(month)s 远程会诊情况",
+    "Consults requested": "申请会诊数",
 }
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')
 

@@ -1,7 +1,9 @@
 """Reads of remote consults, scoped to who asks (teleconsult.permissions)."""
 
+from statistics import median
+
 from django.contrib.auth import get_user_model
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Min, Q, QuerySet, Value, When
 
 from accounts.models import Institution
 from accounts.permissions import has_capability, institution_tree_for
@@ -9,7 +11,18 @@ from accounts.roles import CAPABILITIES
 
 from .models import RemoteConsult
 from .permissions import remote_consults_visible_to
-from .workflow import Status
+from .workflow import Status, Step
+
+# How oversight counts a consult's status: answered one way or the other, withdrawn, or still
+# open (waiting, with an expert, or with a question back).
+OUTCOMES = {
+    Status.PRESCRIBED: "prescribed",
+    Status.ADVISED: "advised",
+    Status.WITHDRAWN: "withdrawn",
+    Status.OPEN: "open",
+    Status.CLAIMED: "open",
+    Status.ASKING: "open",
+}
 
 
 def remote_consults_for(user) -> QuerySet:
@@ -68,3 +81,28 @@ def experts_above(user) -> QuerySet:
 
 def may_request(user) -> bool:
     return has_capability(user, "request_remote_consults") and bool(hospitals_above(user))
+
+
+def consults_by_clinic(*, start, end, institution_ids=None) -> list[dict]:
+    """For oversight: per clinic, the remote consults requested from `start` to `end` (local dates,
+    inclusive) at the clinics `institution_ids` (None: all): how many, how many were answered with
+    a prescription or with advice, withdrawn, or are still open, and the median minutes from the
+    request to its first claim (None when none was claimed); the busiest clinic first. One query."""
+    consults = RemoteConsult.objects.filter(created_at__date__gte=start, created_at__date__lte=end)
+    if institution_ids is not None:
+        consults = consults.filter(institution_id__in=institution_ids)
+    consults = consults.annotate(first_claim=Min("events__at", filter=Q(events__step=Step.CLAIMED)))
+    clinics: dict[str, dict] = {}
+    for name, state, asked, claimed in consults.values_list(
+        "institution__name", "status", "created_at", "first_claim"
+    ).order_by("institution__name", "pk"):
+        counts = dict.fromkeys(OUTCOMES.values(), 0)
+        row = clinics.setdefault(name, {"clinic": name, "requested": 0, **counts, "waits": []})
+        row["requested"] += 1
+        row[OUTCOMES[state]] += 1
+        if claimed is not None:
+            row["waits"].append((claimed - asked).total_seconds() / 60)
+    for row in clinics.values():
+        waits = row.pop("waits")
+        row["minutes_to_claim"] = round(median(waits)) if waits else None
+    return sorted(clinics.values(), key=lambda row: (-row["requested"], row["clinic"]))

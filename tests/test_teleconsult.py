@@ -3,8 +3,11 @@ claim wins), may ask back, and prescribes for the village clinic; each step an e
 consult; an expert sees only what is routed to them or their hospital."""
 
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -13,7 +16,10 @@ from core.models import AppendOnlyError
 from prescriptions.models import Prescription
 from teleconsult.models import ConsultEvent, RemoteConsult, RemoteConsultPhoto
 
+from .dashboard_history import page, table
 from .factories import PatientFactory, UserFactory
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 PRESCRIPTION = {
     "consult": {"tcm_disease": "咳嗽", "tcm_syndrome": "风寒束表"},
@@ -305,3 +311,61 @@ def test_the_claimed_consults_editor_posts_to_the_consult_with_its_findings(clai
     assert f'data-submit-url="/api/v1/remote-consults/{claimed}/prescription/"' in html
     assert 'value="浮紧"' in html and "咳嗽三天，痰白" in html
     assert other.status_code == 302
+
+
+def test_the_supervision_report_counts_each_clinics_consults_by_outcome_and_the_wait_for_an_expert(
+    client, village_doctor, expert, patient, county, county_admin, centre_admin, outsider
+):
+    """By hand, on 8 March 2027 at V001: four requests — one advised (claimed after 10 minutes),
+    one withdrawn, two open, one of them claimed after 30 minutes: the median wait of the two
+    claimed is 20 minutes. T003 asked once, unclaimed; C001's administrator, above V001 and not
+    T003, sees V001's row only."""
+    from teleconsult.services import (
+        remote_consult_advise,
+        remote_consult_claim,
+        remote_consult_request,
+        remote_consult_withdraw,
+    )
+
+    def at(hour, minute):
+        return time_machine.travel(datetime(2027, 3, 8, hour, minute, tzinfo=SHANGHAI), tick=False)
+
+    def ask(actor, whom, hour):
+        with at(hour, 0):
+            return remote_consult_request(actor=actor, patient_id=whom.pk, values={"chief_complaint": "头痛"})[0]
+
+    advised, withdrawn, waiting, held = (ask(village_doctor, patient, hour) for hour in (8, 9, 10, 11))
+    with at(8, 10):
+        remote_consult_claim(actor=expert, consult=advised)
+    with at(8, 20):
+        remote_consult_advise(actor=expert, consult=advised, advice="多饮水，观察")
+    remote_consult_withdraw(actor=village_doctor, consult=withdrawn, reason="已去县医院")
+    with at(11, 30):
+        remote_consult_claim(actor=expert, consult=held)
+    ask(outsider, PatientFactory(institution=county["T003"]), 9)
+
+    with time_machine.travel(datetime(2027, 4, 2, 9, 0, tzinfo=SHANGHAI), tick=False):
+        county_rows = table(page(client, county_admin, "supervision", month="2027-03"), "remote_consults")
+        centre_rows = table(page(client, centre_admin, "supervision", month="2027-03"), "remote_consults")
+
+    assert county_rows == [
+        {
+            "clinic": "白塔村卫生室",
+            "requested": 4,
+            "prescribed": 0,
+            "advised": 1,
+            "withdrawn": 1,
+            "open": 2,
+            "minutes_to_claim": 20,
+        },
+        {
+            "clinic": "柳溪乡卫生院",
+            "requested": 1,
+            "prescribed": 0,
+            "advised": 0,
+            "withdrawn": 0,
+            "open": 1,
+            "minutes_to_claim": None,
+        },
+    ]
+    assert [row["clinic"] for row in centre_rows] == ["白塔村卫生室"]

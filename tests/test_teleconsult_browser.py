@@ -75,7 +75,8 @@ def test_village_doctor_files_a_consult_the_expert_prescribes_and_the_receipt_ha
         sign_in(page, base, "expert")
         page.goto(f"{base}/remote-consults/")
         page.get_by_role("link", name="咳嗽三天，痰白清稀").click()
-        assert page.locator(".photos img").first.evaluate("img => img.naturalWidth") > 0
+        # The tongue photo loads from the consult's photo URL (checked for who may see it).
+        page.wait_for_function("() => [...document.querySelectorAll('.photos img')].some(i => i.naturalWidth > 0)")
         page.locator("#claim").click()
         assert page.locator("#claimed-by").inner_text() == "张专家"
         page.locator("#prescribe").click()

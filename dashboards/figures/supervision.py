@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Institution
 from outreach.selectors import sessions_held
 from prescriptions.models import StuckFlag
+from teleconsult.selectors import consults_by_clinic
 
 from ..frame import FilterForm, Table, ratio
 from ..models import DecisionDay, VolumeDay
@@ -199,6 +200,17 @@ def _sessions(filters) -> list[dict]:
     ]
 
 
+REMOTE_CONSULTS = [
+    ("clinic", _("Clinic")),
+    ("requested", _("Consults requested")),
+    ("prescribed", _("Prescribed")),
+    ("advised", _("Answered without a prescription")),
+    ("withdrawn", _("Withdrawn")),
+    ("open", _("Still open")),
+    ("minutes_to_claim", _("Median minutes to an expert")),
+]
+
+
 def supervision(filters) -> Figures:
     before = previous_month(filters.start)
     volume, decisions = (
@@ -238,6 +250,12 @@ def supervision(filters) -> Figures:
                 _("Visiting-expert sessions held, %(month)s") % {"month": month},
                 SESSIONS,
                 _sessions(filters),
+            ),
+            Table(
+                "remote_consults",
+                _("Remote consults requested, %(month)s") % {"month": month},
+                REMOTE_CONSULTS,
+                consults_by_clinic(start=filters.start, end=filters.end, institution_ids=filters.institution_ids),
             ),
         ],
         live=(_("stuck prescriptions"),),
