@@ -109,6 +109,16 @@ def _photos(photos: dict, *, stem: str) -> list[tuple[str, object]]:
     return clean
 
 
+def _collect(errors: dict, check, *args, **kwargs):
+    """`check(*args, **kwargs)`, or None with its ValidationError's messages added to `errors`
+    (a message for no field under `non_field_errors`): every part of a request reports at once."""
+    try:
+        return check(*args, **kwargs)
+    except ValidationError as exc:
+        errors.update(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+        return None
+
+
 def remote_consult_request(
     *, actor, patient_id, values: dict, photos: dict | None = None, routed_institution=None, routed_expert=None
 ) -> tuple[RemoteConsult, bool]:
@@ -120,23 +130,14 @@ def remote_consult_request(
     key = idempotency_key(values.get("idempotency_key"))
     if key and (existing := RemoteConsult.objects.filter(requested_by=actor, idempotency_key=key).first()):
         return existing, False
-    errors, cleaned, route, clean_photos = {}, {}, None, []
+    errors = {}
     patient_id = parse_id(patient_id)
     patient = patients_visible_to(actor).filter(pk=patient_id).first() if patient_id else None
     if patient is None:
         errors["patient"] = [_("No such patient in your institution.")]
-    for check in (
-        lambda: cleaned.update(clean_request_values(values)),
-        lambda: clean_photos.extend(_photos(photos or {}, stem=f"remote-{timezone.localdate():%Y%m%d}")),
-    ):
-        try:
-            check()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    try:
-        route = _routing(actor, institution_id=routed_institution, expert_id=routed_expert)
-    except ValidationError as exc:
-        errors.update(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    cleaned = _collect(errors, clean_request_values, values)
+    clean_photos = _collect(errors, _photos, photos or {}, stem=f"remote-{timezone.localdate():%Y%m%d}")
+    route = _collect(errors, _routing, actor, institution_id=routed_institution, expert_id=routed_expert)
     if errors:
         raise ValidationError(errors)
     consult = RemoteConsult(

@@ -369,3 +369,15 @@ def test_the_supervision_report_counts_each_clinics_consults_by_outcome_and_the_
         },
     ]
     assert [row["clinic"] for row in centre_rows] == ["白塔村卫生室"]
+
+
+def test_a_clinician_of_the_lead_hospital_has_no_one_above_to_ask(client, expert, county):
+    patient = PatientFactory(institution=county["H001"])
+
+    response = as_user(client, expert).post(
+        "/api/v1/remote-consults/", {"patient": patient.pk, "chief_complaint": "咳"}
+    )
+
+    assert response.status_code == 400 and set(response.json()["errors"]) == {"non_field_errors"}
+    assert as_user(client, expert).get("/remote-consults/new/").status_code == 403
+    assert RemoteConsult.objects.count() == 0
