@@ -1464,6 +1464,7 @@ ZH = {
     "Median minutes to an expert": "接诊等待时间中位数（分钟）",
     "Remote consults requested, %(month)s": "%(month)s 远程会诊情况",
     "Consults requested": "申请会诊数",
+    "Ask an expert about %(name)s": "为%(name)s申请远程会诊",
 }
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')
 

@@ -60,8 +60,12 @@ def consult_new(request):
     """Choose the patient (search the clinic's patients), then fill the request."""
     if not may_request(request.user):
         raise PermissionDenied
-    patient_id = parse_id(request.GET.get("patient", ""))
-    patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id else None
+    patient = None
+    if "patient" in request.GET:  # a patient the user cannot see is no patient at all
+        patient_id = parse_id(request.GET["patient"])
+        patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id else None
+        if patient is None:
+            raise Http404
     if patient is None:
         query = request.GET.get("q", "").strip()[:40]
         return render(

@@ -11,6 +11,7 @@ walked by their own tests (tests/test_editor_*browser.py, tests/test_tracking_br
 import re
 import types
 from datetime import date
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -23,6 +24,7 @@ from decoction.selectors import STATIONS
 from delivery.services import run_create
 from prescriptions.models import Prescription
 from prescriptions.workflow import DeliveryMode, Stage
+from teleconsult.services import remote_consult_request
 
 from .axe import inputs_without_visible_label, violations
 from .test_access_matrix import (
@@ -86,7 +88,14 @@ def world(personas, catalogue):  # noqa: F811
         prescriber=clinician,
         routed_to=personas["pharmacist"].institution,
     )
-    return types.SimpleNamespace(submitted=submitted, waiting=waiting, packaged=packaged, sample=sample, users=personas)
+    consult, _ = remote_consult_request(  # the clinician of T001 asks the county hospital
+        actor=clinician,
+        patient_id=submitted.patient_id,
+        values={"chief_complaint": "胃脘胀痛2月", "pulse": "弦细", "temperature_c": Decimal("36.8")},
+    )
+    return types.SimpleNamespace(
+        submitted=submitted, waiting=waiting, packaged=packaged, sample=sample, consult=consult, users=personas
+    )
 
 
 def candidate_urls(world) -> list[str]:
@@ -104,6 +113,8 @@ def candidate_urls(world) -> list[str]:
         *(f"{reverse('stations:station', args=[code])}?code={world.waiting[code].display_number}" for code in STATIONS),
         reverse("stations:labels", args=[world.packaged.pk]),
         reverse("audit:review-detail", args=[world.sample.pk]),
+        reverse("teleconsult:detail", args=[world.consult.pk]),
+        f"{reverse('teleconsult:new')}?patient={p.patient.pk}",
     ]
     return [*plain, *objects]
 

@@ -381,3 +381,12 @@ def test_a_clinician_of_the_lead_hospital_has_no_one_above_to_ask(client, expert
     assert response.status_code == 400 and set(response.json()["errors"]) == {"non_field_errors"}
     assert as_user(client, expert).get("/remote-consults/new/").status_code == 403
     assert RemoteConsult.objects.count() == 0
+
+
+def test_the_request_form_for_a_patient_the_doctor_cannot_see_is_a_404(client, village_doctor, county):
+    elsewhere = PatientFactory(institution=county["T003"])
+
+    response = as_user(client, village_doctor).get(f"/remote-consults/new/?patient={elsewhere.pk}")
+
+    assert response.status_code == 404 and elsewhere.name not in response.content.decode()
+    assert client.get("/remote-consults/new/?patient=abc").status_code == 404
