@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from accounts.permissions import has_capability, institution_ids_visible_to
 from core.models import WorkerHeartbeat
+from teleconsult.permissions import may_see_remote_consults
+from teleconsult.selectors import remote_consults_awaiting
 
 from .figures import diagnoses as diagnosis_figures
 from .figures import herbs as herb_figures
@@ -24,12 +26,14 @@ from .pages import render_dashboard
 from .selectors import prescriptions_waiting_for, stuck_flags
 
 HOME_STUCK = 5  # the home page's panel: the longest-waiting few, and a link to the stages page
+HOME_CONSULTS = 10  # the remote consults waiting for the user: a claim, an answer, a reply
 
 
 @login_required
 def home(request):
     admin = has_capability(request.user, "view_dashboards")
     stuck = stuck_flags(institution_ids_visible_to(request.user)) if admin else None
+    consults = remote_consults_awaiting(request.user) if may_see_remote_consults(request.user) else None
     return render(
         request,
         "home.html",
@@ -38,6 +42,7 @@ def home(request):
             "waiting": prescriptions_waiting_for(request.user) if has_capability(request.user, "prescribe") else None,
             "stuck": None if stuck is None else list(stuck[:HOME_STUCK]),
             "stuck_count": None if stuck is None else stuck.count(),
+            "consults_waiting": consults[:HOME_CONSULTS] if consults is not None else None,
         },
     )
 

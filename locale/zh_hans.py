@@ -1465,6 +1465,8 @@ ZH = {
     "Remote consults requested, %(month)s": "%(month)s 远程会诊情况",
     "Consults requested": "申请会诊数",
     "Ask an expert about %(name)s": "为%(name)s申请远程会诊",
+    "Remote consults waiting for you": "待您处理的远程会诊",
+    "No remote consult is waiting for you.": "暂无待您处理的远程会诊。",
 }
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')
 

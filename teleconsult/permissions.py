@@ -45,6 +45,11 @@ def ensure_may_take(user, consult: RemoteConsult, step: str) -> None:
         raise PermissionDenied(_("You may not do this with this remote consult."))
 
 
+def may_see_remote_consults(user) -> bool:
+    """Does `user` take part in remote consults at all (the pages and the API's reads)?"""
+    return has_capability(user, "request_remote_consults") or has_capability(user, "answer_remote_consults")
+
+
 def remote_consults_visible_to(user) -> QuerySet:
     """The consults of the user's own clinic (as a requester) and those routed to them or, with no
     expert named, to their institution (as an expert)."""

@@ -106,3 +106,17 @@ def consults_by_clinic(*, start, end, institution_ids=None) -> list[dict]:
         waits = row.pop("waits")
         row["minutes_to_claim"] = round(median(waits)) if waits else None
     return sorted(clinics.values(), key=lambda row: (-row["requested"], row["clinic"]))
+
+
+def remote_consults_awaiting(user) -> QuerySet:
+    """The consults waiting for a step of `user`'s (their home page): a claim, for those routed to
+    them or, with no expert named, to their hospital; an answer, for those they hold; a reply to
+    the expert's question, for those of their clinic."""
+    waiting = Q(pk__in=[])
+    if has_capability(user, "answer_remote_consults"):
+        routed = Q(routed_expert=user) | Q(routed_expert__isnull=True, routed_institution_id=user.institution_id)
+        waiting |= Q(status=Status.OPEN) & routed
+        waiting |= Q(status__in=[Status.CLAIMED, Status.ASKING], claimed_by=user)
+    if has_capability(user, "request_remote_consults"):
+        waiting |= Q(status=Status.ASKING, institution_id=user.institution_id)
+    return remote_consults_for(user).filter(waiting)

@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.permissions import has_capability
 from core.exceptions import Conflict
 from core.ids import parse_id
 from patients.forms import add_service_errors
@@ -25,14 +24,13 @@ from prescriptions.views import editor_context
 
 from . import services
 from .forms import RequestForm
-from .permissions import parties_of
+from .permissions import may_see_remote_consults, parties_of
 from .selectors import experts_above, hospitals_above, may_request, remote_consult_for, remote_consults_for
 from .workflow import HOLDER, REQUESTER, ROUTED_EXPERT, Status, Step, moves_from
 
 
 def _require_any(request):
-    user = request.user
-    if not (has_capability(user, "request_remote_consults") or has_capability(user, "answer_remote_consults")):
+    if not may_see_remote_consults(request.user):
         raise PermissionDenied
 
 

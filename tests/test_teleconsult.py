@@ -390,3 +390,24 @@ def test_the_request_form_for_a_patient_the_doctor_cannot_see_is_a_404(client, v
 
     assert response.status_code == 404 and elsewhere.name not in response.content.decode()
     assert client.get("/remote-consults/new/?patient=abc").status_code == 404
+
+
+def test_the_home_page_shows_each_party_the_consults_waiting_for_their_step(
+    ask, client, village_doctor, expert, expert2, clinician
+):
+    waiting = ask(chief_complaint="等待接诊").json()["id"]
+    asking = ask(chief_complaint="等待回复").json()["id"]
+    named = ask(chief_complaint="点名会诊", routed_expert=expert2.pk).json()["id"]
+    as_user(client, expert).post(f"/api/v1/remote-consults/{asking}/claim/")
+    client.post(f"/api/v1/remote-consults/{asking}/question/", {"question": "舌苔？"}, "application/json")
+
+    def home(user):
+        page = as_user(client, user).get("/")
+        return (
+            {c.pk for c in page.context["consults_waiting"]} if page.context["consults_waiting"] is not None else None
+        )
+
+    assert home(expert) == {waiting, asking}  # claim the first; the second is theirs, asked
+    assert home(expert2) == {waiting, named}
+    assert home(village_doctor) == {asking}  # the question waits for the clinic's reply
+    assert home(clinician) == set()
