@@ -67,6 +67,7 @@ class RemoteConsult(models.Model):
     )
     advice = models.TextField(_("expert's advice"), max_length=2000, blank=True)
     event_count = models.PositiveIntegerField(default=0, editable=False)
+    trace_head = models.CharField(max_length=64, blank=True, editable=False)  # the last event's hash
     idempotency_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -112,7 +113,9 @@ class RemoteConsultPhoto(models.Model):
 
 class ConsultEvent(AppendOnly):
     """One step of a remote consult: who, when, what was said. Append-only (the ORM refuses
-    changes; on PostgreSQL a trigger refuses them in SQL too), numbered 1, 2, … per consult."""
+    changes; on PostgreSQL a trigger refuses them in SQL too), numbered 1, 2, … per consult, and
+    chained as the prescriptions' trace is: each carries the hash of the one before and a hash of
+    its own content keyed with the trace key `key_id` (teleconsult.integrity checks them)."""
 
     consult = models.ForeignKey(RemoteConsult, on_delete=models.PROTECT, related_name="events")
     seq = models.PositiveIntegerField(_("position"))
@@ -122,6 +125,9 @@ class ConsultEvent(AppendOnly):
     at = models.DateTimeField(_("at"))
     text = models.TextField(_("message"), blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
+    key_id = models.CharField(_("key id"), max_length=8, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("remote consult event")

@@ -3,6 +3,7 @@ leaves nothing written, PermissionDenied refuses someone who is not the party th
 names, Conflict (core.exceptions) answers a step the consult's state no longer allows (a claim
 another expert won). Each step changes the consult and appends its event in one transaction."""
 
+import json
 from dataclasses import replace
 from decimal import Decimal
 
@@ -16,12 +17,14 @@ from accounts.permissions import ensure_capability, has_capability, institution_
 from core.exceptions import Conflict
 from core.ids import idempotency_key, parse_id
 from core.images import normalize_photo
+from core.keys import current_key_id
 from patients.models import AttachmentKind, ConsultMode, Pregnancy
 from patients.permissions import patients_visible_to
 from patients.selectors import patient_with_allergies
 from prescriptions.services import prescription_submit
 from prescriptions.services.drafting import PrescriptionForm
 
+from .integrity import event_hash
 from .models import ConsultEvent, RemoteConsult, RemoteConsultPhoto
 from .permissions import ensure_may_take
 from .workflow import MOVES, Status, Step
@@ -155,7 +158,7 @@ def remote_consult_request(
             for kind, image in clean_photos:
                 RemoteConsultPhoto.objects.create(consult=consult, kind=kind, image=image, uploaded_by=actor)
             _append(consult, step=Step.REQUESTED, actor=actor, data={"photos": len(clean_photos)})
-            consult.save(update_fields=["event_count"])
+            consult.save(update_fields=["event_count", "trace_head"])
     except IntegrityError:
         if key and (existing := RemoteConsult.objects.filter(requested_by=actor, idempotency_key=key).first()):
             return existing, False  # the same request raced itself
@@ -164,9 +167,10 @@ def remote_consult_request(
 
 
 def _append(consult: RemoteConsult, *, step: str, actor, text: str = "", data: dict | None = None) -> ConsultEvent:
-    """The consult's next event; the caller saves `event_count` in the same transaction."""
+    """The consult's next event, chained to the one before (teleconsult.integrity); the caller
+    saves the consult's `event_count` and `trace_head` in the same transaction."""
     consult.event_count += 1
-    return ConsultEvent.objects.create(
+    event = ConsultEvent(
         consult=consult,
         seq=consult.event_count,
         step=step,
@@ -174,8 +178,14 @@ def _append(consult: RemoteConsult, *, step: str, actor, text: str = "", data: d
         actor_name=str(actor)[:50],
         at=timezone.now(),
         text=text,
-        data=data or {},
+        data=json.loads(json.dumps(data or {})),  # as it will read back from the JSON column
+        key_id=current_key_id(),
+        prev_hash=consult.trace_head,
     )
+    event.hash = event_hash(event, key_id=event.key_id)
+    event.save()
+    consult.trace_head = event.hash
+    return event
 
 
 def _refusal(consult: RemoteConsult) -> Conflict:

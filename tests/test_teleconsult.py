@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
 from PIL import Image
 
 from accounts.roles import Role
@@ -18,6 +20,7 @@ from teleconsult.models import ConsultEvent, RemoteConsult, RemoteConsultPhoto
 
 from .dashboard_history import page, table
 from .factories import PatientFactory, UserFactory
+from .test_trust import tamper
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -411,3 +414,46 @@ def test_the_home_page_shows_each_party_the_consults_waiting_for_their_step(
     assert home(expert2) == {waiting, named}
     assert home(village_doctor) == {asking}  # the question waits for the clinic's reply
     assert home(clinician) == set()
+
+
+@pytest.mark.parametrize(
+    ("damage", "found"),
+    [
+        ("edit", "event 3 (asked) was edited"),
+        ("delete", "event 2 does not follow the one before it"),
+        ("cut", "it records 3 events and has 2"),
+    ],
+)
+def test_verify_consults_names_a_consult_whose_steps_were_changed_behind_the_applications_back(
+    ask, client, expert, damage, found, capsys
+):
+    pk = ask().json()["id"]
+    as_user(client, expert).post(f"/api/v1/remote-consults/{pk}/claim/")
+    client.post(f"/api/v1/remote-consults/{pk}/question/", {"question": "舌苔？"}, "application/json")
+    call_command("verify_consults")
+    assert "1 remote consults checked, 0 problem(s)." in capsys.readouterr().out
+
+    first, _second, third = ConsultEvent.objects.filter(consult_id=pk).order_by("seq")
+    if damage == "edit":
+        tamper("UPDATE teleconsult_consultevent SET text = %s WHERE id = %s", ["没问题", third.pk])
+    elif damage == "delete":
+        tamper("DELETE FROM teleconsult_consultevent WHERE id = %s", [first.pk])
+    else:
+        tamper("DELETE FROM teleconsult_consultevent WHERE id = %s", [third.pk])
+    with pytest.raises(SystemExit) as exit_code:
+        call_command("verify_consults")
+
+    assert exit_code.value.code == 1
+    assert f"remote consult {pk}: {found}" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the append-only trigger exists on PostgreSQL only")
+def test_on_postgresql_the_application_cannot_update_or_delete_consult_events_in_sql(ask):
+    event = ConsultEvent.objects.get(consult_id=ask().json()["id"])
+
+    for sql in (
+        "UPDATE teleconsult_consultevent SET text = 'x' WHERE id = %s",
+        "DELETE FROM teleconsult_consultevent WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [event.pk])
