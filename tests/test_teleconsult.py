@@ -241,7 +241,7 @@ def test_the_village_doctor_sees_the_prescription_and_prints_its_receipt_with_th
 
     assert consult["prescription"]["tracking_url"] == prescription.tracking_url
     assert client.get(f"/api/v1/prescriptions/{pk}/").status_code == 200
-    assert f"/prescriptions/{pk}/receipt/" in page
+    assert f"/prescriptions/{pk}/receipt/" in page and f"/patients/{prescription.patient_id}/portrait/" in page
     assert prescription.tracking_url in receipt and "<svg" in receipt
 
 
