@@ -68,6 +68,7 @@ class RemoteConsult(models.Model):
     advice = models.TextField(_("expert's advice"), max_length=2000, blank=True)
     event_count = models.PositiveIntegerField(default=0, editable=False)
     trace_head = models.CharField(max_length=64, blank=True, editable=False)  # the last event's hash
+    trace_head_mac = models.CharField(max_length=80, blank=True, editable=False)  # teleconsult.integrity
     idempotency_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -8,6 +8,7 @@ from django.db.models import Case, IntegerField, Min, Q, QuerySet, Value, When
 from accounts.models import Institution
 from accounts.permissions import has_capability, institution_tree_for
 from accounts.roles import CAPABILITIES
+from prescriptions.models import Prescription
 
 from .models import RemoteConsult
 from .permissions import remote_consults_visible_to
@@ -50,9 +51,24 @@ def remote_consults_for(user) -> QuerySet:
     )
 
 
+def with_current_prescriptions(consults) -> list[RemoteConsult]:
+    """`consults` with `current_prescription` set on each: the newest version of the prescription
+    it was answered with (a rejected one is revised into a new version, which takes over the
+    patient's tracking code), or None. One query for them all."""
+    consults = list(consults)
+    numbers = {consult.prescription.number for consult in consults if consult.prescription_id}
+    newest = {}
+    for prescription in Prescription.objects.filter(number__in=numbers).order_by("number", "version"):
+        newest[prescription.number] = prescription
+    for consult in consults:
+        consult.current_prescription = newest.get(consult.prescription.number) if consult.prescription_id else None
+    return consults
+
+
 def remote_consult_for(user, pk) -> RemoteConsult | None:
-    """One consult `user` sees, or None."""
-    return remote_consults_for(user).filter(pk=pk).first()
+    """One consult `user` sees, with its current prescription (with_current_prescriptions), or None."""
+    consult = remote_consults_for(user).filter(pk=pk).first()
+    return with_current_prescriptions([consult])[0] if consult is not None else None
 
 
 def hospitals_above(user) -> list[Institution]:

@@ -4,6 +4,7 @@ names, Conflict (core.exceptions) answers a step the consult's state no longer a
 another expert won). Each step changes the consult and appends its event in one transaction."""
 
 import json
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
@@ -24,7 +25,7 @@ from patients.selectors import patient_with_allergies
 from prescriptions.services import prescription_submit
 from prescriptions.services.drafting import PrescriptionForm
 
-from .integrity import event_hash
+from .integrity import event_hash, head_mac
 from .models import ConsultEvent, RemoteConsult, RemoteConsultPhoto
 from .permissions import ensure_may_take
 from .workflow import MOVES, Status, Step
@@ -135,7 +136,9 @@ def remote_consult_request(
         return existing, False
     errors = {}
     patient_id = parse_id(patient_id)
-    patient = patients_visible_to(actor).filter(pk=patient_id).first() if patient_id else None
+    # The clinic's own patient: the consult, and the prescription it may bring, belong to the clinic.
+    own = patients_visible_to(actor).filter(institution_id=actor.institution_id)
+    patient = own.filter(pk=patient_id).first() if patient_id else None
     if patient is None:
         errors["patient"] = [_("No such patient in your institution.")]
     cleaned = _collect(errors, clean_request_values, values)
@@ -153,17 +156,37 @@ def remote_consult_request(
         **cleaned,
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(), _files_removed_if_undone() as stored:
             consult.save()
-            for kind, image in clean_photos:
-                RemoteConsultPhoto.objects.create(consult=consult, kind=kind, image=image, uploaded_by=actor)
+            stored += _store_photos(consult, clean_photos, actor=actor)
             _append(consult, step=Step.REQUESTED, actor=actor, data={"photos": len(clean_photos)})
-            consult.save(update_fields=["event_count", "trace_head"])
+            consult.save(update_fields=["event_count", "trace_head", "trace_head_mac"])
     except IntegrityError:
         if key and (existing := RemoteConsult.objects.filter(requested_by=actor, idempotency_key=key).first()):
             return existing, False  # the same request raced itself
         raise
     return consult, True
+
+
+def _store_photos(consult: RemoteConsult, photos: list, *, actor) -> list[RemoteConsultPhoto]:
+    return [
+        RemoteConsultPhoto.objects.create(consult=consult, kind=kind, image=image, uploaded_by=actor)
+        for kind, image in photos
+    ]
+
+
+@contextmanager
+def _files_removed_if_undone():
+    """A list for the photos a block stores: their files are written at once and are not rolled
+    back with the rows, so if the block fails they are removed (no patient photo left on disk
+    that no record points to)."""
+    stored = []
+    try:
+        yield stored
+    except BaseException:
+        for photo in stored:
+            photo.image.delete(save=False)
+        raise
 
 
 def _append(consult: RemoteConsult, *, step: str, actor, text: str = "", data: dict | None = None) -> ConsultEvent:
@@ -185,6 +208,7 @@ def _append(consult: RemoteConsult, *, step: str, actor, text: str = "", data: d
     event.hash = event_hash(event, key_id=event.key_id)
     event.save()
     consult.trace_head = event.hash
+    consult.trace_head_mac = head_mac(consult)  # the caller has set the status this step leaves
     return event
 
 
@@ -253,8 +277,8 @@ def remote_consult_reply(*, actor, consult: RemoteConsult, answer, photos: dict 
     clean_photos = _photos(photos or {}, stem=f"remote-{consult.pk}")
     with transaction.atomic():
         consult = _move(actor=actor, consult=consult, step=Step.ANSWERED, text=text, data={"photos": len(clean_photos)})
-        for kind, image in clean_photos:
-            RemoteConsultPhoto.objects.create(consult=consult, kind=kind, image=image, uploaded_by=actor)
+        with _files_removed_if_undone() as stored:
+            stored += _store_photos(consult, clean_photos, actor=actor)
     return consult
 
 
@@ -266,9 +290,10 @@ def remote_consult_add_photo(*, actor, consult: RemoteConsult, kind: str, upload
         image = normalize_photo(upload, name=f"remote-{consult.pk}-{kind}")
     except ValidationError as exc:
         raise ValidationError({"image": exc.messages}) from None
-    with transaction.atomic():
+    with transaction.atomic(), _files_removed_if_undone() as stored:
         _move(actor=actor, consult=consult, step=Step.PHOTO_ADDED, data={"kind": kind})
-        return RemoteConsultPhoto.objects.create(consult=consult, kind=kind, image=image, uploaded_by=actor)
+        stored += _store_photos(consult, [(kind, image)], actor=actor)
+    return stored[0]
 
 
 def remote_consult_advise(*, actor, consult: RemoteConsult, advice) -> RemoteConsult:
@@ -326,6 +351,7 @@ def remote_consult_prescribe(*, actor, consult: RemoteConsult, form: Prescriptio
         institution=consult.institution,
         then=record,
     )
-    if not created and prescription.pk != consult.prescription_id:
+    recorded = RemoteConsult.objects.filter(pk=consult.pk).values_list("prescription_id", flat=True).first()
+    if not created and prescription.pk != recorded:  # read again: a retry may have raced its original
         raise ValidationError({"idempotency_key": [_("This idempotency key belongs to another prescription.")]})
     return prescription, created

@@ -53,6 +53,11 @@ def consult_list(request):
     )
 
 
+def _own(patients, user):
+    """The clinic's own patients: a consult and its prescription belong to the patient's clinic."""
+    return patients.filter(institution_id=user.institution_id)
+
+
 @login_required
 def consult_new(request):
     """Choose the patient (search the clinic's patients), then fill the request."""
@@ -61,7 +66,9 @@ def consult_new(request):
     patient = None
     if "patient" in request.GET:  # a patient the user cannot see is no patient at all
         patient_id = parse_id(request.GET["patient"])
-        patient = patients_visible_to(request.user).filter(pk=patient_id).first() if patient_id else None
+        patient = (
+            _own(patients_visible_to(request.user), request.user).filter(pk=patient_id).first() if patient_id else None
+        )
         if patient is None:
             raise Http404
     if patient is None:
@@ -69,7 +76,7 @@ def consult_new(request):
         return render(
             request,
             "teleconsult/choose_patient.html",
-            {"query": query, "choices": patient_search(request.user, query)[:10] if query else []},
+            {"query": query, "choices": _own(patient_search(request.user, query), request.user)[:10] if query else []},
         )
     form = RequestForm(
         request.POST or None,

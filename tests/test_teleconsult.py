@@ -457,3 +457,63 @@ def test_on_postgresql_the_application_cannot_update_or_delete_consult_events_in
     ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [event.pk])
+
+
+def test_a_status_changed_behind_the_applications_back_is_found_by_verify_consults(ask, client, expert, capsys):
+    pk = ask().json()["id"]
+    as_user(client, expert).post(f"/api/v1/remote-consults/{pk}/claim/")
+
+    tamper("UPDATE teleconsult_remoteconsult SET status = %s WHERE id = %s", ["prescribed", pk])
+    with pytest.raises(SystemExit):
+        call_command("verify_consults")
+
+    assert f"remote consult {pk}: its status or chain end was changed without the trace key" in capsys.readouterr().out
+
+
+def test_a_clinician_asks_only_for_a_patient_of_their_own_institution(client, clinician, county):
+    """A township doctor sees the village clinic's patients too, but the consult and its
+    prescription belong to the patient's clinic: the village doctor asks."""
+    villager = PatientFactory(institution=county["V001"])
+
+    response = as_user(client, clinician).post(
+        "/api/v1/remote-consults/", {"patient": villager.pk, "chief_complaint": "咳"}
+    )
+
+    assert response.status_code == 400 and set(response.json()["errors"]) == {"patient"}
+    assert client.get(f"/remote-consults/new/?patient={villager.pk}").status_code == 404
+
+
+def test_after_a_revision_the_consult_shows_the_new_version_and_its_receipt(
+    claimed, client, expert, village_doctor, pharmacist
+):
+    from audit.services import audit_decide, audit_run
+
+    first = client.post(f"/api/v1/remote-consults/{claimed}/prescription/", PRESCRIPTION, "application/json").json()
+    audit_run(prescription_id=first["id"])
+    audit_decide(
+        pharmacist=pharmacist,
+        prescription=Prescription.objects.get(pk=first["id"]),
+        decision="reject",
+        reasons=["剂量"],
+    )
+    second = client.post(f"/api/v1/prescriptions/{first['id']}/revise/", PRESCRIPTION, "application/json").json()
+
+    shown = as_user(client, village_doctor).get(f"/api/v1/remote-consults/{claimed}/").json()["prescription"]
+    page = client.get(f"/remote-consults/{claimed}/").content.decode()
+
+    assert Prescription.objects.get(pk=second["id"]).institution.code == "V001"  # the revision stays the clinic's
+    assert shown["id"] == second["id"] and shown["tracking_url"] == second["tracking_url"]
+    assert f"/prescriptions/{second['id']}/receipt/" in page
+
+
+def test_photos_already_written_are_removed_when_the_request_fails_afterwards(ask, monkeypatch, settings):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the trace key is missing")
+
+    monkeypatch.setattr("teleconsult.services._append", broken)
+
+    with pytest.raises(RuntimeError):
+        ask(tongue_photo=photo(), face_photo=photo("face.jpg"))
+
+    assert RemoteConsult.objects.count() == 0
+    assert [path for path in settings.MEDIA_ROOT.rglob("*") if path.is_file()] == []

@@ -5,6 +5,7 @@ service or selector, render; the scope is the patients' own rule."""
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -113,7 +114,7 @@ def _invite(request, token):
 
 class InviteGone(APIException):
     status_code = status.HTTP_410_GONE
-    default_detail = _("This link has expired or has already been used.")
+    default_detail = gettext_lazy("This link has expired or has already been used.")
     default_code = "gone"
 
 

@@ -96,7 +96,9 @@ class RemoteConsultSerializer(serializers.ModelSerializer):
     routed_expert = ConsultPersonSerializer(allow_null=True)
     claimed_by = ConsultPersonSerializer(allow_null=True)
     status = serializers.ChoiceField(choices=Status.choices)
-    prescription = PrescriptionField(allow_null=True)
+    prescription = PrescriptionField(
+        source="current_prescription", allow_null=True, help_text="Its newest version, if it was revised"
+    )
 
     class Meta:
         model = RemoteConsult

@@ -17,7 +17,7 @@ from prescriptions.services.drafting import PrescriptionForm
 
 from .. import services
 from ..filters import RemoteConsultFilter
-from ..selectors import remote_consult_for, remote_consults_for
+from ..selectors import remote_consult_for, remote_consults_for, with_current_prescriptions
 from .serializers import (
     AdviceSerializer,
     AnswerSerializer,
@@ -70,6 +70,10 @@ class RemoteConsultListCreateView(generics.ListAPIView):
 
     def get_queryset(self):
         return remote_consults_for(self.request.user)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_current_prescriptions(page) if page is not None else None
 
     @extend_schema(
         request={"application/json": RemoteConsultInSerializer, "multipart/form-data": RemoteConsultInSerializer},
