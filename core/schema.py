@@ -29,6 +29,7 @@ DESCRIPTIONS = {
     404: _("No such object that you may see, or a page past the end of the list."),
     409: _("Conflict: a step out of order, or someone else was first."),
     413: _("The request body is over the upload limit."),
+    415: _("The body's media type (Content-Type) is missing or not one the operation reads."),
     429: _("Too many failed sign-ins: locked out for a while (Retry-After)."),
     503: _("The database is briefly unavailable; try again after Retry-After."),
 }
@@ -59,6 +60,6 @@ class AutoSchema(openapi.AutoSchema):
         if "{" in self.path or paginated:
             statuses.append(404)
         if self.method in UNSAFE_METHODS:
-            statuses.append(413)
+            statuses += [413, 415]
         statuses.append(503)
         return statuses

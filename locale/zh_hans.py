@@ -1467,6 +1467,7 @@ ZH = {
     "Ask an expert about %(name)s": "为%(name)s申请远程会诊",
     "Remote consults waiting for you": "待您处理的远程会诊",
     "No remote consult is waiting for you.": "暂无待您处理的远程会诊。",
+    "The body's media type (Content-Type) is missing or not one the operation reads.": "请求体的媒体类型（Content-Type）缺失，或不是该操作接受的类型。",
 }
 ENTRY = re.compile(r'((?:#.*\n)*)msgid ((?:".*"\n)+)msgstr ((?:".*"\n)+)')
 

@@ -132,6 +132,14 @@ def test_unsupported_method_is_a_json_405(api, clinician, catalogue):
     assert_error_shape(api.delete("/api/v1/patients/1/"), 405)
 
 
+def test_a_body_without_a_content_type_is_a_json_415_and_the_schema_documents_it(api, clinician, catalogue):
+    api.force_login(clinician)
+
+    assert_error_shape(api.generic("POST", "/api/v1/patients/", b"name=x", content_type=""), 415)
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    assert "415" in schema["paths"]["/api/v1/patients/"]["post"]["responses"]
+
+
 def test_anonymous_request_is_a_json_refusal(api, db):
     response = api.get("/api/v1/patients/")
 
