@@ -90,6 +90,15 @@ def advice() -> dict[str, dict[str, str]]:
     return _load("advice.json")["advice"]
 
 
+def advice_for(result: dict) -> list[dict]:
+    """The advice (diet, daily life, …) for an assessment's result: its primary types, then its
+    tendencies, each with its code and Chinese name."""
+    advice_by_type, names = advice(), type_names()
+    return [
+        {"code": code, "name": names[code], **advice_by_type[code]} for code in result["primary"] + result["tendencies"]
+    ]
+
+
 def advice_source() -> str:
     return _load("advice.json")["provenance"]["source"]
 

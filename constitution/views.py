@@ -57,11 +57,9 @@ def form_context(sex: str, answers: dict, error: ValidationError | None = None) 
 
 
 def result_context(assessment) -> dict:
-    advice, names = questionnaire.advice(), questionnaire.type_names()
-    shown = assessment.result["primary"] + assessment.result["tendencies"]
     return {
         "assessment": assessment,
-        "advice": [{"code": code, "name": names[code], **advice[code]} for code in shown],
+        "advice": questionnaire.advice_for(assessment.result),
         "advice_source": questionnaire.advice_source(),
     }
 

@@ -307,6 +307,20 @@ def remote_consult_withdraw(*, actor, consult: RemoteConsult, reason) -> RemoteC
     return _move(actor=actor, consult=consult, step=Step.WITHDRAWN, text=_message(reason, field="reason"))
 
 
+def consult_findings(consult: RemoteConsult) -> dict:
+    """The village doctor's findings as the prescription's consult fields (the editor's `consult.*`),
+    those recorded only."""
+    found = {
+        "chief_complaint": consult.chief_complaint,
+        "present_illness": consult.history,
+        "tongue": consult.tongue,
+        "pulse": consult.pulse,
+        "pregnancy": consult.pregnancy,
+        "weight_kg": consult.weight_kg,
+    }
+    return {key: value for key, value in found.items() if value not in (None, "")}
+
+
 def remote_consult_prescribe(*, actor, consult: RemoteConsult, form: PrescriptionForm, request=None):
     """The expert who holds the consult writes the prescription in the normal editor, for the
     patient of the village clinic and belonging to the clinic (whose doctor hands it over and
@@ -322,17 +336,8 @@ def remote_consult_prescribe(*, actor, consult: RemoteConsult, form: Prescriptio
     if consult.status not in MOVES[Step.PRESCRIBED][0]:
         raise _refusal(consult)
     ensure_may_take(actor, consult, Step.PRESCRIBED)
-    found = {
-        "chief_complaint": consult.chief_complaint,
-        "present_illness": consult.history,
-        "tongue": consult.tongue,
-        "pulse": consult.pulse,
-        "pregnancy": consult.pregnancy,
-        "weight_kg": consult.weight_kg,
-    }
     written = {key: value for key, value in dict(form.consult or {}).items() if value not in (None, "")}
-    form = replace(form, consult={**{k: v for k, v in found.items() if v not in (None, "")}, **written})
-    form.consult["mode"] = ConsultMode.REMOTE
+    form = replace(form, consult={**consult_findings(consult), **written, "mode": ConsultMode.REMOTE})
 
     def record(prescription):
         _move(

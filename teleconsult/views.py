@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import Conflict
 from core.ids import parse_id
 from patients.forms import add_service_errors
-from patients.models import AttachmentKind
+from patients.models import AttachmentKind, ConsultMode
 from patients.permissions import patients_visible_to
 from patients.selectors import patient_search
 from prescriptions.views import editor_context
@@ -181,19 +181,10 @@ def consult_prescribe(request, pk):
     if HOLDER not in parties_of(request.user, consult) or Step.PRESCRIBED not in moves_from(consult.status, HOLDER):
         messages.error(request, _("Only the expert who claimed this open consult writes its prescription."))
         return redirect("teleconsult:detail", pk=pk)
-    found = {
-        "mode": "remote",
-        "chief_complaint": consult.chief_complaint,
-        "present_illness": consult.history,
-        "tongue": consult.tongue,
-        "pulse": consult.pulse,
-        "pregnancy": consult.pregnancy,
-        "weight_kg": consult.weight_kg,
-    }
     context = editor_context(
         request,
         consult.patient,
-        consult=found,
+        consult={**services.consult_findings(consult), "mode": ConsultMode.REMOTE},
         submit_url=reverse("api:remote-consult-prescription", args=[pk]),
         heading=_("Prescribe for remote consult %(pk)s · %(clinic)s")
         % {"pk": consult.pk, "clinic": consult.institution.name},

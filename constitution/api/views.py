@@ -166,14 +166,12 @@ class InviteQuestionnaireView(APIView):
             if any(key.startswith("answers") for key in getattr(error, "error_dict", {})):
                 raise
             raise InviteGone() from None  # used a moment ago by another submit
-        names, advice = questionnaire.type_names(), questionnaire.advice()
-        shown = assessment.result["primary"] + assessment.result["tendencies"]
         body = {
             "taken_at": assessment.taken_at,
             "summary": assessment.summary,
             "result": assessment.result,
             "scores": assessment.scores,
-            "advice": [{"code": code, "name": names[code], **advice[code]} for code in shown],
+            "advice": questionnaire.advice_for(assessment.result),
             "advice_source": questionnaire.advice_source(),
         }
         return _no_store(Response(InviteResultSerializer(body).data, status=status.HTTP_201_CREATED))
